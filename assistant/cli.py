@@ -1,0 +1,318 @@
+"""`nhs-assistant`: the one command line in front of everything.
+
+Each command parses its options, builds the services from settings, calls one service method
+and prints the result. No business rules live here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, ConfigurationError, InvalidInputError
+from assistant.schemas import Answer, Filters, RetrievedChunk
+
+app = typer.Typer(
+    help="Cited answers for NHS leaders from a curated corpus (offline by default).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+index_app = typer.Typer(help="Inspect and edit the index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder of the index (default: $NHS_ASSISTANT_DATA_DIR or ./data)."),
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+RETRIEVED_IN_OUTPUT = 10  # ranked chunks reported with every answer
+
+
+def _settings(data_dir: Path | None, **answer: Any) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("chromadb", "httpx", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return settings
+
+
+def _services(settings: Settings) -> Any:
+    from assistant.services import build_services
+
+    try:
+        return build_services(settings)
+    except ConfigurationError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _fail(exc: AssistantError, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code)
+
+
+def _filters(doc: list[str] | None, publisher: list[str] | None, theme: list[str] | None) -> Filters | None:
+    f = Filters(doc_ids=doc or None, publishers=publisher or None, themes=theme or None)
+    return None if f.is_empty() else f
+
+
+def chunk_json(c: RetrievedChunk) -> dict[str, Any]:
+    return {
+        "rank": c.rank,
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "section": c.section,
+        "page": c.page_start,
+        "chunk_id": c.chunk_id,
+        "chunk_text": c.text,
+        "score": round(c.score, 6),
+        "dense_score": None if c.dense_score is None else round(c.dense_score, 4),
+        "bm25_score": None if c.bm25_score is None else round(c.bm25_score, 4),
+        "source_url": c.source_url,
+    }
+
+
+def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {} if qid is None else {"id": qid}
+    out.update(
+        {
+            "question": answer.question,
+            "answer": answer.answer,
+            "refused": answer.refused,
+            "mode": answer.mode,
+            "evidence_score": round(answer.evidence_score, 4),
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "section": c.section,
+                    "page": c.page,
+                    "quote": c.quote,
+                    "chunk_id": c.chunk_id,
+                    "chunk_text": c.chunk_text,
+                    "score": round(c.score, 6),
+                    "source_url": c.source_url,
+                }
+                for c in answer.citations
+            ],
+            "retrieved": [chunk_json(c) for c in answer.retrieved],
+            "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()},
+        }
+    )
+    return out
+
+
+def print_answer(answer: Answer) -> None:
+    heading = "Not covered by the corpus" if answer.refused else "Answer"
+    console.print(f"\n[bold]{heading}[/bold]\n")
+    console.print(answer.answer, highlight=False)
+    if answer.citations:
+        console.print("\n[bold]Sources[/bold]")
+        for c in answer.citations:
+            where = " · ".join(x for x in (c.section, f"page {c.page}" if c.page else "") if x)
+            console.print(f"[{c.n}] [bold]{c.title}[/bold]" + (f" — {where}" if where else ""), highlight=False)
+            if not answer.refused:
+                console.print(f'    "{c.quote}"', style="dim", highlight=False)
+            if c.source_url:
+                console.print(f"    {c.source_url}", style="blue", highlight=False)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
+    prune: Annotated[bool, typer.Option(help="Remove documents whose files are gone.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero if any file fails.")] = False,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Index documents (.md .txt .html .pdf .docx); unchanged files are skipped."""
+    from assistant.ingest.pipeline import Progress as IngestProgress
+
+    settings = _settings(data_dir)
+    services = _services(settings)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=json_out or not err_console.is_terminal,
+    ) as bar:
+        files_task = bar.add_task("files", total=None)
+        chunks_task = bar.add_task("passages embedded", total=None)
+        hooks = IngestProgress(
+            on_file_start=lambda p: bar.update(files_task, description=f"reading {p.name[:40]}"),
+            on_embedded=lambda n: bar.advance(chunks_task, n),
+            on_file_done=lambda o: bar.advance(files_task, 1),
+        )
+        try:
+            report = services.ingest(paths, prune=prune, progress=hooks)
+        except AssistantError as exc:
+            raise _fail(exc) from exc
+    if json_out:
+        console.print_json(report.model_dump_json())
+    else:
+        table = Table(title=f"Ingested in {report.seconds:.1f} s")
+        for col in ("file", "status", "chunks", "embedded", "reason"):
+            table.add_column(col)
+        for f in report.files:
+            style = {"failed": "red", "unchanged": "dim"}.get(f.status, "")
+            table.add_row(Path(f.path).name, f.status, str(f.chunks), str(f.embedded), f.reason or "", style=style)
+        console.print(table)
+        console.print(
+            f"files: {len(report.files)}  indexed: {report.count('indexed')}  updated: "
+            f"{report.count('updated')}  unchanged: {report.count('unchanged')}  failed: "
+            f"{len(report.failed)}  pruned: {len(report.pruned)}  chunks: {report.chunks}  "
+            f"embedded: {report.embedded}"
+        )
+    if strict and report.failed:
+        raise typer.Exit(1)
+
+
+@index_app.command("stats")
+def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
+    """Documents and chunks in the index."""
+    settings = _settings(data_dir)
+    services = _services(settings)
+    docs = services.store.list_documents()
+    stats = {
+        "data_dir": str(settings.data_dir),
+        "embedding_model": services.embedder.name,
+        "documents": len(docs),
+        "chunks": services.store.count(),
+        "by_document": [
+            {"doc_id": d.meta.doc_id, "title": d.meta.title, "chunks": len(d.chunk_ids), "publisher": d.meta.publisher}
+            for d in docs
+        ],
+    }
+    if json_out:
+        console.print_json(json.dumps(stats))
+        return
+    table = Table(title=f"{stats['documents']} documents, {stats['chunks']} chunks ({settings.data_dir})")
+    for col in ("doc id", "title", "publisher", "chunks"):
+        table.add_column(col)
+    for d in stats["by_document"]:
+        table.add_row(d["doc_id"], d["title"][:70], d["publisher"] or "", str(d["chunks"]))
+    console.print(table)
+
+
+@index_app.command("rm")
+def index_rm(doc_id: Annotated[str, typer.Argument(help="Document id (see `index stats`).")], data_dir: DataDir = None) -> None:
+    """Remove one document and its chunks from the index."""
+    services = _services(_settings(data_dir))
+    if not services.remove(doc_id):
+        err_console.print(f"[red]error:[/red] no document {doc_id!r} in the index (see `nhs-assistant index stats`)")
+        raise typer.Exit(1)
+    console.print(f"removed {doc_id}")
+
+
+@app.command()
+def retrieve(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option("--k", help="How many chunks.")] = 10,
+    doc: Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")] = None,
+    publisher: Annotated[list[str] | None, typer.Option(help="Only this publisher (repeatable).")] = None,
+    theme: Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")] = None,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Ranked chunks for a question, without an answer."""
+    services = _services(_settings(data_dir))
+    try:
+        chunks = services.retrieve(question, k=k, filters=_filters(doc, publisher, theme))
+    except InvalidInputError as exc:
+        raise _fail(exc, 2) from exc
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    if json_out:
+        console.print_json(json.dumps([chunk_json(c) for c in chunks]))
+        return
+    for c in chunks:
+        page = f" p.{c.page_start}" if c.page_start else ""
+        console.print(f"[bold]{c.rank}. {c.title}[/bold] — {c.section}{page}  (score {c.score:.4f})", highlight=False)
+        console.print("   " + c.text[:300].replace("\n", " ") + ("…" if len(c.text) > 300 else ""), style="dim", highlight=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question (or use --questions).")] = None,
+    questions: Annotated[
+        Path | None, typer.Option(help="JSONL file of {id, question}; prints one JSON answer per line.")
+    ] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")] = None,
+    publisher: Annotated[list[str] | None, typer.Option(help="Only this publisher (repeatable).")] = None,
+    theme: Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")] = None,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Answer a question from the indexed documents, with numbered sources."""
+    if (question is None) == (questions is None):
+        err_console.print("[red]error:[/red] give a QUESTION or --questions FILE.jsonl (not both)")
+        raise typer.Exit(2)
+    services = _services(_settings(data_dir))
+    filters = _filters(doc, publisher, theme)
+    if questions is not None:
+        _ask_batch(services, questions, filters)
+        return
+    assert question is not None
+    try:
+        answer = services.ask(question, filters=filters, report_k=RETRIEVED_IN_OUTPUT)
+    except InvalidInputError as exc:
+        raise _fail(exc, 2) from exc
+    except AssistantError as exc:
+        raise _fail(exc) from exc
+    if json_out:
+        console.print_json(json.dumps(answer_json(answer)))
+    else:
+        print_answer(answer)
+
+
+def _ask_batch(services: Any, path: Path, filters: Filters | None) -> None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        err_console.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+        raise typer.Exit(2) from exc
+    out = sys.stdout
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            qid, q = str(item["id"]), item["question"]
+        except (ValueError, KeyError, TypeError):
+            out.write(json.dumps({"line": lineno, "error": "expected a JSON object with 'id' and 'question'"}) + "\n")
+            continue
+        try:
+            answer = services.ask(q, filters=filters, report_k=RETRIEVED_IN_OUTPUT)
+            out.write(json.dumps(answer_json(answer, qid), ensure_ascii=False) + "\n")
+        except AssistantError as exc:
+            out.write(json.dumps({"id": qid, "error": str(exc)}) + "\n")
+        out.flush()
+
+
+def main() -> None:  # pragma: no cover - console entry point wrapper
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

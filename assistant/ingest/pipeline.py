@@ -1,0 +1,303 @@
+"""Incremental, crash-safe ingestion: files in, chunks with vectors in the store.
+
+Order of writes for one document, chosen so that a run killed at any point can be rerun:
+1. upsert the new chunks (ids derive from content, so a repeat is harmless);
+2. delete the document's chunks that are not in the new set;
+3. write the document record (content hash, chunk ids) last.
+A rerun sees a hash that differs from the record (or no record), finds the chunks already there,
+embeds nothing new, and finishes steps 2 and 3. A sweep at the end of every run deletes chunks
+that belong to no record (a new file killed half-way and then deleted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing as mp
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.config import IngestSettings
+from assistant.embeddings.base import Embedder
+from assistant.errors import DocumentError
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.loaders import load_document
+from assistant.ingest.manifest import Manifest
+from assistant.schemas import Chunk, DocumentMeta, FileOutcome, IngestReport, ParsedDocument
+from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk_metadata
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"})
+EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
+
+
+@dataclass
+class Progress:
+    """Callbacks for a progress display (the CLI draws a bar; tests pass nothing)."""
+
+    on_file_start: Callable[[Path], None] = lambda p: None
+    on_embedded: Callable[[int], None] = lambda n: None
+    on_file_done: Callable[[FileOutcome], None] = lambda o: None
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def doc_id_for(path: Path) -> str:
+    """A stable id from the file name: readable, and unique for a PDF and its Markdown twin."""
+    slug = re.sub(r"[^a-z0-9.]+", "-", path.name.lower()).strip("-.")
+    return slug or "document"
+
+
+def embedding_text(meta: DocumentMeta, chunk: Chunk) -> str:
+    """What the embedder reads: where the passage sits, then the passage."""
+    where = " > ".join([meta.title, *chunk.headings])
+    return f"{where}\n{chunk.text}"
+
+
+def _parse_in_child(conn: Any, path: str, doc_id: str, overrides: dict[str, Any]) -> None:
+    try:
+        conn.send(("ok", load_document(Path(path), doc_id, overrides)))
+    except DocumentError as exc:
+        conn.send(("error", str(exc)))
+    except Exception as exc:  # a parser bug must not take the batch down
+        conn.send(("error", f"could not read the file ({exc.__class__.__name__}: {exc})"[:300]))
+    finally:
+        conn.close()
+
+
+def parse_with_timeout(
+    path: Path, doc_id: str, overrides: dict[str, Any], timeout_s: float
+) -> ParsedDocument:
+    """Parse in a child process so a file that hangs the parser can be stopped."""
+    ctx = mp.get_context("forkserver")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_parse_in_child, args=(child, str(path), doc_id, overrides), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout_s):
+            raise DocumentError(f"parsing took longer than {timeout_s:g} s; the file was skipped")
+        status, payload = parent.recv()
+    except EOFError as exc:
+        raise DocumentError("the parser stopped without a result (out of memory?)") from exc
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
+    if status == "error":
+        raise DocumentError(payload)
+    return payload  # type: ignore[no-any-return]
+
+
+class Ingestor:
+    """Indexes files into the store through the shared embedder.
+
+    >>> report = Ingestor(embedder, store, IngestSettings(), Manifest.load()).ingest([Path("corpus")])  # doctest: +SKIP
+    >>> report.count("indexed"), report.failed                                                        # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        settings: IngestSettings,
+        manifest: Manifest,
+        isolate_parsing: bool = True,
+    ) -> None:
+        self.embedder = embedder
+        self.store = store
+        self.settings = settings
+        self.manifest = manifest
+        self.isolate_parsing = isolate_parsing
+
+    # -- discovery ------------------------------------------------------------------------
+
+    def discover(self, paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
+        """Files to ingest under ``paths``, and outcomes for paths refused outright."""
+        files: list[Path] = []
+        refused: list[FileOutcome] = []
+        for root in paths:
+            root = Path(root)
+            if not root.exists():
+                refused.append(FileOutcome(path=str(root), status="failed", reason="no such file or folder"))
+                continue
+            if root.is_file():
+                files.append(root)
+                continue
+            base = root.resolve()
+            for p in sorted(root.rglob("*")):
+                if any(part.startswith(".") for part in p.relative_to(root).parts):
+                    continue
+                if p.is_symlink() and not p.resolve().is_relative_to(base):
+                    refused.append(
+                        FileOutcome(path=str(p), status="failed", reason="symlink points outside the folder being ingested")
+                    )
+                    continue
+                if p.is_file():
+                    files.append(p)
+        seen: set[Path] = set()
+        unique = []
+        for f in files:
+            r = f.resolve()
+            if r not in seen:
+                seen.add(r)
+                unique.append(f)
+        return unique, refused
+
+    # -- the run --------------------------------------------------------------------------
+
+    def ingest(
+        self, paths: Iterable[Path], prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
+        progress = progress or Progress()
+        t0 = time.perf_counter()
+        paths = list(paths)
+        files, refused = self.discover(paths)
+        report = IngestReport(files=list(refused))
+        changed = False
+        seen_docs: set[str] = set()
+        for path in files:
+            progress.on_file_start(path)
+            outcome = self._ingest_file(path, progress)
+            if outcome.doc_id:
+                seen_docs.add(outcome.doc_id)
+            changed |= outcome.status in ("indexed", "updated")
+            report.files.append(outcome)
+            progress.on_file_done(outcome)
+        if prune:
+            report.pruned = self._prune(paths, seen_docs)
+            changed |= bool(report.pruned)
+        changed |= self.sweep_orphans() > 0
+        if changed or self.store.generation() == 0:
+            self.store.bump_generation()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _ingest_file(self, path: Path, progress: Progress) -> FileOutcome:
+        t0 = time.perf_counter()
+        doc_id = doc_id_for(path)
+        outcome = FileOutcome(path=str(path), doc_id=doc_id, status="failed")
+        try:
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise DocumentError(
+                    f"unsupported file type {path.suffix or '(none)'!r}; supported: "
+                    + ", ".join(sorted(SUPPORTED_SUFFIXES))
+                )
+            size_mb = path.stat().st_size / 1e6
+            if size_mb > self.settings.max_file_mb:
+                raise DocumentError(
+                    f"file is {size_mb:.1f} MB; the limit is {self.settings.max_file_mb:g} MB"
+                )
+            sha = file_sha256(path)
+            previous = self.store.get_document(doc_id)
+            if previous is not None and previous.meta.sha256 == sha and self._complete(previous):
+                outcome.status, outcome.chunks = "unchanged", len(previous.chunk_ids)
+                return outcome
+            overrides = self.manifest.overrides_for(path.name)
+            if self.isolate_parsing:
+                doc = parse_with_timeout(path, doc_id, overrides, self.settings.file_timeout_s)
+            else:
+                doc = load_document(path, doc_id, overrides)
+            doc.meta.sha256 = sha
+            chunks = chunk_document(
+                doc,
+                self.embedder.count_tokens,
+                max_tokens=self.settings.chunk_max_tokens,
+                overlap_tokens=self.settings.chunk_overlap_tokens,
+            )
+            if not chunks:
+                raise DocumentError("no text found to index (a scanned or image-only file?)")
+            outcome.embedded = self._write(doc.meta, chunks, str(path.resolve()), progress)
+            outcome.chunks = len(chunks)
+            outcome.status = "updated" if previous is not None else "indexed"
+        except DocumentError as exc:
+            outcome.reason = str(exc)
+            logger.warning("failed %s: %s", path, exc)
+        except OSError as exc:
+            outcome.reason = f"cannot read the file: {exc.strerror or exc}"
+        finally:
+            outcome.seconds = time.perf_counter() - t0
+        return outcome
+
+    def _complete(self, record: DocumentRecord) -> bool:
+        """Whether every chunk of the record is in the store (and nothing extra)."""
+        return self.store.chunk_ids(record.meta.doc_id) == set(record.chunk_ids)
+
+    def _write(self, meta: DocumentMeta, chunks: list[Chunk], source: str, progress: Progress) -> int:
+        existing = self.store.chunk_ids(meta.doc_id)
+        todo = [c for c in chunks if c.chunk_id not in existing]
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start : start + EMBED_BATCH]
+            vectors = self.embedder.embed_documents([embedding_text(meta, c) for c in batch])
+            self.store.upsert_chunks(
+                [
+                    StoredChunk(c.chunk_id, c.text, chunk_metadata(meta, c), vectors[i])
+                    for i, c in enumerate(batch)
+                ]
+            )
+            progress.on_embedded(len(batch))
+        new_ids = [c.chunk_id for c in chunks]
+        stale = sorted(existing - set(new_ids))
+        if stale:
+            self.store.delete_chunks(stale)
+        self.store.put_document(
+            DocumentRecord(
+                meta=meta,
+                chunk_ids=new_ids,
+                source_path=source,
+                indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        )
+        return len(todo)
+
+    # -- removal and consistency ----------------------------------------------------------
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete a document and its chunks; False when it is not indexed."""
+        record = self.store.get_document(doc_id)
+        ids = self.store.chunk_ids(doc_id)
+        if record is None and not ids:
+            return False
+        self.store.delete_chunks(sorted(ids))
+        self.store.delete_document(doc_id)
+        self.store.bump_generation()
+        return True
+
+    def _prune(self, roots: list[Path], seen: set[str]) -> list[str]:
+        """Remove documents whose file is gone, or lies under a root but was not seen now."""
+        dirs = [Path(r).resolve() for r in roots if Path(r).is_dir()]
+        pruned = []
+        for rec in self.store.list_documents():
+            src = Path(rec.source_path)
+            under_root = any(src.is_relative_to(d) for d in dirs)
+            if rec.meta.doc_id in seen:
+                continue
+            if not src.exists() or under_root:
+                self.store.delete_chunks(sorted(self.store.chunk_ids(rec.meta.doc_id)))
+                self.store.delete_document(rec.meta.doc_id)
+                pruned.append(rec.meta.doc_id)
+        return pruned
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks that no document record lists (left by a run killed half-way)."""
+        listed: set[str] = set()
+        for rec in self.store.list_documents():
+            listed.update(rec.chunk_ids)
+        orphans = sorted(self.store.chunk_ids() - listed)
+        if orphans:
+            logger.info("removing %d orphan chunks", len(orphans))
+            self.store.delete_chunks(orphans)
+        return len(orphans)

@@ -1,0 +1,141 @@
+"""BM25 over the indexed chunks (bm25s), persisted beside the vector index and kept in step.
+
+The store is the source of truth. The BM25 folder records the store's generation it was built
+from; when the store has moved on (an ingest, a removal, another process), the index is rebuilt
+from the store's chunks. A rebuild writes a new folder and renames it into place, so a reader
+never sees half an index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.schemas import Filters
+from assistant.store.base import StoredChunk, matches
+from assistant.text import terms
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "state.json"
+CHUNKS_FILE = "chunks.jsonl"
+
+
+class BM25Index:
+    """Lexical search with the same chunk ids as the vector store.
+
+    >>> idx = BM25Index(folder)                            # doctest: +SKIP
+    >>> idx.build(store.all_chunks(), store.generation())  # doctest: +SKIP
+    >>> idx.search("neighbourhood health teams", k=5)      # doctest: +SKIP
+    [('doc:abc', 7.1), ...]
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.generation = -1
+        self._retriever: Any = None
+        self._ids: list[str] = []
+        self._chunks: dict[str, StoredChunk] = {}
+        self._mask_cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def chunk(self, chunk_id: str) -> StoredChunk | None:
+        return self._chunks.get(chunk_id)
+
+    def build(self, chunks: list[StoredChunk], generation: int) -> None:
+        """Index ``chunks`` and save them; ``generation`` is the store's counter they came from."""
+        import bm25s
+
+        chunks = sorted(chunks, key=lambda c: c.chunk_id)
+        retriever = None
+        if chunks:
+            retriever = bm25s.BM25()
+            retriever.index([terms(c.text + " " + c.metadata.get("section", "")) or ["∅"] for c in chunks], show_progress=False)
+        tmp = self.folder.with_name(self.folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if retriever is not None:
+            retriever.save(str(tmp / "bm25"), show_progress=False)
+        with open(tmp / CHUNKS_FILE, "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps({"id": c.chunk_id, "text": c.text, "metadata": c.metadata}) + "\n")
+        (tmp / STATE_FILE).write_text(json.dumps({"generation": generation, "chunks": len(chunks)}))
+        old = self.folder.with_name(self.folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.folder.exists():
+            self.folder.rename(old)
+        tmp.rename(self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+        self._install(retriever, chunks, generation)
+        logger.info("BM25 index built: %d chunks (generation %d)", len(chunks), generation)
+
+    def load(self) -> bool:
+        """Load the saved index; False when there is none or it is unreadable."""
+        import bm25s
+
+        try:
+            state = json.loads((self.folder / STATE_FILE).read_text())
+            chunks = []
+            with open(self.folder / CHUNKS_FILE, encoding="utf-8") as f:
+                for line in f:
+                    row = json.loads(line)
+                    chunks.append(StoredChunk(row["id"], row["text"], row["metadata"]))
+            retriever = (
+                bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False)
+                if chunks
+                else None
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            logger.info("no usable BM25 index at %s (%s)", self.folder, exc.__class__.__name__)
+            return False
+        self._install(retriever, chunks, int(state["generation"]))
+        return True
+
+    def _install(self, retriever: Any, chunks: list[StoredChunk], generation: int) -> None:
+        with self._lock:
+            self._retriever = retriever
+            self._ids = [c.chunk_id for c in chunks]
+            self._chunks = {c.chunk_id: c for c in chunks}
+            self._mask_cache = {}
+            self.generation = generation
+
+    def _mask(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or filters.is_empty():
+            return None
+        key = filters.model_dump_json()
+        mask = self._mask_cache.get(key)
+        if mask is None:
+            mask = np.array(
+                [matches(self._chunks[cid].metadata, filters) for cid in self._ids], dtype=np.float32
+            )
+            self._mask_cache[key] = mask
+        return mask
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """Top ``k`` (chunk id, BM25 score) pairs with a positive score."""
+        with self._lock:
+            retriever, ids = self._retriever, self._ids
+            mask = self._mask(filters)
+        if retriever is None or not ids:
+            return []
+        q = [t for t in terms(query) if t in retriever.vocab_dict]
+        if not q:
+            return []
+        k = min(k, len(ids))
+        docs, scores = retriever.retrieve(
+            [q], k=k, show_progress=False, n_threads=1, weight_mask=mask
+        )
+        return [
+            (ids[int(d)], float(s))
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        ]

@@ -1,0 +1,269 @@
+"""Chroma as the vector store: embedded on disk (PersistentClient) or a `chroma run` server.
+
+Two collections: ``<name>`` holds chunks (text, metadata, vector; cosine space) and
+``<name>-documents`` holds one record per indexed document plus a generation counter. The chunk
+collection's metadata records the embedding model and dimension; opening it with another model
+is refused, because vectors from two models cannot be compared.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from assistant.errors import BackendUnavailableError, IndexMismatchError
+from assistant.schemas import DocumentMeta, Filters
+from assistant.store.base import DenseHit, DocumentRecord, StoredChunk
+
+logger = logging.getLogger(__name__)
+
+STATE_ID = "__state__"
+WRITE_BATCH = 1000
+T = TypeVar("T")
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Whether an exception from the Chroma client means the server cannot be reached."""
+    import httpx
+
+    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in ("could not connect", "connection refused", "connect error"))
+
+
+def _guard(fn: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(fn)
+    def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(self, *args, **kwargs)
+        except (IndexMismatchError, BackendUnavailableError):
+            raise
+        except Exception as exc:
+            if _unavailable(exc):
+                raise BackendUnavailableError(
+                    f"the Chroma server at {self.location} cannot be reached: {exc.__class__.__name__}"
+                ) from exc
+            raise
+
+    return wrapper
+
+
+def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    """Translate Filters into a Chroma ``where`` clause."""
+    if filters is None or filters.is_empty():
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.doc_ids:
+        clauses.append({"doc_id": {"$in": list(filters.doc_ids)}})
+    if filters.publishers:
+        clauses.append({"publisher": {"$in": list(filters.publishers)}})
+    if filters.themes:
+        themes = [{"themes": {"$contains": t}} for t in filters.themes]
+        clauses.append(themes[0] if len(themes) == 1 else {"$or": themes})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class ChromaStore:
+    """The production store. ``path`` for embedded mode, or ``host``/``port`` for a server."""
+
+    def __init__(
+        self,
+        model_name: str,
+        dimension: int,
+        collection: str = "nhs-assistant",
+        path: Path | None = None,
+        host: str | None = None,
+        port: int = 8000,
+        ssl: bool = False,
+        ef_search: int = 100,
+    ) -> None:
+        import chromadb
+
+        self.model_name = model_name
+        self.dimension = dimension
+        self._collection_name = collection
+        settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+        if host:
+            self.location = f"{host}:{port}"
+            try:
+                self._client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+            except Exception as exc:
+                raise BackendUnavailableError(
+                    f"the Chroma server at {self.location} cannot be reached: {exc}"
+                ) from exc
+        else:
+            if path is None:
+                raise ValueError("ChromaStore needs a path (embedded) or a host (server)")
+            path.mkdir(parents=True, exist_ok=True)
+            self.location = str(path)
+            self._client = chromadb.PersistentClient(path=str(path), settings=settings)
+        self._ef_search = ef_search
+        self._chunks_col: Any = None
+        self._docs_col: Any = None
+        self._open()
+
+    @_guard
+    def _open(self) -> None:
+        self._chunks_col = self._client.get_or_create_collection(
+            self._collection_name,
+            configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
+            metadata={"embedding_model": self.model_name, "dimension": self.dimension},
+            embedding_function=None,
+        )
+        found = self._chunks_col.metadata or {}
+        if (found.get("embedding_model"), found.get("dimension")) != (self.model_name, self.dimension):
+            raise IndexMismatchError(
+                f"the index at {self.location} was built with embedding model "
+                f"{found.get('embedding_model')!r} (dimension {found.get('dimension')}), but the "
+                f"settings use {self.model_name!r} (dimension {self.dimension}); use the same "
+                "model, or build a new index in another --data-dir"
+            )
+        self._docs_col = self._client.get_or_create_collection(
+            f"{self._collection_name}-documents", embedding_function=None
+        )
+
+    # -- chunks ---------------------------------------------------------------------------
+
+    @_guard
+    def upsert_chunks(self, chunks: list[StoredChunk]) -> None:
+        for start in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[start : start + WRITE_BATCH]
+            self._chunks_col.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=np.vstack([c.embedding for c in batch]).astype(np.float32),  # type: ignore[misc]
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata for c in batch],
+            )
+
+    @_guard
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        for start in range(0, len(chunk_ids), WRITE_BATCH):
+            self._chunks_col.delete(ids=list(chunk_ids[start : start + WRITE_BATCH]))
+
+    @_guard
+    def chunk_ids(self, doc_id: str | None = None) -> set[str]:
+        where = {"doc_id": doc_id} if doc_id is not None else None
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            got = self._chunks_col.get(where=where, include=[], limit=WRITE_BATCH * 5, offset=offset)
+            ids.update(got["ids"])
+            if len(got["ids"]) < WRITE_BATCH * 5:
+                return ids
+            offset += len(got["ids"])
+
+    @_guard
+    def get_chunks(self, chunk_ids: list[str], with_embeddings: bool = False) -> list[StoredChunk]:
+        if not chunk_ids:
+            return []
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        got = self._chunks_col.get(ids=list(chunk_ids), include=include)
+        by_id = {}
+        for i, cid in enumerate(got["ids"]):
+            emb = np.asarray(got["embeddings"][i], dtype=np.float32) if with_embeddings else None
+            by_id[cid] = StoredChunk(cid, got["documents"][i], dict(got["metadatas"][i]), emb)
+        return [by_id[c] for c in chunk_ids if c in by_id]
+
+    @_guard
+    def all_chunks(self, batch_size: int = 5000) -> list[StoredChunk]:
+        out: list[StoredChunk] = []
+        offset = 0
+        while True:
+            got = self._chunks_col.get(
+                include=["documents", "metadatas"], limit=batch_size, offset=offset
+            )
+            out.extend(
+                StoredChunk(cid, got["documents"][i], dict(got["metadatas"][i]))
+                for i, cid in enumerate(got["ids"])
+            )
+            if len(got["ids"]) < batch_size:
+                return out
+            offset += batch_size
+
+    @_guard
+    def count(self) -> int:
+        return int(self._chunks_col.count())
+
+    @_guard
+    def search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[DenseHit]:
+        res = self._chunks_col.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=k,
+            where=chroma_where(filters),
+            include=["distances"],
+        )
+        ids, dists = res["ids"][0], res["distances"][0]
+        return [DenseHit(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+    # -- document records -----------------------------------------------------------------
+
+    @_guard
+    def put_document(self, record: DocumentRecord) -> None:
+        self._docs_col.upsert(
+            ids=[record.meta.doc_id],
+            embeddings=[[1.0]],
+            documents=[record.meta.model_dump_json()],
+            metadatas=[
+                {
+                    "kind": "document",
+                    "chunk_ids": json.dumps(record.chunk_ids),
+                    "source_path": record.source_path,
+                    "indexed_at": record.indexed_at,
+                    "extra": json.dumps(record.extra),
+                }
+            ],
+        )
+
+    @staticmethod
+    def _record(doc_json: str, md: dict[str, Any]) -> DocumentRecord:
+        return DocumentRecord(
+            meta=DocumentMeta.model_validate_json(doc_json),
+            chunk_ids=json.loads(md["chunk_ids"]),
+            source_path=md.get("source_path", ""),
+            indexed_at=md.get("indexed_at", ""),
+            extra=json.loads(md.get("extra") or "{}"),
+        )
+
+    @_guard
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
+        got = self._docs_col.get(ids=[doc_id], include=["documents", "metadatas"])
+        if not got["ids"] or doc_id == STATE_ID:
+            return None
+        return self._record(got["documents"][0], got["metadatas"][0])
+
+    @_guard
+    def list_documents(self) -> list[DocumentRecord]:
+        got = self._docs_col.get(where={"kind": "document"}, include=["documents", "metadatas"])
+        recs = [self._record(d, m) for d, m in zip(got["documents"], got["metadatas"], strict=True)]
+        return sorted(recs, key=lambda r: r.meta.doc_id)
+
+    @_guard
+    def delete_document(self, doc_id: str) -> None:
+        self._docs_col.delete(ids=[doc_id])
+
+    @_guard
+    def generation(self) -> int:
+        got = self._docs_col.get(ids=[STATE_ID], include=["metadatas"])
+        return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
+
+    @_guard
+    def bump_generation(self) -> int:
+        gen = self.generation() + 1
+        self._docs_col.upsert(
+            ids=[STATE_ID],
+            embeddings=[[1.0]],
+            documents=["state"],
+            metadatas=[{"kind": "state", "generation": gen}],
+        )
+        return gen
+
+    @_guard
+    def ping(self) -> None:
+        self._client.heartbeat()
