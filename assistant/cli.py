@@ -264,12 +264,21 @@ def ask(
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Answer a question from the indexed documents, with numbered sources."""
-    if (question is None) == (questions is None):
-        err_console.print("[red]error:[/red] give a QUESTION or --questions FILE.jsonl (not both)")
+    """Answer a question from the indexed documents, with numbered sources.
+
+    With no question on a terminal, asks for questions one after another.
+    """
+    if question is not None and questions is not None:
+        err_console.print("[red]error:[/red] give a QUESTION or --questions FILE.jsonl, not both")
+        raise typer.Exit(2)
+    if question is None and questions is None and not sys.stdin.isatty():
+        err_console.print("[red]error:[/red] give a QUESTION or --questions FILE.jsonl")
         raise typer.Exit(2)
     services = _services(_settings(data_dir))
     filters = _filters(doc, publisher, theme)
+    if question is None and questions is None:
+        _interactive(services, filters)
+        return
     if questions is not None:
         _ask_batch(services, questions, filters)
         return
@@ -284,6 +293,26 @@ def ask(
         console.print_json(json.dumps(answer_json(answer)))
     else:
         print_answer(answer)
+
+
+def _interactive(services: Any, filters: Filters | None) -> None:
+    count = services.store.count()
+    console.print(
+        f"[bold]NHS leaders' assistant[/bold] — {count} passages indexed. Ask a question about "
+        "the documents; an empty line quits. Not for patient-identifiable information; not "
+        "clinical advice."
+    )
+    while True:
+        try:
+            question = console.input("\n[bold blue]Question:[/bold blue] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if not question:
+            return
+        try:
+            print_answer(services.ask(question, filters=filters))
+        except AssistantError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
 
 
 def _ask_batch(services: Any, path: Path, filters: Filters | None) -> None:

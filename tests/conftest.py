@@ -80,3 +80,32 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+def fake_settings(data_dir: Path, **overrides: object):
+    """Settings for fast tests: hashing embedder, in-memory or on-disk store under data_dir."""
+    from assistant.config import Settings
+
+    settings = Settings(data_dir=data_dir)
+    settings.embedding.backend = "fake"
+    for key, value in overrides.items():
+        group, _, field = key.partition("__")
+        setattr(getattr(settings, group), field, value)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def corpus_services(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The real pipeline (MiniLM, Chroma on disk) with ../shared/corpus ingested once per session.
+
+    Yields (services, first_report, second_report): the second is the re-ingest of the unchanged
+    corpus.
+    """
+    from assistant.config import Settings
+    from assistant.services import build_services
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-index"))
+    services = build_services(settings)
+    first = services.ingest([shared_corpus])
+    second = services.ingest([shared_corpus])
+    return services, first, second

@@ -66,9 +66,12 @@ def embedding_text(meta: DocumentMeta, chunk: Chunk) -> str:
     return f"{where}\n{chunk.text}"
 
 
-def _parse_in_child(conn: Any, path: str, doc_id: str, overrides: dict[str, Any]) -> None:
+Loader = Callable[[Path, str, dict[str, Any]], ParsedDocument]
+
+
+def _parse_in_child(conn: Any, loader: Loader, path: str, doc_id: str, overrides: dict[str, Any]) -> None:
     try:
-        conn.send(("ok", load_document(Path(path), doc_id, overrides)))
+        conn.send(("ok", loader(Path(path), doc_id, overrides)))
     except DocumentError as exc:
         conn.send(("error", str(exc)))
     except Exception as exc:  # a parser bug must not take the batch down
@@ -78,12 +81,16 @@ def _parse_in_child(conn: Any, path: str, doc_id: str, overrides: dict[str, Any]
 
 
 def parse_with_timeout(
-    path: Path, doc_id: str, overrides: dict[str, Any], timeout_s: float
+    path: Path,
+    doc_id: str,
+    overrides: dict[str, Any],
+    timeout_s: float,
+    loader: Loader = load_document,
 ) -> ParsedDocument:
     """Parse in a child process so a file that hangs the parser can be stopped."""
     ctx = mp.get_context("forkserver")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_parse_in_child, args=(child, str(path), doc_id, overrides), daemon=True)
+    proc = ctx.Process(target=_parse_in_child, args=(child, loader, str(path), doc_id, overrides), daemon=True)
     proc.start()
     child.close()
     try:

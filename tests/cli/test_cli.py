@@ -1,0 +1,94 @@
+"""The `nhs-assistant` command line: ingest summary, stats, rm, retrieve, ask, batch ask, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from tests.ingest.test_pipeline import write_corpus
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Settings come from the environment, as for a user: fake embedder, Chroma on disk."""
+    monkeypatch.setenv("NHS_ASSISTANT_EMBEDDING_BACKEND", "fake")
+    monkeypatch.setenv("NHS_ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    return corpus
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_ingest_prints_a_summary_and_strict_fails_on_any_failure(env):
+    result = run("ingest", str(env))
+    assert result.exit_code == 0, result.output
+    assert "indexed: 2" in result.output and "failed: 1" in result.output
+    assert "broken.pdf" in result.output
+    again = run("ingest", str(env), "--strict")
+    assert again.exit_code == 1
+    assert "unchanged: 2" in again.output
+
+
+def test_index_stats_and_rm(env):
+    run("ingest", str(env))
+    stats = json.loads(run("index", "stats", "--json").output)
+    assert stats["documents"] == 2 and stats["chunks"] > 0
+    assert run("index", "rm", "notes.txt").exit_code == 0
+    assert json.loads(run("index", "stats", "--json").output)["documents"] == 1
+    missing = run("index", "rm", "notes.txt")
+    assert missing.exit_code == 1
+
+
+def test_retrieve_json_gives_ranked_chunks(env):
+    run("ingest", str(env))
+    out = json.loads(run("retrieve", "When are draft plans due?", "--k", "3", "--json").output)
+    assert [c["rank"] for c in out] == list(range(1, len(out) + 1))
+    assert {"doc_id", "title", "section", "page", "chunk_id", "chunk_text", "score"} <= set(out[0])
+
+
+def test_ask_json_has_answer_citations_and_retrieved(env):
+    run("ingest", str(env))
+    result = run("ask", "When are draft plans due?", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert {"answer", "refused", "citations", "retrieved"} <= set(out)
+    for c in out["citations"]:
+        assert c["quote"] in c["chunk_text"]
+
+
+def test_batch_ask_writes_one_json_line_per_question(env, tmp_path):
+    run("ingest", str(env))
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(
+        json.dumps({"id": "a", "question": "Who signs off final plans?"}) + "\n"
+        + json.dumps({"id": "b", "question": "  "}) + "\n"
+        + "not json\n"
+    )
+    lines = [json.loads(x) for x in run("ask", "--questions", str(qfile), "--json").output.splitlines() if x.strip()]
+    assert lines[0]["id"] == "a" and "citations" in lines[0] and "retrieved" in lines[0]
+    assert lines[1] == {"id": "b", "error": "question is empty: type a question about the NHS documents"}
+    assert "error" in lines[2]
+
+
+def test_empty_question_is_a_usage_error(env):
+    run("ingest", str(env))
+    result = run("ask", "   ")
+    assert result.exit_code == 2
+    assert "question is empty" in result.output
+
+
+def test_a_wrong_model_for_the_index_is_refused_clearly(env, monkeypatch):
+    run("ingest", str(env))
+    monkeypatch.setenv("NHS_ASSISTANT_EMBEDDING_NAME", "another-model")
+    result = run("ask", "When are plans due?")
+    assert result.exit_code == 2
+    assert "built with embedding model" in result.output
