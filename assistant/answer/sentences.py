@@ -20,7 +20,14 @@ collapsed) while the span, and so the quote, stays verbatim.
 
 from __future__ import annotations
 
+import itertools
 import re
+
+
+def _word_set(text: str) -> frozenset[str]:
+    """A word list written as one string, for readability."""
+    return frozenset(text.split())
+
 
 # Bullets, markdown list markers, numbered paragraphs and list items, and numbered headings.
 _MARKER = re.compile(
@@ -52,20 +59,24 @@ _LETTER = re.compile(r"[A-Za-z]")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|&])")
 _EMPHASIS = re.compile(r"\*\*|__")
+_HEADING_HASHES = re.compile(r"^#{1,6}\s+")
+# A footnote number glued to the start of a sentence by PDF conversion ("44 The wider ...").
+# Only before a capitalised function word, so "18 ICBs have ..." keeps its number.
+_FOOTNOTE_NUMBER = re.compile(
+    r"^\d{1,3}\s+(?=(?:The|This|These|That|Those|It|Its|In|We|Our|A|An|As|For|However)\s)"
+)
 _SPACE = re.compile(r"\s+")
 
 # A full stop after these never ends a sentence ("e.g. The", "Dr. Smith").
-NEVER_FINAL_ABBREVIATIONS = frozenset(
-    "e.g eg i.e ie vs v dr mr mrs ms prof st cf al viz incl esp approx c ca".split()
+NEVER_FINAL_ABBREVIATIONS = _word_set(
+    "e.g eg i.e ie vs v dr mr mrs ms prof st cf al viz incl esp approx c ca"
 )
 # A full stop after these does not end a sentence when a number follows ("No. 10", "para. 4").
-NUMBER_ABBREVIATIONS = frozenset(
-    "no nos para paras p pp fig figs vol ch sec sect art tab ref".split()
-)
+NUMBER_ABBREVIATIONS = _word_set("no nos para paras p pp fig figs vol ch sec sect art tab ref")
 # A line ending in one of these is the first half of a wrapped sentence, not a heading.
-_CONTINUING_WORDS = frozenset(
+_CONTINUING_WORDS = _word_set(
     "a an and as at by for from in into of on or the to with that which than our their its "
-    "including such between".split()
+    "including such between"
 )
 # Short, unpunctuated lines of up to this many words, standing alone, are treated as headings.
 HEADING_MAX_WORDS = 12
@@ -102,6 +113,8 @@ def strip_marker(sentence: str) -> str:
 def display_text(sentence: str) -> str:
     """A sentence as shown to a user: no marker, no markdown bold or escapes, one-line spacing."""
     text = strip_marker(sentence.strip())
+    text = _HEADING_HASHES.sub("", text)
+    text = _FOOTNOTE_NUMBER.sub("", text)
     text = _EMPHASIS.sub("", text)
     text = _ESCAPE.sub(r"\1", text)
     return _SPACE.sub(" ", text).strip()
@@ -133,7 +146,7 @@ def _segments(text: str) -> list[tuple[int, int]]:
     segments: list[tuple[int, int]] = []
     seg_start = lines[0][0]
     starts_sentence = True  # does the previous line begin a sentence (heading candidate)?
-    for (p_start, p_end), (n_start, n_end) in zip(lines, lines[1:], strict=False):
+    for (p_start, p_end), (n_start, n_end) in itertools.pairwise(lines):
         prev, nxt = text[p_start:p_end].strip(), text[n_start:n_end].strip()
         blank = text.count("\n", p_end, n_start) >= 2
         if _is_break(prev, nxt, blank=blank, prev_starts_sentence=starts_sentence):
@@ -167,7 +180,9 @@ def _runs_on(prev: str, nxt: str) -> bool:
 
 
 def _is_bold_line(line: str) -> bool:
-    return len(line) > 4 and line.startswith("**") and line.endswith("**") and "**" not in line[2:-2]
+    return (
+        len(line) > 4 and line.startswith("**") and line.endswith("**") and "**" not in line[2:-2]
+    )
 
 
 def _looks_like_heading(line: str) -> bool:
@@ -193,8 +208,8 @@ def _split_segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if _is_sentence_end(text, cuts[-1], m, end):
             cuts.append(m.end())
     cuts.extend(b.start() for b in _INLINE_BULLET.finditer(text, start, end))
-    cuts = sorted(set(cuts)) + [end]
-    spans = (_trim(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False))
+    cuts = [*sorted(set(cuts)), end]
+    spans = (_trim(text, a, b) for a, b in itertools.pairwise(cuts))
     return [s for s in spans if s is not None]
 
 

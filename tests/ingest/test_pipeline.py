@@ -166,10 +166,11 @@ def slowed(self, texts):
     return slow(self, texts)
 fake.HashingEmbedder.embed_documents = slowed
 
-services = build_services(fake_settings(Path(sys.argv[1])))
-print("started", flush=True)
-services.ingest([Path(sys.argv[2])])
-print("finished", flush=True)
+if __name__ == "__main__":  # the parser's child processes import this file too
+    services = build_services(fake_settings(Path(sys.argv[1])))
+    print("started", flush=True)
+    services.ingest([Path(sys.argv[2])])
+    print("finished", flush=True)
 """
 
 
@@ -178,9 +179,14 @@ def test_ingest_killed_with_sigkill_then_rerun_ends_consistent(tmp_path):
     """A real ingest process on Chroma on disk is killed mid-run; the rerun repairs everything."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
+    subjects = ["Boards", "Trusts", "Practices", "Councils", "Regions", "Networks", "Hospices"]
+    verbs = ["review", "publish", "agree", "fund", "audit", "staff", "redesign", "measure"]
+    objects = ["discharge plans", "urgent care rotas", "estates budgets", "digital records",
+               "workforce targets", "procurement pipelines", "waiting lists", "care pathways"]
     for i in range(12):
         body = "\n\n".join(
-            f"Section {j} of document {i} explains duty {i * 100 + j} for boards, trusts and partners."
+            f"{subjects[(i + j) % 7]} {verbs[(i * j) % 8]} their {objects[(j * 3 + i) % 8]} "
+            f"every {j % 5 + 2} weeks, starting in {2026 + j % 4}, under rule {i}.{j}."
             for j in range(40)
         )
         (corpus / f"doc{i:02d}.md").write_text(f"# Document {i}\n\n{body}\n", encoding="utf-8")
