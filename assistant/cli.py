@@ -107,6 +107,7 @@ def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
                     "section": c.section,
                     "page": c.page,
                     "quote": c.quote,
+                    "quotes": c.quotes,
                     "chunk_id": c.chunk_id,
                     "chunk_text": c.chunk_text,
                     "score": round(c.score, 6),
@@ -131,7 +132,8 @@ def print_answer(answer: Answer) -> None:
             where = " · ".join(x for x in (c.section, f"page {c.page}" if c.page else "") if x)
             console.print(f"[{c.n}] [bold]{c.title}[/bold]" + (f" — {where}" if where else ""), highlight=False)
             if not answer.refused:
-                console.print(f'    "{c.quote}"', style="dim", highlight=False)
+                for quote in c.quotes:
+                    console.print(f'    "{" ".join(quote.split())}"', style="dim", highlight=False)
             if c.source_url:
                 console.print(f"    {c.source_url}", style="blue", highlight=False)
 

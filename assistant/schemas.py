@@ -82,7 +82,11 @@ class RetrievedChunk(BaseModel):
 
 
 class Citation(BaseModel):
-    """A numbered source behind one or more answer sentences; ``quote`` is verbatim chunk text."""
+    """A numbered source behind one or more answer sentences.
+
+    ``quotes`` are the sentences quoted from the chunk, each a verbatim substring of
+    ``chunk_text`` at ``spans`` (so a UI can highlight them); ``quote`` joins them with " … ".
+    """
 
     n: int
     doc_id: str
@@ -90,6 +94,8 @@ class Citation(BaseModel):
     section: str = ""
     page: int | None = None
     quote: str
+    quotes: list[str] = Field(default_factory=list)
+    spans: list[tuple[int, int]] = Field(default_factory=list)
     chunk_id: str
     chunk_text: str
     score: float = 0.0

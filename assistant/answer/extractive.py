@@ -643,9 +643,7 @@ def _compose(
     else:
         text = " ".join(f"{a.text} [{a.citations[0]}]" for a in out)
     citations = [
-        _citation(
-            n, chunks[pos], *_quote_span([x.sentence for x in ordered if x.sentence.chunk == pos])
-        )
+        _citation(n, chunks[pos], _quote_spans([x.sentence for x in ordered if x.sentence.chunk == pos]))
         for pos, n in numbers.items()
     ]
     return Answer(
@@ -658,20 +656,28 @@ def _compose(
     )
 
 
-def _quote_span(quoted: list[_Sentence]) -> tuple[int, int]:
-    """From the first quoted sentence of a chunk to its last: one verbatim substring, even when
-    the quoted sentences are not adjacent (the Citation schema holds one quote per chunk)."""
-    return min(s.start for s in quoted), max(s.end for s in quoted)
+def _quote_spans(quoted: list[_Sentence]) -> list[tuple[int, int]]:
+    """The quoted sentences of one chunk, in document order, merged where they touch."""
+    spans: list[tuple[int, int]] = []
+    for s in sorted(quoted, key=lambda s: s.start):
+        if spans and s.start <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], s.end))
+        else:
+            spans.append((s.start, s.end))
+    return spans
 
 
-def _citation(n: int, chunk: RetrievedChunk, start: int, end: int) -> Citation:
+def _citation(n: int, chunk: RetrievedChunk, spans: list[tuple[int, int]]) -> Citation:
+    quotes = [chunk.text[a:b] for a, b in spans]
     return Citation(
         n=n,
         doc_id=chunk.doc_id,
         title=chunk.title,
         section=chunk.section,
         page=chunk.page_start,
-        quote=chunk.text[start:end],
+        quote=" … ".join(quotes),
+        quotes=quotes,
+        spans=spans,
         chunk_id=chunk.chunk_id,
         chunk_text=chunk.text,
         score=chunk.score,
@@ -692,7 +698,7 @@ def _refusal(
         )
         return Answer(question=question, answer=text, refused=True, evidence_score=evidence)
     citations = [
-        _citation(n, chunks[pos], *_pointer_span(pos, chunks[pos], scored))
+        _citation(n, chunks[pos], [_pointer_span(pos, chunks[pos], scored)])
         for n, pos in enumerate(nearest, 1)
     ]
     lines = [

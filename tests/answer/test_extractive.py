@@ -104,7 +104,9 @@ def test_quotes_are_exact_substrings_of_the_chunk(
     by_id = {c.chunk_id: c for c in chunks}
     for citation in answer.citations:
         assert citation.chunk_text == by_id[citation.chunk_id].text
-        assert citation.quote and citation.quote in citation.chunk_text
+        assert citation.quotes and citation.quote == " … ".join(citation.quotes)
+        for quote, (start, end) in zip(citation.quotes, citation.spans, strict=True):
+            assert quote and citation.chunk_text[start:end] == quote
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

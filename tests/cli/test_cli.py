@@ -62,7 +62,7 @@ def test_ask_json_has_answer_citations_and_retrieved(env):
     out = json.loads(result.output)
     assert {"answer", "refused", "citations", "retrieved"} <= set(out)
     for c in out["citations"]:
-        assert c["quote"] in c["chunk_text"]
+        assert c["quotes"] and all(q in c["chunk_text"] for q in c["quotes"])
 
 
 def test_batch_ask_writes_one_json_line_per_question(env, tmp_path):
