@@ -34,7 +34,9 @@ err_console = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Folder of the index (default: $NHS_ASSISTANT_DATA_DIR or ./data)."),
+    typer.Option(
+        "--data-dir", help="Folder of the index (default: $NHS_ASSISTANT_DATA_DIR or ./data)."
+    ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 RETRIEVED_IN_OUTPUT = 10  # ranked chunks reported with every answer
@@ -69,7 +71,9 @@ def _fail(exc: AssistantError, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _filters(doc: list[str] | None, publisher: list[str] | None, theme: list[str] | None) -> Filters | None:
+def _filters(
+    doc: list[str] | None, publisher: list[str] | None, theme: list[str] | None
+) -> Filters | None:
     f = Filters(doc_ids=doc or None, publishers=publisher or None, themes=theme or None)
     return None if f.is_empty() else f
 
@@ -130,7 +134,10 @@ def print_answer(answer: Answer) -> None:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
             where = " · ".join(x for x in (c.section, f"page {c.page}" if c.page else "") if x)
-            console.print(f"[{c.n}] [bold]{c.title}[/bold]" + (f" — {where}" if where else ""), highlight=False)
+            console.print(
+                f"[{c.n}] [bold]{c.title}[/bold]" + (f" — {where}" if where else ""),
+                highlight=False,
+            )
             if not answer.refused:
                 for quote in c.quotes:
                     console.print(f'    "{" ".join(quote.split())}"', style="dim", highlight=False)
@@ -178,7 +185,14 @@ def ingest(
             table.add_column(col)
         for f in report.files:
             style = {"failed": "red", "unchanged": "dim"}.get(f.status, "")
-            table.add_row(Path(f.path).name, f.status, str(f.chunks), str(f.embedded), f.reason or "", style=style)
+            table.add_row(
+                Path(f.path).name,
+                f.status,
+                str(f.chunks),
+                str(f.embedded),
+                f.reason or "",
+                style=style,
+            )
         console.print(table)
         console.print(
             f"files: {len(report.files)}  indexed: {report.count('indexed')}  updated: "
@@ -202,14 +216,21 @@ def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
         "documents": len(docs),
         "chunks": services.store.count(),
         "by_document": [
-            {"doc_id": d.meta.doc_id, "title": d.meta.title, "chunks": len(d.chunk_ids), "publisher": d.meta.publisher}
+            {
+                "doc_id": d.meta.doc_id,
+                "title": d.meta.title,
+                "chunks": len(d.chunk_ids),
+                "publisher": d.meta.publisher,
+            }
             for d in docs
         ],
     }
     if json_out:
         console.print_json(json.dumps(stats))
         return
-    table = Table(title=f"{stats['documents']} documents, {stats['chunks']} chunks ({settings.data_dir})")
+    table = Table(
+        title=f"{stats['documents']} documents, {stats['chunks']} chunks ({settings.data_dir})"
+    )
     for col in ("doc id", "title", "publisher", "chunks"):
         table.add_column(col)
     for d in stats["by_document"]:
@@ -218,11 +239,16 @@ def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
 
 
 @index_app.command("rm")
-def index_rm(doc_id: Annotated[str, typer.Argument(help="Document id (see `index stats`).")], data_dir: DataDir = None) -> None:
+def index_rm(
+    doc_id: Annotated[str, typer.Argument(help="Document id (see `index stats`).")],
+    data_dir: DataDir = None,
+) -> None:
     """Remove one document and its chunks from the index."""
     services = _services(_settings(data_dir))
     if not services.remove(doc_id):
-        err_console.print(f"[red]error:[/red] no document {doc_id!r} in the index (see `nhs-assistant index stats`)")
+        err_console.print(
+            f"[red]error:[/red] no document {doc_id!r} in the index (see `nhs-assistant index stats`)"
+        )
         raise typer.Exit(1)
     console.print(f"removed {doc_id}")
 
@@ -231,8 +257,12 @@ def index_rm(doc_id: Annotated[str, typer.Argument(help="Document id (see `index
 def retrieve(
     question: Annotated[str, typer.Argument(help="The question.")],
     k: Annotated[int, typer.Option("--k", help="How many chunks.")] = 10,
-    doc: Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")] = None,
-    publisher: Annotated[list[str] | None, typer.Option(help="Only this publisher (repeatable).")] = None,
+    doc: Annotated[
+        list[str] | None, typer.Option(help="Only this document id (repeatable).")
+    ] = None,
+    publisher: Annotated[
+        list[str] | None, typer.Option(help="Only this publisher (repeatable).")
+    ] = None,
     theme: Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")] = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
@@ -250,18 +280,32 @@ def retrieve(
         return
     for c in chunks:
         page = f" p.{c.page_start}" if c.page_start else ""
-        console.print(f"[bold]{c.rank}. {c.title}[/bold] — {c.section}{page}  (score {c.score:.4f})", highlight=False)
-        console.print("   " + c.text[:300].replace("\n", " ") + ("…" if len(c.text) > 300 else ""), style="dim", highlight=False)
+        console.print(
+            f"[bold]{c.rank}. {c.title}[/bold] — {c.section}{page}  (score {c.score:.4f})",
+            highlight=False,
+        )
+        console.print(
+            "   " + c.text[:300].replace("\n", " ") + ("…" if len(c.text) > 300 else ""),
+            style="dim",
+            highlight=False,
+        )
 
 
 @app.command()
 def ask(
-    question: Annotated[str | None, typer.Argument(help="The question (or use --questions).")] = None,
-    questions: Annotated[
-        Path | None, typer.Option(help="JSONL file of {id, question}; prints one JSON answer per line.")
+    question: Annotated[
+        str | None, typer.Argument(help="The question (or use --questions).")
     ] = None,
-    doc: Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")] = None,
-    publisher: Annotated[list[str] | None, typer.Option(help="Only this publisher (repeatable).")] = None,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help="JSONL file of {id, question}; prints one JSON answer per line."),
+    ] = None,
+    doc: Annotated[
+        list[str] | None, typer.Option(help="Only this document id (repeatable).")
+    ] = None,
+    publisher: Annotated[
+        list[str] | None, typer.Option(help="Only this publisher (repeatable).")
+    ] = None,
     theme: Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")] = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
@@ -331,7 +375,12 @@ def _ask_batch(services: Any, path: Path, filters: Filters | None) -> None:
             item = json.loads(line)
             qid, q = str(item["id"]), item["question"]
         except (ValueError, KeyError, TypeError):
-            out.write(json.dumps({"line": lineno, "error": "expected a JSON object with 'id' and 'question'"}) + "\n")
+            out.write(
+                json.dumps(
+                    {"line": lineno, "error": "expected a JSON object with 'id' and 'question'"}
+                )
+                + "\n"
+            )
             continue
         try:
             answer = services.ask(q, filters=filters, report_k=RETRIEVED_IN_OUTPUT)

@@ -93,7 +93,7 @@ class AnswerSettings(BaseModel):
     mode: AnswerMode = Field("extractive", description="'extractive' (no LLM) or 'llm'.")
     max_sentences: int = Field(5, ge=1, le=20, description="Sentences in an extractive answer.")
     min_evidence: float = Field(
-        0.42,
+        0.5,
         ge=0,
         le=1,
         description="Below this evidence score the assistant says the corpus does not cover "

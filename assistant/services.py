@@ -94,7 +94,11 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     store = make_vector_store(settings.chroma, settings.data_dir, embedder.name, embedder.dimension)
     bm25 = BM25Index(settings.data_dir / "bm25")
     retriever = HybridRetriever(
-        embedder, store, bm25, settings.retrieval, max_question_chars=settings.answer.max_question_chars
+        embedder,
+        store,
+        bm25,
+        settings.retrieval,
+        max_question_chars=settings.answer.max_question_chars,
     )
     answerer = ExtractiveAnswerer(settings.answer)
     ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
@@ -103,5 +107,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         if settings.chroma.host and settings.chroma.backend == "chroma"
         else f"{settings.chroma.backend} store in {settings.data_dir}"
     )
-    logger.info("services: embedder=%s, %s, answer mode=%s", embedder.name, where, settings.answer.mode)
+    logger.info(
+        "services: embedder=%s, %s, answer mode=%s", embedder.name, where, settings.answer.mode
+    )
     return Services(settings, embedder, store, retriever, answerer, ingestor)

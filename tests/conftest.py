@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_CORPUS = Path(os.environ.get("NHS_ASSISTANT_SHARED_CORPUS", PROJECT_ROOT.parent / "shared" / "corpus"))
+SHARED_CORPUS = Path(
+    os.environ.get("NHS_ASSISTANT_SHARED_CORPUS", PROJECT_ROOT.parent / "shared" / "corpus")
+)
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +20,9 @@ def shared_corpus() -> Path:
     if not SHARED_CORPUS.is_dir():
         if os.environ.get("NHS_ASSISTANT_REQUIRE_SHARED_CORPUS") == "1":
             pytest.fail(f"CI requires the real corpus at {SHARED_CORPUS}")
-        pytest.skip(f"real corpus not found at {SHARED_CORPUS} (only CI and developers have ../shared)")
+        pytest.skip(
+            f"real corpus not found at {SHARED_CORPUS} (only CI and developers have ../shared)"
+        )
     return SHARED_CORPUS
 
 
@@ -32,7 +36,11 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else str(address)
-        if isinstance(host, str) and not host.startswith(_LOOPBACK) and self.family != socket.AF_UNIX:
+        if (
+            isinstance(host, str)
+            and not host.startswith(_LOOPBACK)
+            and self.family != socket.AF_UNIX
+        ):
             raise RuntimeError(f"test tried to reach the network: {address!r}")
         return real_connect(self, address)
 
@@ -57,7 +65,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "w")
+    log = open(path / "server.log", "w")  # noqa: SIM115 - open for the server's lifetime
     proc = subprocess.Popen(
         [exe, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
@@ -68,10 +76,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
             break
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}"
+                ) from exc
             time.sleep(0.2)
     yield {"host": "127.0.0.1", "port": port, "process": proc}
     proc.terminate()

@@ -643,7 +643,9 @@ def _compose(
     else:
         text = " ".join(f"{a.text} [{a.citations[0]}]" for a in out)
     citations = [
-        _citation(n, chunks[pos], _quote_spans([x.sentence for x in ordered if x.sentence.chunk == pos]))
+        _citation(
+            n, chunks[pos], _quote_spans([x.sentence for x in ordered if x.sentence.chunk == pos])
+        )
         for pos, n in numbers.items()
     ]
     return Answer(

@@ -129,8 +129,10 @@ class OnnxMiniLMEmbedder:
 
     def embed_unsorted_one_by_one(self, texts: list[str]) -> np.ndarray:
         """The naive way (one passage per run); kept for the benchmark's comparison."""
-        return np.vstack([self._embed_batch([t]) for t in texts]) if texts else np.zeros(
-            (0, self.dimension), dtype=np.float32
+        return (
+            np.vstack([self._embed_batch([t]) for t in texts])
+            if texts
+            else np.zeros((0, self.dimension), dtype=np.float32)
         )
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:

@@ -9,6 +9,7 @@ the same across runs for unchanged text, and an edit in one place leaves other i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -328,9 +329,11 @@ def chunk_document(
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
     overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
+    blocks = [b for b in doc.blocks if not is_table_of_contents(b.text)]
     sections = [
         _Section(_section_path(path, doc.meta.title), _units(blocks, count_tokens, max_tokens))
-        for path, blocks in _sections(doc.blocks)
+        for path, blocks in _sections(blocks)
+        if not any(REFERENCE_SECTION.match(h) for h in path)
     ]
     sections = [s for s in sections if s.units]
     sections = _merge_small(sections, max(8, max_tokens // 8), count_tokens)
@@ -340,6 +343,32 @@ def chunk_document(
         for units in _pack(section.units, count_tokens, max_tokens, overlap_tokens):
             chunks.append(_make_chunk(doc.meta.doc_id, section.headings, units, seen, len(chunks)))
     return chunks
+
+
+# Reference lists and footnotes name every topic and answer none: they are not indexed.
+REFERENCE_SECTION = re.compile(
+    r"^\W*(?:\d+\.?\s*)?(?:references?|bibliography|footnotes|endnotes|notes|works cited)\W*$",
+    re.IGNORECASE,
+)
+_TOC_ENTRY = re.compile(r"([A-Z][^.?!\d]{1,80}?)\s(\d{1,3})(?=\s|$)")
+TOC_MIN_ENTRIES = 4
+TOC_MIN_SHARE = 0.6
+
+
+def is_table_of_contents(text: str) -> bool:
+    """A contents list flattened into one block ("Introduction 7 Part 1. The problem 8 ...").
+
+    Such a block matches every question that names the document and answers none of them.
+    Its marks: several capitalised titles each followed by a page number, the numbers rising,
+    and little else in the block.
+    """
+    entries = list(_TOC_ENTRY.finditer(text))
+    if len(entries) < TOC_MIN_ENTRIES:
+        return False
+    pages = [int(m.group(2)) for m in entries]
+    rising = sum(b >= a for a, b in itertools.pairwise(pages)) / (len(pages) - 1)
+    covered = sum(len(m.group(0)) for m in entries) / max(1, len(text))
+    return rising >= 0.8 and covered >= TOC_MIN_SHARE
 
 
 def _key(text: str) -> str:

@@ -787,7 +787,7 @@ def _raws_to_blocks(raws: list[_Raw]) -> list[Block]:
             continue
         kind = kinds[raw.kind]
         level = min(max(raw.level, 1), 6) if kind == "heading" else 0
-        blocks.append(Block(kind=kind, text=raw.text, level=level, page=raw.page))  # type: ignore[arg-type]
+        blocks.append(Block(kind=kind, text=raw.text, level=level, page=raw.page))
     return blocks
 
 
@@ -1426,7 +1426,7 @@ class _PdfParagraphs:
             if self.gate:
                 text = repair.repair_lost_ll(text, force=True)
             if text:
-                self.blocks.append(Block(kind=self.kind, text=text, page=self.page))  # type: ignore[arg-type]
+                self.blocks.append(Block(kind=self.kind, text=text, page=self.page))
         self.parts = []
         self.kind = "paragraph"
 

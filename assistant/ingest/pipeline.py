@@ -69,7 +69,9 @@ def embedding_text(meta: DocumentMeta, chunk: Chunk) -> str:
 Loader = Callable[[Path, str, dict[str, Any]], ParsedDocument]
 
 
-def _parse_in_child(conn: Any, loader: Loader, path: str, doc_id: str, overrides: dict[str, Any]) -> None:
+def _parse_in_child(
+    conn: Any, loader: Loader, path: str, doc_id: str, overrides: dict[str, Any]
+) -> None:
     try:
         conn.send(("ok", loader(Path(path), doc_id, overrides)))
     except DocumentError as exc:
@@ -90,7 +92,9 @@ def parse_with_timeout(
     """Parse in a child process so a file that hangs the parser can be stopped."""
     ctx = mp.get_context("forkserver")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_parse_in_child, args=(child, loader, str(path), doc_id, overrides), daemon=True)
+    proc = ctx.Process(
+        target=_parse_in_child, args=(child, loader, str(path), doc_id, overrides), daemon=True
+    )
     proc.start()
     child.close()
     try:
@@ -106,7 +110,7 @@ def parse_with_timeout(
         parent.close()
     if status == "error":
         raise DocumentError(payload)
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 class Ingestor:
@@ -139,7 +143,9 @@ class Ingestor:
         for root in paths:
             root = Path(root)
             if not root.exists():
-                refused.append(FileOutcome(path=str(root), status="failed", reason="no such file or folder"))
+                refused.append(
+                    FileOutcome(path=str(root), status="failed", reason="no such file or folder")
+                )
                 continue
             if root.is_file():
                 files.append(root)
@@ -150,7 +156,11 @@ class Ingestor:
                     continue
                 if p.is_symlink() and not p.resolve().is_relative_to(base):
                     refused.append(
-                        FileOutcome(path=str(p), status="failed", reason="symlink points outside the folder being ingested")
+                        FileOutcome(
+                            path=str(p),
+                            status="failed",
+                            reason="symlink points outside the folder being ingested",
+                        )
                     )
                     continue
                 if p.is_file():
@@ -243,7 +253,9 @@ class Ingestor:
         """Whether every chunk of the record is in the store (and nothing extra)."""
         return self.store.chunk_ids(record.meta.doc_id) == set(record.chunk_ids)
 
-    def _write(self, meta: DocumentMeta, chunks: list[Chunk], source: str, progress: Progress) -> int:
+    def _write(
+        self, meta: DocumentMeta, chunks: list[Chunk], source: str, progress: Progress
+    ) -> int:
         existing = self.store.chunk_ids(meta.doc_id)
         todo = [c for c in chunks if c.chunk_id not in existing]
         for start in range(0, len(todo), EMBED_BATCH):

@@ -59,7 +59,10 @@ class BM25Index:
         retriever = None
         if chunks:
             retriever = bm25s.BM25()
-            retriever.index([terms(c.text + " " + c.metadata.get("section", "")) or ["∅"] for c in chunks], show_progress=False)
+            retriever.index(
+                [terms(c.text + " " + c.metadata.get("section", "")) or ["∅"] for c in chunks],
+                show_progress=False,
+            )
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -67,7 +70,9 @@ class BM25Index:
             retriever.save(str(tmp / "bm25"), show_progress=False)
         with open(tmp / CHUNKS_FILE, "w", encoding="utf-8") as f:
             for c in chunks:
-                f.write(json.dumps({"id": c.chunk_id, "text": c.text, "metadata": c.metadata}) + "\n")
+                f.write(
+                    json.dumps({"id": c.chunk_id, "text": c.text, "metadata": c.metadata}) + "\n"
+                )
         (tmp / STATE_FILE).write_text(json.dumps({"generation": generation, "chunks": len(chunks)}))
         old = self.folder.with_name(self.folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -90,9 +95,7 @@ class BM25Index:
                     row = json.loads(line)
                     chunks.append(StoredChunk(row["id"], row["text"], row["metadata"]))
             retriever = (
-                bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False)
-                if chunks
-                else None
+                bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False) if chunks else None
             )
         except (OSError, ValueError, KeyError) as exc:
             logger.info("no usable BM25 index at %s (%s)", self.folder, exc.__class__.__name__)
@@ -115,7 +118,8 @@ class BM25Index:
         mask = self._mask_cache.get(key)
         if mask is None:
             mask = np.array(
-                [matches(self._chunks[cid].metadata, filters) for cid in self._ids], dtype=np.float32
+                [matches(self._chunks[cid].metadata, filters) for cid in self._ids],
+                dtype=np.float32,
             )
             self._mask_cache[key] = mask
         return mask
@@ -134,8 +138,4 @@ class BM25Index:
         docs, scores = retriever.retrieve(
             [q], k=k, show_progress=False, n_threads=1, weight_mask=mask
         )
-        return [
-            (ids[int(d)], float(s))
-            for d, s in zip(docs[0], scores[0], strict=True)
-            if s > 0
-        ]
+        return [(ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]

@@ -36,7 +36,11 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
 
 
 def mmr(
-    candidates: list[str], relevance: dict[str, float], vectors: dict[str, np.ndarray], k: int, lam: float
+    candidates: list[str],
+    relevance: dict[str, float],
+    vectors: dict[str, np.ndarray],
+    k: int,
+    lam: float,
 ) -> list[str]:
     """Maximal marginal relevance over candidates that have vectors (others keep their order)."""
     if not candidates:
@@ -45,13 +49,16 @@ def mmr(
     chosen: list[str] = []
     pool = list(candidates)
     while pool and len(chosen) < k:
+
         def gain(cid: str) -> float:
             rel = relevance[cid] / top
             if not chosen or cid not in vectors:
                 return rel
-            sim = max(float(vectors[cid] @ vectors[c]) for c in chosen if c in vectors) if any(
-                c in vectors for c in chosen
-            ) else 0.0
+            sim = (
+                max(float(vectors[cid] @ vectors[c]) for c in chosen if c in vectors)
+                if any(c in vectors for c in chosen)
+                else 0.0
+            )
             return lam * rel - (1 - lam) * sim
 
         best = max(pool, key=gain)
@@ -131,7 +138,10 @@ class HybridRetriever:
         dense_sim = {h.chunk_id: h.similarity for h in dense}
         bm25_score = dict(lexical)
         fused = rrf(
-            [([h.chunk_id for h in dense], s.dense_weight), ([c for c, _ in lexical], s.bm25_weight)],
+            [
+                ([h.chunk_id for h in dense], s.dense_weight),
+                ([c for c, _ in lexical], s.bm25_weight),
+            ],
             s.rrf_k,
         )
         ranked = sorted(fused, key=lambda c: (-fused[c], c))
@@ -143,7 +153,7 @@ class HybridRetriever:
                 dense_sim[cid] = float(ch.embedding @ qvec)
         if s.mmr:
             vectors = {c: ch.embedding for c, ch in chunks.items() if ch.embedding is not None}
-            ranked = mmr(need_vectors, fused, vectors, k, s.mmr_lambda)  # type: ignore[arg-type]
+            ranked = mmr(need_vectors, fused, vectors, k, s.mmr_lambda)
         t4 = time.perf_counter()
 
         out: list[RetrievedChunk] = []
@@ -151,7 +161,11 @@ class HybridRetriever:
             ch = chunks.get(cid)
             if ch is None:
                 continue  # removed since the BM25 index was built
-            out.append(self._to_retrieved(ch, len(out) + 1, fused[cid], dense_sim.get(cid), bm25_score.get(cid)))
+            out.append(
+                self._to_retrieved(
+                    ch, len(out) + 1, fused[cid], dense_sim.get(cid), bm25_score.get(cid)
+                )
+            )
             if len(out) == k:
                 break
         timings.update(
@@ -166,7 +180,9 @@ class HybridRetriever:
 
     def _fetch(self, chunk_ids: list[str], with_vectors: bool) -> dict[str, StoredChunk]:
         # One store round trip for text, metadata and vectors of the few chunks we return.
-        return {c.chunk_id: c for c in self.store.get_chunks(chunk_ids, with_embeddings=with_vectors)}
+        return {
+            c.chunk_id: c for c in self.store.get_chunks(chunk_ids, with_embeddings=with_vectors)
+        }
 
     @staticmethod
     def _to_retrieved(

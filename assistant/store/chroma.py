@@ -118,7 +118,10 @@ class ChromaStore:
             embedding_function=None,
         )
         found = self._chunks_col.metadata or {}
-        if (found.get("embedding_model"), found.get("dimension")) != (self.model_name, self.dimension):
+        if (found.get("embedding_model"), found.get("dimension")) != (
+            self.model_name,
+            self.dimension,
+        ):
             raise IndexMismatchError(
                 f"the index at {self.location} was built with embedding model "
                 f"{found.get('embedding_model')!r} (dimension {found.get('dimension')}), but the "
@@ -153,7 +156,9 @@ class ChromaStore:
         ids: set[str] = set()
         offset = 0
         while True:
-            got = self._chunks_col.get(where=where, include=[], limit=WRITE_BATCH * 5, offset=offset)
+            got = self._chunks_col.get(
+                where=where, include=[], limit=WRITE_BATCH * 5, offset=offset
+            )
             ids.update(got["ids"])
             if len(got["ids"]) < WRITE_BATCH * 5:
                 return ids

@@ -43,7 +43,12 @@ class InMemoryStore:
             c = self._chunks.get(cid)
             if c is not None:
                 out.append(
-                    StoredChunk(c.chunk_id, c.text, dict(c.metadata), c.embedding if with_embeddings else None)
+                    StoredChunk(
+                        c.chunk_id,
+                        c.text,
+                        dict(c.metadata),
+                        c.embedding if with_embeddings else None,
+                    )
                 )
         return out
 

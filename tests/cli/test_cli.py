@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -69,13 +68,22 @@ def test_batch_ask_writes_one_json_line_per_question(env, tmp_path):
     run("ingest", str(env))
     qfile = tmp_path / "q.jsonl"
     qfile.write_text(
-        json.dumps({"id": "a", "question": "Who signs off final plans?"}) + "\n"
-        + json.dumps({"id": "b", "question": "  "}) + "\n"
+        json.dumps({"id": "a", "question": "Who signs off final plans?"})
+        + "\n"
+        + json.dumps({"id": "b", "question": "  "})
+        + "\n"
         + "not json\n"
     )
-    lines = [json.loads(x) for x in run("ask", "--questions", str(qfile), "--json").output.splitlines() if x.strip()]
+    lines = [
+        json.loads(x)
+        for x in run("ask", "--questions", str(qfile), "--json").output.splitlines()
+        if x.strip()
+    ]
     assert lines[0]["id"] == "a" and "citations" in lines[0] and "retrieved" in lines[0]
-    assert lines[1] == {"id": "b", "error": "question is empty: type a question about the NHS documents"}
+    assert lines[1] == {
+        "id": "b",
+        "error": "question is empty: type a question about the NHS documents",
+    }
     assert "error" in lines[2]
 
 

@@ -349,3 +349,33 @@ def test_pdf_and_markdown_versions_give_similar_chunks(shared_corpus: Path) -> N
     assert len(similarity) >= 40
     assert statistics.median(similarity) >= 0.8
     assert sum(c >= 0.6 for c in coverage) >= 0.9 * len(coverage)
+
+
+def test_a_flattened_contents_list_is_recognised_and_not_chunked():
+    from assistant.ingest.chunking import is_table_of_contents
+
+    assert is_table_of_contents("Summary 4 Background 5 Methods 9 Results 12 Discussion 20")
+    assert not is_table_of_contents(
+        "In 2024 there were 12 trusts with 3 wards and 40 staff in 5 regions."
+    )
+    assert not is_table_of_contents(
+        "Boards meet 4 times a year. Plans are due in 2026 and reviewed in 2027."
+    )
+
+
+def test_reference_and_footnote_sections_are_not_chunked():
+    from assistant.schemas import Block, DocumentMeta, ParsedDocument
+
+    doc = ParsedDocument(
+        meta=DocumentMeta(doc_id="d", title="Paper", file_name="d.md"),
+        blocks=[
+            Block(kind="heading", text="Findings", level=1),
+            Block(kind="paragraph", text="Teams that meet weekly discharge patients sooner."),
+            Block(kind="heading", text="References", level=1),
+            Block(kind="paragraph", text="[1] Smith J (2020). Weekly meetings. Journal of Care."),
+            Block(kind="heading", text="Footnotes", level=2),
+            Block(kind="paragraph", text="2 See the annex for the survey method."),
+        ],
+    )
+    chunks = chunk_document(doc, lambda t: len(t.split()))
+    assert [c.headings for c in chunks] == [["Findings"]]

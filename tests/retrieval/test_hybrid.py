@@ -15,11 +15,31 @@ from assistant.store.base import StoredChunk
 from assistant.store.memory import InMemoryStore
 
 TEXTS = {
-    "plan:1": ("plan", "NHS England", "Each ICB must submit its five-year integrated plan to the region by March."),
-    "plan:2": ("plan", "NHS England", "Boards should review draft plans and challenge assumptions before sign-off."),
-    "nbh:1": ("nbh", "DHSC", "Neighbourhood teams bring together GPs, community nurses and social care staff."),
-    "nbh:2": ("nbh", "DHSC", "Core20PLUS5 focuses on the most deprived 20 per cent of the population."),
-    "buy:1": ("buy", "NHS England", "Trusts should use national frameworks to cut procurement costs."),
+    "plan:1": (
+        "plan",
+        "NHS England",
+        "Each ICB must submit its five-year integrated plan to the region by March.",
+    ),
+    "plan:2": (
+        "plan",
+        "NHS England",
+        "Boards should review draft plans and challenge assumptions before sign-off.",
+    ),
+    "nbh:1": (
+        "nbh",
+        "DHSC",
+        "Neighbourhood teams bring together GPs, community nurses and social care staff.",
+    ),
+    "nbh:2": (
+        "nbh",
+        "DHSC",
+        "Core20PLUS5 focuses on the most deprived 20 per cent of the population.",
+    ),
+    "buy:1": (
+        "buy",
+        "NHS England",
+        "Trusts should use national frameworks to cut procurement costs.",
+    ),
 }
 
 
@@ -30,12 +50,19 @@ def parts(tmp_path):
     vecs = emb.embed_documents([t for _, _, t in TEXTS.values()])
     store.upsert_chunks(
         [
-            StoredChunk(cid, text, {"doc_id": doc, "title": doc.upper(), "publisher": pub, "section": "S"}, vecs[i])
+            StoredChunk(
+                cid,
+                text,
+                {"doc_id": doc, "title": doc.upper(), "publisher": pub, "section": "S"},
+                vecs[i],
+            )
             for i, (cid, (doc, pub, text)) in enumerate(TEXTS.items())
         ]
     )
     store.bump_generation()
-    retriever = HybridRetriever(emb, store, BM25Index(tmp_path / "bm25"), RetrievalSettings(top_k=3))
+    retriever = HybridRetriever(
+        emb, store, BM25Index(tmp_path / "bm25"), RetrievalSettings(top_k=3)
+    )
     return emb, store, retriever
 
 
@@ -61,12 +88,14 @@ def test_exact_terms_reach_the_top_through_bm25(parts):
 
 def test_filters_apply_to_both_dense_and_lexical_search(parts):
     _, _, retriever = parts
-    got = retriever.retrieve("five-year plan procurement", k=5, filters=Filters(publishers=["DHSC"]))
+    got = retriever.retrieve(
+        "five-year plan procurement", k=5, filters=Filters(publishers=["DHSC"])
+    )
     assert got and {c.doc_id for c in got} == {"nbh"}
 
 
 def test_bm25_is_persisted_and_reloaded(parts, tmp_path):
-    emb, store, retriever = parts
+    _emb, store, retriever = parts
     retriever.retrieve("plan", k=1)
     again = BM25Index(tmp_path / "bm25")
     assert again.load() and len(again) == len(TEXTS)
@@ -74,7 +103,7 @@ def test_bm25_is_persisted_and_reloaded(parts, tmp_path):
 
 
 def test_bm25_follows_changes_in_the_store(parts):
-    emb, store, retriever = parts
+    _emb, store, retriever = parts
     assert retriever.retrieve("procurement frameworks", k=1)[0].chunk_id == "buy:1"
     store.delete_chunks(["buy:1"])
     store.bump_generation()

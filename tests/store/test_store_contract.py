@@ -22,11 +22,19 @@ def vec(*values: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def chunk(cid: str, doc: str, v: np.ndarray, publisher: str = "NHS England", themes=("planning",)) -> StoredChunk:
+def chunk(
+    cid: str, doc: str, v: np.ndarray, publisher: str = "NHS England", themes=("planning",)
+) -> StoredChunk:
     return StoredChunk(
         cid,
         f"text of {cid}",
-        {"doc_id": doc, "title": doc.title(), "publisher": publisher, "themes": list(themes), "section": "A > B"},
+        {
+            "doc_id": doc,
+            "title": doc.title(),
+            "publisher": publisher,
+            "themes": list(themes),
+            "section": "A > B",
+        },
         v,
     )
 
@@ -39,7 +47,9 @@ def store(request, tmp_path):
     if request.param == "chroma-embedded":
         return ChromaStore("model-a", DIM, collection=collection, path=tmp_path / "chroma")
     server = request.getfixturevalue("chroma_server")
-    return ChromaStore("model-a", DIM, collection=collection, host=server["host"], port=server["port"])
+    return ChromaStore(
+        "model-a", DIM, collection=collection, host=server["host"], port=server["port"]
+    )
 
 
 @pytest.fixture
@@ -62,8 +72,13 @@ def test_search_ranks_by_cosine_similarity(filled):
 
 def test_search_applies_metadata_filters(filled):
     assert [h.chunk_id for h in filled.search(vec(1, 0), 3, Filters(doc_ids=["d2"]))] == ["d2:a"]
-    assert [h.chunk_id for h in filled.search(vec(1, 0), 3, Filters(publishers=["DHSC"]))] == ["d2:a"]
-    assert {h.chunk_id for h in filled.search(vec(1, 0), 3, Filters(themes=["planning"]))} == {"d1:a", "d1:b"}
+    assert [h.chunk_id for h in filled.search(vec(1, 0), 3, Filters(publishers=["DHSC"]))] == [
+        "d2:a"
+    ]
+    assert {h.chunk_id for h in filled.search(vec(1, 0), 3, Filters(themes=["planning"]))} == {
+        "d1:a",
+        "d1:b",
+    }
 
 
 def test_upsert_is_idempotent_and_delete_removes(filled):
@@ -85,7 +100,9 @@ def test_get_chunks_returns_text_metadata_and_vectors_in_order(filled):
 
 def test_document_records_round_trip(store):
     meta = DocumentMeta(doc_id="d1", title="Plan", file_name="plan.md", sha256="abc", themes=["x"])
-    store.put_document(DocumentRecord(meta, ["d1:a", "d1:b"], "/tmp/plan.md", "2026-01-01T00:00:00"))
+    store.put_document(
+        DocumentRecord(meta, ["d1:a", "d1:b"], "/tmp/plan.md", "2026-01-01T00:00:00")
+    )
     rec = store.get_document("d1")
     assert rec is not None and rec.meta == meta and rec.chunk_ids == ["d1:a", "d1:b"]
     assert [r.meta.doc_id for r in store.list_documents()] == ["d1"]
