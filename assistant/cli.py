@@ -28,6 +28,10 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Inspect and edit the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+eval_app = typer.Typer(
+    help="Evaluate grounding and retrieval on a question set.", no_args_is_help=True
+)
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -388,6 +392,84 @@ def _ask_batch(services: Any, path: Path, filters: Filters | None) -> None:
         except AssistantError as exc:
             out.write(json.dumps({"id": qid, "error": str(exc)}) + "\n")
         out.flush()
+
+
+@eval_app.command("run")
+def eval_run(
+    dataset: Annotated[Path, typer.Option(help="JSONL questions (see eval/dataset.py).")] = Path(
+        "eval/datasets/dev.jsonl"
+    ),
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(help="Documents to index and resolve evidence in (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder for report.json, report.md, report.html.")
+    ] = Path("artifacts/eval"),
+    mode: Annotated[str, typer.Option(help="extractive or llm.")] = "extractive",
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="Also run BM25-only, dense-only and the LangChain recipe."),
+    ] = False,
+    split: Annotated[str, typer.Option(help="all, dev or heldout.")] = "all",
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="TOML of metric thresholds (default eval/thresholds.toml).")
+    ] = None,
+    verifier_embeddings: Annotated[
+        bool, typer.Option(help="Let the verifier use embedding similarity too.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Score answers and retrieval against gold evidence; exit 1 when a threshold fails."""
+    from eval.report import markdown_table
+    from eval.run import run_evaluation
+
+    settings = _settings(data_dir)
+    if data_dir is None:
+        settings.data_dir = settings.data_dir / "eval-index"
+    corpus = corpus or [Path("../shared/corpus")]
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    ) as bar:
+
+        def progress(name: str, total: int):
+            task = bar.add_task(name, total=total)
+            return lambda: bar.advance(task)
+
+        try:
+            report, ok = run_evaluation(
+                settings,
+                dataset,
+                corpus,
+                out,
+                mode=mode,
+                baselines=baseline,
+                split=split,
+                limit=limit,
+                thresholds=thresholds,
+                verifier_embeddings=verifier_embeddings,
+                progress=progress,
+            )
+        except AssistantError as exc:
+            raise _fail(exc, 2) from exc
+    for split_name, summaries in report["summary"].items():
+        console.print(f"\n[bold]{split_name}[/bold]")
+        console.print(markdown_table(summaries), highlight=False)
+    for check in report["gate"]:
+        if not check["ok"]:
+            err_console.print(
+                f"[red]below threshold:[/red] {check['metric']} = {check['value']:.3f} "
+                f"(needs {check['op']} {check['threshold']})"
+            )
+    console.print(f"\nreports in {out}/ (report.json, report.md, report.html)")
+    if not ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point wrapper

@@ -30,6 +30,8 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
     """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings."""
     fused: dict[str, float] = {}
     for ids, weight in rankings:
+        if weight <= 0:
+            continue  # a ranking switched off adds no candidates
         for rank, cid in enumerate(ids, start=1):
             fused[cid] = fused.get(cid, 0.0) + weight / (k + rank)
     return fused
@@ -89,7 +91,7 @@ class HybridRetriever:
         self.max_question_chars = max_question_chars
         self._checked_at = 0.0
         self._sync_lock = threading.Lock()
-        if not bm25.load():
+        if bm25.generation < 0 and not bm25.load():
             logger.info("BM25 index missing; it will be built from the store on first use")
 
     def sync(self, force: bool = False) -> None:

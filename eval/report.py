@@ -1,0 +1,195 @@
+"""Writes report.json, report.md and report.html (charts embedded, every text escaped)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+METRICS_SHOWN = [
+    ("recall_at_k", "recall@k"),
+    ("mrr_at_10", "MRR@10"),
+    ("ndcg_at_10", "nDCG@10"),
+    ("citation_recall", "citation recall"),
+    ("citation_precision", "citation precision"),
+    ("invalid_citations", "invalid citations"),
+    ("key_fact_recall", "key-fact recall"),
+    ("refusal_rate_unanswerable", "refusal (unanswerable)"),
+    ("false_refusal_rate", "false refusal"),
+    ("latency_median_ms", "latency median ms"),
+    ("latency_p95_ms", "latency p95 ms"),
+]
+BAR_METRICS = [
+    "recall_at_k",
+    "mrr_at_10",
+    "ndcg_at_10",
+    "citation_recall",
+    "citation_precision",
+    "key_fact_recall",
+    "refusal_rate_unanswerable",
+]
+
+
+def _fmt(key: str, value: float) -> str:
+    if key == "invalid_citations":
+        return str(int(value))
+    if key.endswith("_ms"):
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def markdown_table(summaries: dict[str, dict[str, float]]) -> str:
+    systems = list(summaries)
+    lines = ["| metric | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
+    for key, label in METRICS_SHOWN:
+        lines.append(
+            f"| {label} | "
+            + " | ".join(_fmt(key, summaries[s].get(key, 0.0)) for s in systems)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def write_json(report: dict[str, Any], out: Path) -> Path:
+    path = out / "report.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def write_markdown(report: dict[str, Any], out: Path) -> Path:
+    parts = [
+        f"# Evaluation: {report['dataset']}",
+        "",
+        f"Mode: {report['mode']}. Corpus: {', '.join(report['corpus'])}. k = {report['k']}.",
+        "",
+    ]
+    for split, summaries in report["summary"].items():
+        n = next(iter(summaries.values()))["questions"]
+        parts += [f"## {split} ({int(n)} questions)", "", markdown_table(summaries), ""]
+    if report.get("gate"):
+        parts += ["## Thresholds", ""]
+        parts += [
+            f"- {'FAIL' if not g['ok'] else 'ok'}: {g['metric']} = {g['value']:.3f} (needs {g['op']} {g['threshold']})"
+            for g in report["gate"]
+        ]
+        parts.append("")
+    failing = [q for q in report["questions"]["project"] if q["failed"]]
+    parts += [f"## Failing questions ({len(failing)})", ""]
+    for q in failing:
+        what = (
+            "answered (should refuse)"
+            if not q["answerable"]
+            else (
+                "refused"
+                if q["refused"]
+                else f"recall@k {q['recall_at_k']:.2f}, citation recall {q['citation_recall']:.2f}"
+            )
+        )
+        parts.append(f"- `{q['id']}` {q['question']} — {what}")
+    path = out / "report.md"
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _charts(report: dict[str, Any]) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts = []
+    summaries = report["summary"]["all"]
+    systems = list(summaries)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / len(systems)
+    colours = ["#005EB8", "#768692", "#AE2573", "#00A499", "#ED8B00"]
+    for i, system in enumerate(systems):
+        xs = [j + i * width for j in range(len(BAR_METRICS))]
+        ax.bar(
+            xs,
+            [summaries[system].get(m, 0.0) for m in BAR_METRICS],
+            width,
+            label=system,
+            color=colours[i % len(colours)],
+        )
+    ax.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(len(BAR_METRICS))])
+    ax.set_xticklabels([dict(METRICS_SHOWN)[m] for m in BAR_METRICS], rotation=20, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.legend()
+    ax.set_title("Metrics by system (all questions)")
+    charts.append(("Metrics against baselines", _png(fig)))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for i, system in enumerate(systems):
+        lat = [q["latency_ms"] for q in report["questions"][system]]
+        ax.hist(lat, bins=30, alpha=0.6, label=system, color=colours[i % len(colours)])
+    ax.set_xlabel("latency per question (ms)")
+    ax.set_ylabel("questions")
+    ax.legend()
+    charts.append(("Latency distribution", _png(fig)))
+    plt.close(fig)
+    return charts
+
+
+def write_html(report: dict[str, Any], out: Path) -> Path:
+    e = html.escape
+    rows = []
+    for split, summaries in report["summary"].items():
+        systems = list(summaries)
+        head = "".join(f"<th>{e(s)}</th>" for s in systems)
+        body = "".join(
+            "<tr><td>"
+            + e(label)
+            + "</td>"
+            + "".join(f"<td>{e(_fmt(key, summaries[s].get(key, 0.0)))}</td>" for s in systems)
+            + "</tr>"
+            for key, label in METRICS_SHOWN
+        )
+        rows.append(f"<h2>{e(split)}</h2><table><tr><th>metric</th>{head}</tr>{body}</table>")
+    charts = "".join(
+        f"<h2>{e(title)}</h2><img alt='{e(title)}' src='data:image/png;base64,{png}'>"
+        for title, png in _charts(report)
+    )
+    failing = [q for q in report["questions"]["project"] if q["failed"]]
+    fail_rows = "".join(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            e(q["id"]),
+            e(q["question"]),
+            "refused" if q["refused"] else "answered",
+            e(q["answer"][:400]),
+            "<br>".join(
+                e(f"{c['rank']}. {c['doc_id']} — {c['section']}") for c in q["retrieved"][:5]
+            ),
+        )
+        for q in failing
+    )
+    gate = "".join(
+        f"<li class='{'bad' if not g['ok'] else 'ok'}'>{e(g['metric'])} = {g['value']:.3f} (needs {e(g['op'])} {g['threshold']})</li>"
+        for g in report.get("gate", [])
+    )
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>Evaluation report</title><style>
+body{{font-family:Arial,sans-serif;margin:2em;color:#212b32}} h1,h2{{color:#005EB8}}
+table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #d8dde0;padding:4px 8px;vertical-align:top}}
+th{{background:#f0f4f5}} .bad{{color:#d5281b}} .ok{{color:#007f3b}} img{{max-width:100%}}
+</style></head><body>
+<h1>Evaluation: {e(report["dataset"])}</h1>
+<p>Mode {e(report["mode"])}; corpus {e(", ".join(report["corpus"]))}; k = {report["k"]}.</p>
+<ul>{gate}</ul>{"".join(rows)}{charts}
+<h2>Failing questions ({len(failing)})</h2>
+<table><tr><th>id</th><th>question</th><th>outcome</th><th>answer</th><th>retrieved</th></tr>{fail_rows}</table>
+</body></html>"""
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

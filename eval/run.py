@@ -1,0 +1,177 @@
+"""`nhs-assistant eval run`: index the corpus, answer every question, score, report, gate."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.answer.verifier import GroundingVerifier
+from assistant.config import Settings
+from assistant.errors import ConfigurationError
+from assistant.schemas import Answer
+from assistant.services import Services, build_services
+from eval.baselines import RECIPE_TOP_K, CachingEmbedder, LangChainRecipe, ablated_retriever
+from eval.dataset import EvalItem, EvidenceResolver, load_dataset
+from eval.report import write_html, write_json, write_markdown
+from eval.runner import TOP_N_REPORTED, Evaluator, System, question_record, summarise
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
+
+
+def load_thresholds(path: Path | None) -> dict[str, dict[str, float]]:
+    path = path or DEFAULT_THRESHOLDS
+    if not path.exists():
+        return {}
+    try:
+        return dict(tomllib.loads(path.read_text(encoding="utf-8")).get("project", {}))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"thresholds file {path} is not valid TOML: {exc}") from exc
+
+
+def gate(
+    summary: dict[str, float], thresholds: dict[str, dict[str, float]]
+) -> list[dict[str, Any]]:
+    """Each threshold checked against the project's summary: min (>=) or max (<=)."""
+    out = []
+    for metric, bound in thresholds.items():
+        value = summary.get(metric)
+        if value is None:
+            raise ConfigurationError(f"thresholds name an unknown metric {metric!r}")
+        if "min" in bound:
+            out.append(
+                {
+                    "metric": metric,
+                    "value": value,
+                    "op": ">=",
+                    "threshold": bound["min"],
+                    "ok": value >= bound["min"],
+                }
+            )
+        if "max" in bound:
+            out.append(
+                {
+                    "metric": metric,
+                    "value": value,
+                    "op": "<=",
+                    "threshold": bound["max"],
+                    "ok": value <= bound["max"],
+                }
+            )
+    return out
+
+
+def corpus_files(corpus: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for c in corpus:
+        files.extend(sorted(p for p in c.rglob("*") if p.is_file()) if c.is_dir() else [c])
+    return files
+
+
+def _project_system(services: Services) -> System:
+    def ask(question: str) -> Answer:
+        return services.ask(question, report_k=TOP_N_REPORTED)
+
+    return System("project", ask, services.settings.retrieval.top_k)
+
+
+def _retriever_system(name: str, services: Services, dense: bool, bm25: bool) -> System:
+    retriever = ablated_retriever(services.retriever, dense=dense, bm25=bm25)
+    k = services.settings.retrieval.top_k
+
+    def ask(question: str) -> Answer:
+        chunks = retriever.retrieve(question, k=TOP_N_REPORTED)
+        answer = services.answerer.answer(question, chunks[:k])
+        answer.retrieved = chunks
+        return answer
+
+    return System(name, ask, k)
+
+
+def _recipe_system(services: Services, files: list[Path], cache: Path) -> System:
+    recipe = LangChainRecipe(CachingEmbedder(services.embedder, cache), files, workdir=cache.parent)
+    logger.info("langchain recipe: %d chunks in %.1f s", recipe.chunks, recipe.build_seconds)
+
+    def ask(question: str) -> Answer:
+        chunks = recipe.retrieve(question, k=TOP_N_REPORTED)
+        answer = services.answerer.answer(question, chunks[:RECIPE_TOP_K])
+        answer.retrieved = chunks
+        return answer
+
+    return System("langchain-recipe", ask, RECIPE_TOP_K)
+
+
+def run_evaluation(
+    settings: Settings,
+    dataset: Path,
+    corpus: list[Path],
+    out: Path,
+    mode: str = "extractive",
+    baselines: bool = False,
+    split: str = "all",
+    limit: int | None = None,
+    thresholds: Path | None = None,
+    verifier_embeddings: bool = False,
+    progress: Callable[[str, int], Callable[[], None]] | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Run the evaluation; returns the report and whether every threshold holds."""
+    if mode != "extractive":
+        settings.answer.mode = mode  # type: ignore[assignment]
+    items: list[EvalItem] = load_dataset(dataset)
+    if split != "all":
+        items = [i for i in items if i.split == split]
+    if limit:
+        items = items[:limit]
+    if not items:
+        raise ConfigurationError(f"no questions in {dataset} for split {split!r}")
+    services = build_services(settings)
+    report_ingest = services.ingest(corpus)
+    if report_ingest.failed:
+        logger.warning("%d corpus files failed to ingest", len(report_ingest.failed))
+    resolver = EvidenceResolver([c if c.is_dir() else c.parent for c in corpus])
+    verifier = GroundingVerifier(services.embedder if verifier_embeddings else None)
+    evaluator = Evaluator(resolver, verifier)
+
+    systems = [_project_system(services)]
+    if baselines:
+        systems += [
+            _retriever_system("bm25-only", services, dense=False, bm25=True),
+            _retriever_system("dense-only", services, dense=True, bm25=False),
+            _recipe_system(
+                services, corpus_files(corpus), settings.data_dir / "embedding-cache.sqlite"
+            ),
+        ]
+    progress = progress or (lambda name, total: lambda: None)
+    results = {s.name: evaluator.run(items, s, progress(s.name, len(items))) for s in systems}
+
+    splits = ["all"] + sorted({i.split for i in items})
+    summary = {
+        sp: {
+            name: summarise([r for r in rs if sp == "all" or r.item.split == sp])
+            for name, rs in results.items()
+        }
+        for sp in splits
+    }
+    checks = gate(summary["all"]["project"], load_thresholds(thresholds))
+    report = {
+        "dataset": str(dataset),
+        "corpus": [str(c) for c in corpus],
+        "mode": mode,
+        "k": settings.retrieval.top_k,
+        "ingest": {
+            "chunks": services.store.count(),
+            "failed": [f.path for f in report_ingest.failed],
+        },
+        "summary": summary,
+        "gate": checks,
+        "questions": {name: [question_record(r) for r in rs] for name, rs in results.items()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(report, out)
+    write_markdown(report, out)
+    write_html(report, out)
+    return report, all(c["ok"] for c in checks)
