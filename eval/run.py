@@ -148,7 +148,7 @@ def run_evaluation(
     progress = progress or (lambda name, total: lambda: None)
     results = {s.name: evaluator.run(items, s, progress(s.name, len(items))) for s in systems}
 
-    splits = ["all"] + sorted({i.split for i in items})
+    splits = ["all", *sorted({i.split for i in items})]
     summary = {
         sp: {
             name: summarise([r for r in rs if sp == "all" or r.item.split == sp])
