@@ -472,6 +472,51 @@ def eval_run(
         raise typer.Exit(1)
 
 
+@eval_app.command("calibrate")
+def eval_calibrate(
+    labels: Annotated[
+        Path, typer.Option(help="Labelled (sentence, passages, supported) pairs.")
+    ] = Path("eval/datasets/verifier_labels.jsonl"),
+    corpus: Annotated[
+        list[Path] | None, typer.Option(help="Folders the label anchors point into.")
+    ] = None,
+    embeddings: Annotated[bool, typer.Option(help="Calibrate the similarity check too.")] = False,
+    json_out: JsonOut = False,
+) -> None:
+    """Choose the verifier's thresholds on half the labels; report accuracy and kappa on the rest."""
+    from eval.calibrate import calibrate
+
+    settings = _settings(None)
+    embedder = None
+    if embeddings:
+        from assistant.embeddings.factory import make_embedder
+
+        embedder = make_embedder(settings.embedding)
+    try:
+        result = calibrate(labels, corpus or [Path("../shared/corpus")], embedder)
+    except AssistantError as exc:
+        raise _fail(exc, 2) from exc
+    if json_out:
+        console.print_json(json.dumps(result))
+        return
+    console.print(
+        f"{result['pairs']} labelled pairs; chosen thresholds: coverage >= {result['min_coverage']}"
+        + (
+            f", similarity >= {result['min_similarity']}"
+            if result["min_similarity"] is not None
+            else ""
+        )
+    )
+    for half in ("calib", "test"):
+        a = result[half]
+        console.print(
+            f"{half:5}: n={a['n']} accuracy={a['accuracy']:.3f} kappa={a['kappa']:.3f} "
+            f"precision={a['precision']:.3f} recall={a['recall']:.3f}"
+        )
+    for kind, k in sorted(result["test_errors_by_kind"].items()):
+        console.print(f"  {kind:22} {k['wrong']}/{k['n']} wrong on the test half")
+
+
 def main() -> None:  # pragma: no cover - console entry point wrapper
     app()
 
