@@ -32,6 +32,8 @@ eval_app = typer.Typer(
     help="Evaluate grounding and retrieval on a question set.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
+corpus_app = typer.Typer(help="Fetch the corpus's official documents.", no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -515,6 +517,79 @@ def eval_calibrate(
         )
     for kind, k in sorted(result["test_errors_by_kind"].items()):
         console.print(f"  {kind:22} {k['wrong']}/{k['n']} wrong on the test half")
+
+
+@corpus_app.command("fetch")
+def corpus_fetch(
+    dest: Annotated[
+        Path | None, typer.Option(help="Folder for the files (default: corpus/fetched).")
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="sources.toml to read (default: corpus/sources.toml).")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only this source id (repeatable).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.1, help="Seconds to wait for the server (default 30).")
+    ] = None,
+    tries: Annotated[
+        int | None, typer.Option(min=1, help="Tries per file on transient errors (default 3).")
+    ] = None,
+    max_mb: Annotated[
+        float | None, typer.Option(min=0.001, help="Refuse larger files (default 100 MB).")
+    ] = None,
+) -> None:
+    """Download each manifest entry that has a URL; exit 1 if any download failed."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from assistant.ingest.fetch import FetchOptions, FetchProgress, fetch_corpus
+
+    settings = _settings(None)
+    given: dict[str, Any] = {"dest": dest, "timeout_s": timeout, "tries": tries, "max_mb": max_mb}
+    options = FetchOptions(**{k: v for k, v in given.items() if v is not None})
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def start(source_id: str, total: int | None, done: int) -> None:
+            if source_id not in tasks:
+                tasks[source_id] = bar.add_task(source_id[:40], total=total)
+            bar.update(tasks[source_id], total=total, completed=done)
+
+        hooks = FetchProgress(
+            on_start=start,
+            on_bytes=lambda source_id, n: bar.advance(tasks[source_id], n),
+        )
+        try:
+            report = fetch_corpus(
+                manifest or settings.ingest.manifest, options, only=only, progress=hooks
+            )
+        except AssistantError as exc:
+            raise _fail(exc, 2) from exc
+    table = Table(title=f"Fetched into {options.dest} in {report.seconds:.1f} s")
+    for col in ("source", "file", "status", "size", "note"):
+        table.add_column(col)
+    for o in report.outcomes:
+        note = "; ".join(x for x in (o.detail, "" if o.redistribute else "local use only") if x)
+        size = "" if o.size is None else f"{o.size / 1e6:.2f} MB"
+        style = {"failed": "red", "unchanged": "dim", "skipped": "dim"}.get(o.status, "")
+        table.add_row(o.source_id, o.file_name or "", o.status, size, note, style=style)
+    console.print(table)
+    counts = "  ".join(
+        f"{s}: {report.count(s)}"
+        for s in ("downloaded", "resumed", "unchanged", "skipped", "failed")
+    )
+    console.print(counts)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point wrapper
