@@ -82,9 +82,12 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(6, ge=1, le=50, description="Chunks handed to the answerer.")
     dense_k: int = Field(40, ge=1, description="Candidates from the vector index.")
     bm25_k: int = Field(40, ge=1, description="Candidates from BM25.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    # Defaults tuned on the dev split of eval/datasets/dev.jsonl (see eval/README.md).
+    rrf_k: int = Field(10, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
-    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.3, ge=0, le=1, description="BM25 length normalisation.")
     mmr: bool = Field(False, description="Re-rank fused candidates for diversity (MMR).")
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR relevance/diversity trade-off.")
 

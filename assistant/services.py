@@ -92,7 +92,9 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or make_embedder(settings.embedding)
     store = make_vector_store(settings.chroma, settings.data_dir, embedder.name, embedder.dimension)
-    bm25 = BM25Index(settings.data_dir / "bm25")
+    bm25 = BM25Index(
+        settings.data_dir / "bm25", k1=settings.retrieval.bm25_k1, b=settings.retrieval.bm25_b
+    )
     retriever = HybridRetriever(
         embedder,
         store,

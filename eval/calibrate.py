@@ -60,7 +60,10 @@ def _features(pairs: list[LabelledPair], verifier: GroundingVerifier) -> list[_F
         v = verifier.verify(p.sentence, p.passages)
         out.append(
             _Features(
-                p, v.coverage, v.similarity, bool(v.missing_quantities) or v.negation_mismatch
+                p,
+                v.coverage,
+                v.similarity,
+                bool(v.missing_quantities) or v.negation_mismatch or bool(v.missing_actors),
             )
         )
     return out
@@ -78,7 +81,8 @@ def calibrate(
     labels_path: Path, corpus_dirs: list[Path], embedder: Embedder | None = None
 ) -> dict[str, Any]:
     """Grid-search thresholds on the calib half; report both halves and per-kind errors."""
-    pairs = load_verifier_labels(labels_path, EvidenceResolver(corpus_dirs))
+    # raw=True: anchors resolve to the documents' own text, as the verifier sees it in use.
+    pairs = load_verifier_labels(labels_path, EvidenceResolver(corpus_dirs), raw=True)
     verifier = GroundingVerifier(embedder, min_coverage=0.0, min_similarity=-1.0)
     feats = _features(pairs, verifier)
     calib = [f for f in feats if f.pair.split == "calib"]

@@ -110,6 +110,10 @@ def strip_marker(sentence: str) -> str:
     return sentence[marker_length(sentence) :]
 
 
+_SOURCE_REFERENCE = re.compile(r"\s?\[\d+(?:\s*[,–-]\s*\d+)*\]")
+_BRACKETED_URL = re.compile(r"\s?\((?:https?://|www\.)[^)\s]*\)")
+
+
 def display_text(sentence: str) -> str:
     """A sentence as shown to a user: no marker, no markdown bold or escapes, one-line spacing."""
     text = strip_marker(sentence.strip())
@@ -117,6 +121,10 @@ def display_text(sentence: str) -> str:
     text = _FOOTNOTE_NUMBER.sub("", text)
     text = _EMPHASIS.sub("", text)
     text = _ESCAPE.sub(r"\1", text)
+    # The source's own reference marks ("[19]", "[3, 4]") would read as the answer's citations.
+    text = _SOURCE_REFERENCE.sub("", text)
+    # A bare link in brackets is noise in an answer; the citation carries the source URL.
+    text = _BRACKETED_URL.sub("", text)
     return _SPACE.sub(" ", text).strip()
 
 

@@ -10,6 +10,8 @@ an answer drifts from its sources:
 3. **Similarity.** With an embedder, the sentence must be close to its best passage sentence.
 4. **Negation.** A sentence that negates what its best passage sentence affirms (or the
    reverse) is not supported.
+5. **Actors.** Organisations and roles the sentence names (ICBs, trusts, NHS England…) must
+   be named in its best passage sentence: swapping who must act changes the meaning.
 
 ``GroundingVerifier`` is one implementation of the ``Verifier`` protocol; an NLI model can
 replace it where one is available. Thresholds are calibrated on
@@ -28,7 +30,7 @@ from assistant.embeddings.base import Embedder
 from assistant.text import STOP_WORDS, stem, words
 
 # Calibrated defaults (eval/datasets/verifier_labels.jsonl, held-out half).
-MIN_COVERAGE = 0.6
+MIN_COVERAGE = 0.4
 MIN_SIMILARITY = 0.55
 SUPPORT_SCORE = 0.5
 
@@ -54,6 +56,23 @@ NEGATIONS = frozenset(
         "unable",
     }
 )
+
+# Who does what: swapping the actor ("ICBs must…" for "trusts must…") changes the meaning while
+# keeping every other word, so actors named in a sentence must be named where it is supported.
+ACTORS = {
+    "icb": ("icb", "icbs", "integrated care board", "integrated care boards"),
+    "trust": ("trust", "trusts", "foundation trust", "foundation trusts"),
+    "provider": ("provider", "providers"),
+    "nhs england": ("nhs england", "nhse"),
+    "dhsc": ("dhsc", "department of health"),
+    "board": ("board", "boards"),
+    "region": ("region", "regions", "regional"),
+    "pcn": ("pcn", "pcns", "primary care network", "primary care networks"),
+    "practice": ("gp practice", "gp practices", "general practice", "practices"),
+    "local authority": ("local authority", "local authorities", "councils", "local government"),
+    "government": ("government", "ministers"),
+    "cqc": ("cqc", "care quality commission"),
+}
 
 _NUMBER_WORDS = {
     "zero": 0,
@@ -130,6 +149,7 @@ class Verdict:
     missing_quantities: list[str] = field(default_factory=list)
     negation_mismatch: bool = False
     best_sentence: str = ""
+    missing_actors: list[str] = field(default_factory=list)
 
 
 class Verifier(Protocol):
@@ -179,6 +199,12 @@ def _quantity_supported(q: Quantity, pool: set[Quantity]) -> bool:
     if q.kind == "days" and q.value % 7 == 0:  # "2 weeks" written as a plain "14"
         return any(p.kind == "days" and p.value == q.value for p in pool)
     return False
+
+
+def actors(text: str) -> set[str]:
+    """The organisations and roles a text names (normalised keys of ``ACTORS``)."""
+    low = f" {' '.join(words(text))} "
+    return {key for key, forms in ACTORS.items() if any(f" {f} " in low for f in forms)}
 
 
 def content_terms(text: str) -> set[str]:
@@ -238,6 +264,7 @@ class GroundingVerifier:
             if best_overlap < 0.5:
                 best = candidates[i]
         negation = bool(best) and _negated(sentence) != _negated(best)
+        missing_actors = sorted(actors(sentence) - actors(best)) if best else []
 
         score = coverage
         if similarity is not None:
@@ -245,9 +272,12 @@ class GroundingVerifier:
         supported = (
             not missing
             and not negation
+            and not missing_actors
             and coverage >= self.min_coverage
             and (similarity is None or similarity >= self.min_similarity)
         )
-        if missing or negation:
+        if missing or negation or missing_actors:
             score = min(score, 0.25)
-        return Verdict(supported, score, coverage, similarity, missing, negation, best)
+        return Verdict(
+            supported, score, coverage, similarity, missing, negation, best, missing_actors
+        )

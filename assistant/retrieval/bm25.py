@@ -27,6 +27,13 @@ STATE_FILE = "state.json"
 CHUNKS_FILE = "chunks.jsonl"
 
 
+def index_text(chunk: StoredChunk) -> str:
+    """What BM25 matches: the passage plus where it sits (section path and document title),
+    so "what does the planning framework say about…" finds the framework's passages."""
+    md = chunk.metadata
+    return f"{chunk.text} {md.get('section', '')} {md.get('title', '')}"
+
+
 class BM25Index:
     """Lexical search with the same chunk ids as the vector store.
 
@@ -36,8 +43,9 @@ class BM25Index:
     [('doc:abc', 7.1), ...]
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, k1: float = 1.5, b: float = 0.75) -> None:
         self.folder = folder
+        self.k1, self.b = k1, b
         self.generation = -1
         self._retriever: Any = None
         self._ids: list[str] = []
@@ -58,11 +66,8 @@ class BM25Index:
         chunks = sorted(chunks, key=lambda c: c.chunk_id)
         retriever = None
         if chunks:
-            retriever = bm25s.BM25()
-            retriever.index(
-                [terms(c.text + " " + c.metadata.get("section", "")) or ["∅"] for c in chunks],
-                show_progress=False,
-            )
+            retriever = bm25s.BM25(k1=self.k1, b=self.b)
+            retriever.index([terms(index_text(c)) or ["∅"] for c in chunks], show_progress=False)
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)

@@ -20,10 +20,17 @@ from assistant.errors import InvalidInputError
 from assistant.retrieval.bm25 import BM25Index
 from assistant.schemas import Filters, RetrievedChunk
 from assistant.store.base import StoredChunk, VectorStore
+from assistant.text import terms
 
 logger = logging.getLogger(__name__)
 
 FRESHNESS_CHECK_S = 1.0  # how often to ask the store whether BM25 is behind
+CANDIDATE_FACTOR = 3  # fused candidates fetched per requested chunk, to replace duplicates
+DUPLICATE_JACCARD = 0.8  # term-set overlap above which two chunks count as the same passage
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
@@ -147,22 +154,28 @@ class HybridRetriever:
             s.rrf_k,
         )
         ranked = sorted(fused, key=lambda c: (-fused[c], c))
-        need_vectors = ranked[: max(k * 3, k)] if s.mmr else ranked[:k]
-        chunks = self._fetch(need_vectors, with_vectors=True)
-        for cid in need_vectors:
+        # Fetch a few more than k: near-duplicates (a PDF and its Markdown twin) are skipped.
+        candidates = ranked[: k * CANDIDATE_FACTOR]
+        chunks = self._fetch(candidates, with_vectors=True)
+        for cid in candidates:
             ch = chunks.get(cid)
             if cid not in dense_sim and ch is not None and ch.embedding is not None:
                 dense_sim[cid] = float(ch.embedding @ qvec)
         if s.mmr:
             vectors = {c: ch.embedding for c, ch in chunks.items() if ch.embedding is not None}
-            ranked = mmr(need_vectors, fused, vectors, k, s.mmr_lambda)
+            candidates = mmr(candidates, fused, vectors, len(candidates), s.mmr_lambda)
         t4 = time.perf_counter()
 
         out: list[RetrievedChunk] = []
-        for cid in ranked:
+        kept_terms: list[set[str]] = []
+        for cid in candidates:
             ch = chunks.get(cid)
             if ch is None:
                 continue  # removed since the BM25 index was built
+            words = set(terms(ch.text))
+            if any(_jaccard(words, seen) >= DUPLICATE_JACCARD for seen in kept_terms):
+                continue
+            kept_terms.append(words)
             out.append(
                 self._to_retrieved(
                     ch, len(out) + 1, fused[cid], dense_sim.get(cid), bm25_score.get(cid)

@@ -177,3 +177,12 @@ def test_spans_are_ordered_disjoint_and_non_empty(text: str) -> None:
         assert piece == piece.strip()
         assert any(ch.isalnum() for ch in piece)
         last_end = b
+
+
+def test_display_text_drops_source_reference_marks_and_bracketed_links():
+    from assistant.answer.sentences import display_text
+
+    shown = display_text(
+        "Teams share one inbox [19] as set out in the guide (https://example.org/guide) [3, 4]."
+    )
+    assert shown == "Teams share one inbox as set out in the guide."

@@ -63,3 +63,8 @@ def test_support_can_come_from_the_second_of_two_passages(verifier):
         "Plans are reviewed within 14 days.", ["Unrelated text about estates.", PASSAGE]
     )
     assert verdict.supported
+
+
+def test_swapping_who_must_act_is_not_supported(verifier):
+    verdict = verifier.verify("Trusts must publish a five-year plan by 31 March 2026.", [PASSAGE])
+    assert not verdict.supported and verdict.missing_actors == ["trust"]
