@@ -34,6 +34,7 @@ from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk
 logger = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"})
+PARTIAL_DOWNLOAD_SUFFIX = ".part"
 EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
 
 
@@ -154,6 +155,8 @@ class Ingestor:
             for p in sorted(root.rglob("*")):
                 if any(part.startswith(".") for part in p.relative_to(root).parts):
                     continue
+                if p.suffix == PARTIAL_DOWNLOAD_SUFFIX:
+                    continue  # an unfinished `corpus fetch` download, completed by the next fetch
                 if p.is_symlink() and not p.resolve().is_relative_to(base):
                     refused.append(
                         FileOutcome(

@@ -117,6 +117,14 @@ def test_bad_files_fail_alone_with_one_line_reasons(services, tmp_path):
     assert "unsupported" in by_name["slides.pptx"].reason
 
 
+def test_unfinished_downloads_and_hidden_files_are_not_ingested(services, tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "plan.pdf.part").write_bytes(b"%PDF-1.7 half a file")
+    (corpus / ".fetch-state.json").write_text("{}")
+    report = services.ingest([corpus])
+    assert sorted(Path(f.path).name for f in report.files) == ["guide.md", "notes.txt"]
+
+
 def test_a_failed_run_loses_nothing_already_indexed(services, tmp_path):
     corpus = write_corpus(tmp_path / "corpus")
     services.ingest([corpus])
