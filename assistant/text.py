@@ -206,6 +206,20 @@ def stem(word: str) -> str:
     return w
 
 
+def clean_question(question: str, max_chars: int) -> str:
+    """The question without surrounding white space; raises when it is empty or too long."""
+    from assistant.errors import InvalidInputError
+
+    text = (question or "").strip()
+    if not text:
+        raise InvalidInputError("question is empty: type a question about the NHS documents")
+    if len(text) > max_chars:
+        raise InvalidInputError(
+            f"question is too long ({len(text)} characters; the limit is {max_chars})"
+        )
+    return text
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (numbers kept, so '2026/27' gives '2026' and '27')."""
     return _WORD.findall(text.lower())

@@ -58,9 +58,8 @@ from assistant.answer.sentences import (
     without_urls,
 )
 from assistant.config import AnswerSettings
-from assistant.errors import InvalidInputError
 from assistant.schemas import Answer, AnswerSentence, Citation, RetrievedChunk
-from assistant.text import STOP_WORDS, stem, words
+from assistant.text import STOP_WORDS, clean_question, stem, words
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -307,15 +306,7 @@ class ExtractiveAnswerer:
 
 def validate_question(question: str, settings: AnswerSettings) -> str:
     """The question without surrounding white space; raises when it is empty or too long."""
-    text = (question or "").strip()
-    if not text:
-        raise InvalidInputError("question is empty")
-    if len(text) > settings.max_question_chars:
-        raise InvalidInputError(
-            f"question is too long ({len(text)} characters; the limit is "
-            f"{settings.max_question_chars})"
-        )
-    return text
+    return clean_question(question, settings.max_question_chars)
 
 
 # --- terms and IDF ------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ manifest or, with no hash in the manifest, when a conditional request (ETag/Last
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ import httpx
 from assistant.errors import ConfigurationError, DocumentError, InvalidInputError
 from assistant.ingest.loaders import decode_text
 from assistant.ingest.manifest import DEFAULT_MANIFEST, PROJECT_ROOT
+from assistant.ingest.pipeline import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -237,15 +237,6 @@ class FetchState:
 
 # ============================================================================================
 # Small pure helpers
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

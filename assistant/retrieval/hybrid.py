@@ -16,11 +16,10 @@ import numpy as np
 
 from assistant.config import RetrievalSettings
 from assistant.embeddings.base import Embedder
-from assistant.errors import InvalidInputError
 from assistant.retrieval.bm25 import BM25Index
 from assistant.schemas import Filters, RetrievedChunk
 from assistant.store.base import StoredChunk, VectorStore
-from assistant.text import terms
+from assistant.text import clean_question, terms
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +112,7 @@ class HybridRetriever:
                 self.bm25.build(self.store.all_chunks(), generation)
 
     def validate(self, question: str) -> str:
-        q = (question or "").strip()
-        if not q:
-            raise InvalidInputError("question is empty: type a question about the NHS documents")
-        if len(q) > self.max_question_chars:
-            raise InvalidInputError(
-                f"question is too long ({len(q)} characters; the limit is {self.max_question_chars})"
-            )
-        return q
+        return clean_question(question, self.max_question_chars)
 
     def retrieve(
         self,
