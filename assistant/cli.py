@@ -34,6 +34,8 @@ eval_app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 corpus_app = typer.Typer(help="Fetch the corpus's official documents.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
+feedback_app = typer.Typer(help="Ratings given to answers through the API.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -590,6 +592,61 @@ def corpus_fetch(
     console.print(counts)
     if report.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the HTTP API (FastAPI on uvicorn); API keys from NHS_ASSISTANT_API_KEYS."""
+    import uvicorn
+
+    from assistant.api import create_app
+    from assistant.api.auth import ApiKeyring
+    from assistant.api.request_context import install_request_id_logging
+
+    settings = _settings(data_dir)
+    install_request_id_logging()
+    try:
+        ApiKeyring.from_settings(settings.api)  # refuse before loading the model, not after
+    except ConfigurationError as exc:
+        raise _fail(exc, 2) from exc
+    services = _services(settings)
+    try:
+        api = create_app(services)
+    except ConfigurationError as exc:
+        raise _fail(exc, 2) from exc
+    # log_config=None keeps the logging set up above (request ids on every line); the API
+    # writes its own access log, without query strings or headers.
+    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="JSONL file to write (default: standard output).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write every rating with its (redacted) question and answer as JSON lines."""
+    from assistant.feedback import FeedbackStore, feedback_db_path
+
+    settings = _settings(data_dir)
+    path = feedback_db_path(settings)
+    if not path.exists():
+        err_console.print(f"[red]error:[/red] no feedback database at {path}")
+        raise typer.Exit(1)
+    store = FeedbackStore(path)
+    if out is None:
+        store.export_jsonl(sys.stdout)
+        return
+    with out.open("w", encoding="utf-8") as f:
+        count = store.export_jsonl(f)
+    err_console.print(f"wrote {count} ratings to {out}")
 
 
 def main() -> None:  # pragma: no cover - console entry point wrapper

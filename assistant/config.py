@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingBackend = Literal["minilm-onnx", "fake"]
@@ -96,13 +96,63 @@ class AnswerSettings(BaseModel):
     mode: AnswerMode = Field("extractive", description="'extractive' (no LLM) or 'llm'.")
     max_sentences: int = Field(5, ge=1, le=20, description="Sentences in an extractive answer.")
     min_evidence: float = Field(
-        0.5,
+        0.4,
         ge=0,
         le=1,
-        description="Below this evidence score the assistant says the corpus does not cover "
-        "the question (calibrated on the dev set).",
+        description="Below this evidence score (question coverage of the chosen sentences and "
+        "dense similarity) the assistant says the corpus does not cover the question.",
+    )
+    min_sentence_similarity: float = Field(
+        0.5,
+        ge=-1,
+        le=1,
+        description="With the embedder: refuse when no chosen sentence is at least this similar "
+        "to the question (calibrated on the dev split).",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API (`nhs-assistant serve`): keys, limits, CORS and the feedback database."""
+
+    keys: SecretStr = Field(
+        SecretStr(""),
+        description="API keys as comma-separated scope:key pairs, scope 'ask' (questions, "
+        "feedback) or 'admin' (also documents), e.g. 'ask:k1,admin:k2'. Kept only as SHA-256 "
+        "digests in memory.",
+    )
+    keys_file: Path | None = Field(
+        None,
+        description="File with more scope:key pairs, one per line ('#' starts a comment); "
+        "keeps keys out of the environment.",
+    )
+    auth_disabled: bool = Field(
+        False,
+        description="Serve without API keys (everyone is admin). For local development only: "
+        "with no keys and this unset, the API refuses to start.",
+    )
+    rate_limit_per_minute: int = Field(
+        60, ge=1, description="Requests per minute per API key (token bucket; 429 beyond)."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest JSON request body in bytes (413 beyond)."
+    )
+    max_upload_mb: float = Field(
+        20.0, gt=0, description="Largest document upload in MB (413 beyond)."
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated browser origins allowed to call the API "
+        "(e.g. 'https://intranet.example.nhs.uk'); empty = no cross-origin access.",
+    )
+    feedback_db: Path | None = Field(
+        None,
+        description="SQLite file for answers and feedback; default DATA_DIR/feedback.sqlite.",
+    )
+
+    def origins(self) -> list[str]:
+        """The CORS allow-list as a list."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
 
 class Settings(BaseSettings):
@@ -125,6 +175,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    api: ApiSettings = ApiSettings()
 
     @field_validator("data_dir")
     @classmethod

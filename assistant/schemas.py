@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 BlockKind = Literal["heading", "paragraph", "list_item", "table"]
 
@@ -162,3 +162,258 @@ class IngestReport(BaseModel):
     @property
     def embedded(self) -> int:
         return sum(f.embedded for f in self.files)
+
+
+# ============================================================================================
+# HTTP API: request and response shapes (assistant/api). Names say what each one is; the
+# OpenAI-compatible shapes follow the Chat Completions API closely enough for its clients.
+
+ChatRole = Literal["system", "developer", "user", "assistant", "tool"]
+
+
+class ChatMessage(BaseModel):
+    """One turn of a conversation."""
+
+    role: ChatRole
+    content: str
+
+
+class AskRequest(BaseModel):
+    """A question for ``POST /v1/ask`` and ``POST /v1/ask/stream``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        description="The question (the same limits as the command line: not empty, at most "
+        "answer.max_question_chars characters).",
+        examples=["How do I set up a neighbourhood health team?"],
+    )
+    history: list[ChatMessage] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Earlier turns, oldest first. The extractive answerer does not use them; "
+        "the LLM mode reads them for context.",
+    )
+    filters: Filters | None = Field(None, description="Only passages matching every filter.")
+    mode: Literal["extractive", "llm"] | None = Field(
+        None, description="Answering mode; default the server's (answer.mode)."
+    )
+
+
+class CitationInfo(BaseModel):
+    """A numbered source as the API returns it (the text marks it [n])."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str = ""
+    page: int | None = None
+    quote: str
+    quotes: list[str] = Field(default_factory=list)
+    source_url: str | None = None
+    publisher: str | None = None
+    chunk_id: str
+
+
+class GroundingSummary(BaseModel):
+    """How the answer was checked against its sources."""
+
+    sentences: int = Field(description="Sentences in the answer.")
+    removed: int = Field(0, description="Sentences dropped because no source supported them.")
+    verified: bool = Field(description="Every quote was found verbatim in its cited passage.")
+
+
+class AskResponse(BaseModel):
+    """An answer with its citations; ``answer_id`` is what feedback refers to."""
+
+    answer_id: str
+    answer: str
+    refused: bool
+    mode: str
+    citations: list[CitationInfo]
+    evidence_score: float
+    grounding: GroundingSummary
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class SentenceEvent(BaseModel):
+    """Data of one ``event: sentence`` in the answer stream."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+
+
+class FeedbackRequest(BaseModel):
+    """A rating of an answer given earlier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer_id: str = Field(min_length=1, max_length=100)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=4000)
+
+
+class FeedbackResponse(BaseModel):
+    feedback_id: str
+    answer_id: str
+    rating: Literal["up", "down"]
+
+
+class FieldError(BaseModel):
+    """One invalid field: where it is (dotted path) and what is wrong."""
+
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. 'unauthorized'.")
+    message: str = Field(description="What went wrong, in words a user can act on.")
+    request_id: str = Field(description="Quote this when reporting a problem.")
+    fields: list[FieldError] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns: ``{"error": {"code", "message", "request_id"}}``."""
+
+    error: ErrorDetail
+
+
+class DocumentInfo(BaseModel):
+    """One indexed document."""
+
+    doc_id: str
+    title: str
+    file_name: str
+    publisher: str | None = None
+    date: str | None = None
+    source_url: str | None = None
+    licence: str | None = None
+    themes: list[str] = Field(default_factory=list)
+    pages: int | None = None
+    chunks: int
+    indexed_at: str = ""
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+
+
+class UploadResponse(BaseModel):
+    """What indexing an uploaded file did."""
+
+    doc_id: str
+    file_name: str
+    status: Literal["indexed", "updated", "unchanged"]
+    chunks: int
+    embedded: int
+    seconds: float
+
+
+class DeleteResponse(BaseModel):
+    doc_id: str
+    removed: bool
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    """Readiness: the store answers and the index holds passages."""
+
+    status: Literal["ready", "not_ready"]
+    chunks: int | None = None
+    message: str = ""
+    request_id: str | None = None
+
+
+class ChatContentPart(BaseModel):
+    """A part of a message's content (only text parts are read)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatCompletionMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: ChatRole
+    content: str | list[ChatContentPart] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI Chat Completions request; sampling options are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(examples=["nhs-assistant"])
+    messages: list[ChatCompletionMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatCompletionChoice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionResponse(BaseModel):
+    """OpenAI Chat Completions response, plus the structured ``citations``."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatCompletionChoice]
+    usage: CompletionUsage
+    answer_id: str
+    citations: list[CitationInfo]
+
+
+class ChatDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChatChunkChoice(BaseModel):
+    index: int = 0
+    delta: ChatDelta
+    finish_reason: Literal["stop"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One ``data:`` line of a streamed completion; the last carries the citations."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChatChunkChoice]
+    answer_id: str | None = None
+    citations: list[CitationInfo] | None = None
+
+
+class ModelInfo(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelInfo]

@@ -102,7 +102,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         settings.retrieval,
         max_question_chars=settings.answer.max_question_chars,
     )
-    answerer = ExtractiveAnswerer(settings.answer)
+    answerer = ExtractiveAnswerer(settings.answer, embedder)
     ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
     where = (
         f"Chroma server {settings.chroma.host}:{settings.chroma.port}"

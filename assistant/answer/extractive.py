@@ -58,6 +58,7 @@ from assistant.answer.sentences import (
     without_urls,
 )
 from assistant.config import AnswerSettings
+from assistant.embeddings.base import Embedder
 from assistant.schemas import Answer, AnswerSentence, Citation, RetrievedChunk
 from assistant.text import STOP_WORDS, clean_question, stem, words
 
@@ -106,6 +107,8 @@ DENSE_CEIL = 0.7  # at or above this: full semantic support
 DENSE_SHARE = 0.2  # weight of the dense part in the evidence score
 BEST_SENTENCE_SHARE = 0.75  # weight of the best single sentence's coverage within coverage
 REFUSAL_SOURCES = 3  # nearest sources listed when refusing
+CONCLUSIVE_EVIDENCE = 0.75  # at or above this the sentence-similarity check is skipped
+SIMILARITY_SENTENCES = 5  # chosen sentences compared with the question
 LIST_UNIT_MAX_ITEMS = 8  # list items quoted with their lead-in at most
 PARSED_CHUNK_CACHE = 2048  # chunks whose sentences are kept parsed between questions
 SENTENCE_CACHE = 32768  # sentences whose traits are kept between questions
@@ -275,10 +278,34 @@ class _Scored:
 
 
 class ExtractiveAnswerer:
-    """Answers from retrieved chunks by quoting their best sentences, each with its citation."""
+    """Answers from retrieved chunks by quoting their best sentences, each with its citation.
 
-    def __init__(self, settings: AnswerSettings) -> None:
+    With an embedder, a second check guards against confident-looking answers to questions the
+    corpus does not cover: when the lexical evidence is not already conclusive, the question is
+    compared with the chosen sentences themselves, and the answer is refused when none of them
+    says what was asked (``AnswerSettings.min_sentence_similarity``).
+    """
+
+    def __init__(self, settings: AnswerSettings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        self.embedder = embedder
+
+    def _sentence_similarity(self, question: str, selected: list[_Scored]) -> float:
+        """Highest cosine similarity between the question and the chosen sentences."""
+        assert self.embedder is not None
+        texts = [x.sentence.shown for x in sorted(selected, key=lambda x: -x.score)][
+            :SIMILARITY_SENTENCES
+        ]
+        vectors = self.embedder.embed_documents(texts)
+        return float((vectors @ self.embedder.embed_query(question)).max())
+
+    def _weak(self, question: str, selected: list[_Scored], evidence: float) -> bool:
+        """Whether the evidence is too weak to answer from."""
+        if not selected or evidence < self.settings.min_evidence:
+            return True
+        if self.embedder is None or evidence >= CONCLUSIVE_EVIDENCE:
+            return False
+        return self._sentence_similarity(question, selected) < self.settings.min_sentence_similarity
 
     def answer(
         self,
@@ -294,7 +321,7 @@ class ExtractiveAnswerer:
         scored = _score_all(q, sentences, chunks, idf)
         selected = _select(scored, self.settings.max_sentences)
         evidence = _evidence_score(idf, selected, chunks)
-        if not selected or evidence < self.settings.min_evidence:
+        if self._weak(question, selected, evidence):
             answer = _refusal(question, chunks, scored, evidence)
         else:
             answer = _compose(question, chunks, selected, q.how_to, evidence)

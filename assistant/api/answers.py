@@ -1,0 +1,132 @@
+"""From a request to an answer and back: the one place API surfaces call ``services.ask``.
+
+``/v1/ask``, its stream and the OpenAI-compatible endpoint all go through :class:`AskService`,
+so they give the CLI's answers; it also records each answer for feedback (the feedback store
+redacts the question) and counts it in the metrics, and logs only redacted text.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from assistant.api.errors import FieldInputError
+from assistant.api.metrics import ApiMetrics
+from assistant.errors import InvalidInputError
+from assistant.feedback import FeedbackStore, StoredAnswer
+from assistant.redact import redact
+from assistant.schemas import (
+    Answer,
+    AskRequest,
+    AskResponse,
+    Citation,
+    CitationInfo,
+    GroundingSummary,
+    SentenceEvent,
+)
+from assistant.services import Services
+
+logger = logging.getLogger(__name__)
+
+LOGGED_QUESTION_CHARS = 200  # enough to recognise a question in the log, not a whole paste
+
+
+def citation_info(c: Citation) -> CitationInfo:
+    return CitationInfo(
+        n=c.n,
+        doc_id=c.doc_id,
+        title=c.title,
+        section=c.section,
+        page=c.page,
+        quote=c.quote,
+        quotes=c.quotes,
+        source_url=c.source_url,
+        publisher=c.publisher,
+        chunk_id=c.chunk_id,
+    )
+
+
+def grounding_summary(answer: Answer) -> GroundingSummary:
+    """Sentences given, sentences dropped, and whether every quote is verbatim in its passage.
+
+    The extractive answerer only quotes, so nothing is removed; the check still runs, so a
+    regression in quoting shows up as ``verified: false`` rather than going unnoticed.
+    """
+    verified = all(q in c.chunk_text for c in answer.citations for q in c.quotes)
+    sentences = 0 if answer.refused else len(answer.sentences)
+    return GroundingSummary(sentences=sentences, removed=0, verified=verified)
+
+
+def sentence_events(answer: Answer) -> list[SentenceEvent]:
+    """The answer as a list of sentences with their citation numbers (a refusal is one)."""
+    if answer.refused or not answer.sentences:
+        return [SentenceEvent(text=answer.answer, citations=[c.n for c in answer.citations])]
+    return [SentenceEvent(text=s.text, citations=s.citations) for s in answer.sentences]
+
+
+@dataclass
+class AskResult:
+    answer: Answer
+    response: AskResponse
+
+
+class AskService:
+    """Validates a question the CLI's way, answers it, records it under a new answer_id."""
+
+    def __init__(self, services: Services, feedback: FeedbackStore, metrics: ApiMetrics) -> None:
+        self.services = services
+        self.feedback = feedback
+        self.metrics = metrics
+
+    @property
+    def mode(self) -> str:
+        return self.services.settings.answer.mode
+
+    def validate(self, request: AskRequest) -> str:
+        """The cleaned question; raises FieldInputError naming the field at fault."""
+        if request.mode is not None and request.mode != self.mode:
+            raise FieldInputError(
+                "mode",
+                f"mode {request.mode!r} is not available here: this server answers in "
+                f"{self.mode!r} mode",
+            )
+        try:
+            return self.services.retriever.validate(request.question)
+        except InvalidInputError as exc:
+            raise FieldInputError("question", str(exc)) from exc
+
+    def ask(self, request: AskRequest) -> AskResult:
+        question = self.validate(request)
+        answer = self.services.ask(question, filters=request.filters)
+        response = AskResponse(
+            answer_id=uuid.uuid4().hex,
+            answer=answer.answer,
+            refused=answer.refused,
+            mode=answer.mode,
+            citations=[citation_info(c) for c in answer.citations],
+            evidence_score=round(answer.evidence_score, 4),
+            grounding=grounding_summary(answer),
+            timings_ms={k: round(v, 2) for k, v in answer.timings_ms.items()},
+        )
+        self.feedback.record_answer(
+            StoredAnswer(
+                answer_id=response.answer_id,
+                question=question,
+                answer=response.answer,
+                refused=response.refused,
+                mode=response.mode,
+                evidence_score=response.evidence_score,
+                citations=[c.model_dump() for c in response.citations],
+            )
+        )
+        self.metrics.observe_answer(response)
+        logger.info(
+            "answer %s: refused=%s evidence=%.2f citations=%d question=%r",
+            response.answer_id,
+            response.refused,
+            response.evidence_score,
+            len(response.citations),
+            redact(question)[:LOGGED_QUESTION_CHARS],
+        )
+        return AskResult(answer, response)

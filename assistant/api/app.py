@@ -1,0 +1,388 @@
+"""The FastAPI app: thin routes over the services that the CLI uses, so both give the same answers.
+
+>>> app = create_app(build_services(Settings()))   # doctest: +SKIP
+>>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+
+Each route parses its request, calls one service (:class:`AskService`, :class:`DocumentService`,
+:class:`FeedbackStore`, the store) and returns a typed response. Authentication, rate limits,
+body limits, request ids, metrics and error mapping sit around the routes, not inside them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from assistant.api.answers import AskService, sentence_events
+from assistant.api.auth import ApiGuard, ApiKeyring, Principal, require
+from assistant.api.documents import DocumentService
+from assistant.api.errors import (
+    ApiError,
+    describe_assistant_error,
+    error_response,
+    install_error_handlers,
+)
+from assistant.api.limits import BYTES_PER_MB, BodyLimitMiddleware, TokenBucketLimiter
+from assistant.api.metrics import ApiMetrics
+from assistant.api.openai_compat import (
+    completion_chunks,
+    completion_response,
+    model_list,
+    to_ask_request,
+)
+from assistant.api.request_context import (
+    INTERNAL_ERROR_MESSAGE,
+    RequestContextMiddleware,
+    current_request_id,
+)
+from assistant.api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
+from assistant.errors import AssistantError, BackendUnavailableError
+from assistant.feedback import FeedbackStore, UnknownAnswerError, feedback_db_path
+from assistant.schemas import (
+    AskRequest,
+    AskResponse,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    DeleteResponse,
+    DocumentList,
+    ErrorDetail,
+    ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    HealthResponse,
+    ModelList,
+    ReadyResponse,
+    UploadResponse,
+)
+from assistant.services import Services
+
+logger = logging.getLogger(__name__)
+
+API_TITLE = "NHS leaders' assistant"
+API_VERSION = "1"
+API_DESCRIPTION = (
+    "Cited answers for NHS leaders from a curated corpus. Send an API key as "
+    "`Authorization: Bearer KEY` or `X-API-Key: KEY`; keys have scope `ask` (questions, "
+    "feedback) or `admin` (also documents). Every error is "
+    '`{"error": {"code", "message", "request_id"}}` and every response carries `X-Request-ID`.'
+)
+DOCUMENTS_PATH = "/v1/documents"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around an uploaded file
+DONE_EVENT = "[DONE]"
+CORS_METHODS = ["GET", "POST", "DELETE"]
+CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"]
+
+_ERROR_DESCRIPTIONS = {
+    401: "Missing or invalid API key.",
+    403: "The API key's scope does not allow this.",
+    404: "Not found.",
+    413: "Request body or upload too large.",
+    415: "The uploaded file's content is not a supported document type.",
+    422: "Invalid input; `fields` names each field at fault.",
+    429: "Rate limit reached; retry after `Retry-After` seconds.",
+    500: "Internal error; the request id identifies it in the server's log.",
+    503: "The vector store (Chroma) or another backend cannot be reached.",
+}
+COMMON_ERRORS = (413, 422, 500)
+KEYED_ERRORS = (401, 403, 429, *COMMON_ERRORS)
+SSE_CONTENT = {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}}
+
+
+def errors_doc(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error status codes, all with the ErrorResponse body."""
+    return {
+        code: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[code]} for code in codes
+    }
+
+
+@dataclass
+class ApiContext:
+    """What the routes use, built once in :func:`create_app`."""
+
+    services: Services
+    asker: AskService
+    documents: DocumentService
+    feedback: FeedbackStore
+    metrics: ApiMetrics
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(get_context)]
+AskKey = Annotated[Principal, Depends(require("ask"))]
+AdminKey = Annotated[Principal, Depends(require("admin"))]
+
+# --- asking ---------------------------------------------------------------------------------
+
+ask_router = APIRouter(prefix="/v1", tags=["ask"])
+
+
+@ask_router.post("/ask", response_model=AskResponse, responses=errors_doc(*KEYED_ERRORS, 503))
+def ask(body: AskRequest, ctx: Ctx, _key: AskKey) -> AskResponse:
+    """Answer a question from the indexed documents, with numbered citations."""
+    return ctx.asker.ask(body).response
+
+
+@ask_router.post(
+    "/ask/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "`event: sentence` per answer sentence (data: SentenceEvent), then "
+            "`event: final` (data: AskResponse); `event: error` (data: ErrorResponse) on failure.",
+            "content": SSE_CONTENT,
+        },
+        **errors_doc(*KEYED_ERRORS, 503),
+    },
+)
+async def ask_stream(body: AskRequest, ctx: Ctx, _key: AskKey) -> StreamingResponse:
+    """The answer as Server-Sent Events, one sentence at a time, then the full response."""
+    ctx.asker.validate(body)  # a bad question is a 422, before the stream starts
+    return StreamingResponse(
+        _answer_events(ctx.asker, body), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS
+    )
+
+
+async def _answer_events(asker: AskService, body: AskRequest) -> AsyncIterator[str]:
+    try:
+        result = await run_in_threadpool(asker.ask, body)
+    except AssistantError as exc:
+        yield sse_event(describe_assistant_error(exc)[1], event="error")
+        return
+    except Exception:
+        logger.exception("unhandled error while answering a streamed question")
+        yield sse_event(_internal_error(), event="error")
+        return
+    for sentence in sentence_events(result.answer):
+        yield sse_event(sentence, event="sentence")
+    yield sse_event(result.response, event="final")
+
+
+def _internal_error() -> ErrorResponse:
+    return ErrorResponse(
+        error=ErrorDetail(
+            code="internal_error",
+            message=INTERNAL_ERROR_MESSAGE,
+            request_id=current_request_id(),
+        )
+    )
+
+
+# --- OpenAI-compatible ----------------------------------------------------------------------
+
+openai_router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+@openai_router.post(
+    "/chat/completions",
+    response_model=ChatCompletionResponse,
+    responses={
+        200: {
+            "description": "A chat completion; with `stream: true`, `data: {chunk}` lines and "
+            "`data: [DONE]`.",
+            "content": SSE_CONTENT,
+        },
+        **errors_doc(*KEYED_ERRORS, 404, 503),
+    },
+)
+def chat_completions(body: ChatCompletionRequest, ctx: Ctx, _key: AskKey) -> Any:
+    """OpenAI Chat Completions: the last user message is the question."""
+    request = to_ask_request(body)
+    result = ctx.asker.ask(request)
+    if not body.stream:
+        return completion_response(request.question, result)
+    chunks = completion_chunks(result)
+    return StreamingResponse(_openai_events(chunks), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+
+
+def _openai_events(chunks: Iterator[Any]) -> Iterator[str]:
+    for chunk in chunks:
+        yield sse_event(chunk)
+    yield sse_event(DONE_EVENT)
+
+
+@openai_router.get("/models", response_model=ModelList, responses=errors_doc(*KEYED_ERRORS))
+def models(_key: AskKey) -> ModelList:
+    """The one model this server offers: ``nhs-assistant``."""
+    return model_list()
+
+
+# --- feedback -------------------------------------------------------------------------------
+
+feedback_router = APIRouter(prefix="/v1", tags=["feedback"])
+
+
+@feedback_router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    status_code=201,
+    responses=errors_doc(*KEYED_ERRORS, 404, 503),
+)
+def give_feedback(body: FeedbackRequest, ctx: Ctx, _key: AskKey) -> FeedbackResponse:
+    """Rate an answer (by its ``answer_id``) up or down, with an optional comment."""
+    try:
+        feedback_id = ctx.feedback.add_feedback(body.answer_id, body.rating, body.comment)
+    except UnknownAnswerError as exc:
+        raise ApiError(404, "not_found", f"no answer {body.answer_id!r} to rate") from exc
+    logger.info("feedback %s on answer %s: %s", feedback_id, body.answer_id, body.rating)
+    return FeedbackResponse(feedback_id=feedback_id, answer_id=body.answer_id, rating=body.rating)
+
+
+# --- documents (admin) ----------------------------------------------------------------------
+
+documents_router = APIRouter(prefix="/v1", tags=["documents"])
+
+
+@documents_router.get(
+    "/documents", response_model=DocumentList, responses=errors_doc(*KEYED_ERRORS, 503)
+)
+def list_documents(ctx: Ctx, _key: AdminKey) -> DocumentList:
+    """Every indexed document with its chunk count."""
+    return DocumentList(documents=ctx.documents.list())
+
+
+@documents_router.post(
+    "/documents",
+    response_model=UploadResponse,
+    status_code=201,
+    responses=errors_doc(*KEYED_ERRORS, 415, 503),
+)
+def upload_document(
+    file: Annotated[UploadFile, File(description="A .md .txt .html .pdf or .docx file.")],
+    ctx: Ctx,
+    _key: AdminKey,
+) -> UploadResponse:
+    """Upload a document and index it (same pipeline as `nhs-assistant ingest`)."""
+    data = file.file.read(ctx.documents.max_upload_bytes + 1)
+    return ctx.documents.upload(file.filename or "", data)
+
+
+@documents_router.delete(
+    "/documents/{doc_id}",
+    response_model=DeleteResponse,
+    responses=errors_doc(*KEYED_ERRORS, 404, 503),
+)
+def delete_document(doc_id: str, ctx: Ctx, _key: AdminKey) -> DeleteResponse:
+    """Remove a document and its passages from the index."""
+    ctx.documents.delete(doc_id)
+    return DeleteResponse(doc_id=doc_id, removed=True)
+
+
+# --- operations -----------------------------------------------------------------------------
+
+ops_router = APIRouter(tags=["operations"])
+
+
+@ops_router.get("/healthz", response_model=HealthResponse)
+async def healthz() -> HealthResponse:
+    """The process is up (it may not be ready: see /readyz)."""
+    return HealthResponse()
+
+
+@ops_router.get(
+    "/readyz",
+    response_model=ReadyResponse,
+    responses={503: {"model": ReadyResponse, "description": "Not ready, with the reason."}},
+)
+def readyz(ctx: Ctx) -> Any:
+    """Ready when the vector store answers and the index holds passages."""
+    ready = readiness(ctx.services)
+    if ready.status == "ready":
+        return ready
+    return JSONResponse(ready.model_dump(), status_code=503)
+
+
+def readiness(services: Services) -> ReadyResponse:
+    try:
+        services.store.ping()
+        chunks = services.store.count()
+    except BackendUnavailableError as exc:
+        return ReadyResponse(status="not_ready", message=str(exc), request_id=current_request_id())
+    if chunks == 0:
+        return ReadyResponse(
+            status="not_ready",
+            chunks=0,
+            message="the index is empty: ingest documents first",
+            request_id=current_request_id(),
+        )
+    return ReadyResponse(status="ready", chunks=chunks)
+
+
+@ops_router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+)
+def metrics(ctx: Ctx) -> Response:
+    """Prometheus metrics: requests by route and status, latency, refusals, grounding."""
+    return Response(ctx.metrics.render(), media_type=ctx.metrics.content_type)
+
+
+# --- the app --------------------------------------------------------------------------------
+
+
+def create_app(services: Services, feedback: FeedbackStore | None = None) -> FastAPI:
+    """The API over ``services``; raises ConfigurationError when no API key is configured."""
+    settings = services.settings.api
+    keyring = ApiKeyring.from_settings(settings)
+    metrics_ = ApiMetrics()
+    feedback = feedback or FeedbackStore(feedback_db_path(services.settings))
+    max_upload_bytes = int(settings.max_upload_mb * BYTES_PER_MB)
+    app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
+    app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
+    app.state.ctx = ApiContext(
+        services=services,
+        asker=AskService(services, feedback, metrics_),
+        documents=DocumentService(services, max_upload_bytes),
+        feedback=feedback,
+        metrics=metrics_,
+    )
+    install_error_handlers(app)
+    for router in (ask_router, openai_router, feedback_router, documents_router, ops_router):
+        app.include_router(router)
+    _add_middleware(app, settings.max_body_bytes, max_upload_bytes, settings.origins(), metrics_)
+    logger.info(
+        "API: %s; %d requests/min per key; bodies up to %d bytes, uploads up to %g MB; "
+        "CORS origins: %s; feedback in %s",
+        keyring.describe(),
+        settings.rate_limit_per_minute,
+        settings.max_body_bytes,
+        settings.max_upload_mb,
+        ", ".join(settings.origins()) or "none",
+        feedback.path,
+    )
+    return app
+
+
+def _add_middleware(
+    app: FastAPI, max_body: int, max_upload: int, origins: list[str], metrics_: ApiMetrics
+) -> None:
+    """Innermost first: body limit, then CORS, then request context (ids, log, metrics)."""
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=max_body,
+        max_upload_bytes=max_upload + MULTIPART_OVERHEAD_BYTES,
+        upload_paths=frozenset({DOCUMENTS_PATH}),
+        reject=lambda limit: error_response(
+            413, "payload_too_large", f"request body too large: the limit is {limit:,} bytes"
+        ),
+    )
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, observe=metrics_.observe_request)

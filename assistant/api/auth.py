@@ -1,0 +1,187 @@
+"""API keys with scopes, checked in constant time, and the per-key rate limit.
+
+Keys come from settings as ``scope:key`` pairs (``ask`` may ask and give feedback; ``admin`` may
+also manage documents). Only their SHA-256 digests are kept; a presented key is hashed and
+compared with every digest through :func:`hmac.compare_digest`. Clients send a key as
+``Authorization: Bearer KEY`` (what OpenAI clients do) or ``X-API-Key: KEY``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal, get_args
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from assistant.api.errors import ApiError
+from assistant.api.limits import TokenBucketLimiter, retry_after_header
+from assistant.config import ApiSettings
+from assistant.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+Scope = Literal["ask", "admin"]
+SCOPES: tuple[str, ...] = get_args(Scope)
+MIN_KEY_CHARS = 16
+KEY_ID_CHARS = 12  # digest prefix naming a key in logs and rate-limit buckets
+KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+ANONYMOUS = "anonymous"
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="BearerKey",
+    description="An API key as a bearer token: `Authorization: Bearer KEY`.",
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKeyHeader",
+    description="An API key in the `X-API-Key` header.",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's id (a digest prefix, never the key) and its scope."""
+
+    key_id: str
+    scope: Scope
+
+    def allows(self, needed: Scope) -> bool:
+        return self.scope == "admin" or self.scope == needed
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def parse_key_pairs(text: str, source: str) -> list[tuple[Scope, str]]:
+    """``scope:key`` pairs separated by commas or new lines ('#' starts a comment)."""
+    pairs: list[tuple[Scope, str]] = []
+    for raw_line in text.splitlines():
+        line = raw_line.split("#", 1)[0]
+        for item in filter(None, (part.strip() for part in line.split(","))):
+            scope, sep, key = item.partition(":")
+            scope, key = scope.strip(), key.strip()
+            if not sep or scope not in SCOPES:
+                raise ConfigurationError(
+                    f"{source}: each API key must be written scope:key with scope one of "
+                    f"{', '.join(SCOPES)} (found an entry starting {scope[:10]!r})"
+                )
+            if len(key) < MIN_KEY_CHARS:
+                raise ConfigurationError(
+                    f"{source}: an API key for scope {scope!r} is {len(key)} characters; use at "
+                    f"least {MIN_KEY_CHARS} (generate one with: {KEY_HINT})"
+                )
+            pairs.append((scope, key))  # type: ignore[arg-type]
+    return pairs
+
+
+class ApiKeyring:
+    """Digests of the configured keys, each with its scope.
+
+    >>> ring = ApiKeyring([("ask", "a-long-enough-ask-key")])
+    >>> ring.authenticate("a-long-enough-ask-key").scope
+    'ask'
+    >>> ring.authenticate("wrong") is None
+    True
+    """
+
+    def __init__(self, keys: list[tuple[Scope, str]], disabled: bool = False) -> None:
+        self.disabled = disabled
+        self._entries = [(_digest(key), scope) for scope, key in keys]
+
+    @classmethod
+    def from_settings(cls, api: ApiSettings) -> ApiKeyring:
+        """Keys from ``api.keys`` and ``api.keys_file``; refuses to run with none unless disabled."""
+        pairs = parse_key_pairs(api.keys.get_secret_value(), "NHS_ASSISTANT_API_KEYS")
+        if api.keys_file is not None:
+            try:
+                text = api.keys_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot read the API keys file {api.keys_file}: {exc.strerror or exc}"
+                ) from exc
+            pairs += parse_key_pairs(text, str(api.keys_file))
+        if not pairs and not api.auth_disabled:
+            raise ConfigurationError(
+                "no API keys configured: set NHS_ASSISTANT_API_KEYS (e.g. 'ask:KEY1,admin:KEY2') "
+                "or NHS_ASSISTANT_API_KEYS_FILE; for local development only, "
+                "NHS_ASSISTANT_API_AUTH_DISABLED=true serves without keys"
+            )
+        return cls(pairs, disabled=api.auth_disabled and not pairs)
+
+    def describe(self) -> str:
+        """For the start-up log: how many keys of each scope (never the keys)."""
+        if self.disabled:
+            return "authentication DISABLED (development only)"
+        counts = {s: sum(1 for _, scope in self._entries if scope == s) for s in SCOPES}
+        return "API keys: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+    def authenticate(self, presented: str | None) -> Principal | None:
+        """The principal for a presented key, or None; compares against every key in turn."""
+        if self.disabled:
+            return Principal(ANONYMOUS, "admin")
+        if not presented:
+            return None
+        digest = _digest(presented)
+        found: Scope | None = None
+        for known, scope in self._entries:
+            if hmac.compare_digest(digest, known):
+                found = scope
+        if found is None:
+            return None
+        return Principal(digest.hex()[:KEY_ID_CHARS], found)
+
+
+class ApiGuard:
+    """Authentication, scope and rate limit for one request."""
+
+    def __init__(self, keyring: ApiKeyring, limiter: TokenBucketLimiter) -> None:
+        self.keyring = keyring
+        self.limiter = limiter
+
+    def check(self, presented: str | None, needed: Scope, client: str) -> Principal:
+        principal = self.keyring.authenticate(presented)
+        if principal is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "missing or invalid API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not principal.allows(needed):
+            raise ApiError(
+                403, "forbidden", f"this API key has scope {principal.scope!r}; {needed!r} needed"
+            )
+        bucket = f"ip:{client}" if principal.key_id == ANONYMOUS else principal.key_id
+        wait = self.limiter.acquire(bucket)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"rate limit reached: {self.limiter.capacity:g} requests per minute per key",
+                headers=retry_after_header(wait),
+            )
+        return principal
+
+
+def require(needed: Scope) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits keys with scope ``needed`` (or admin) within their rate limit."""
+
+    async def dependency(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+        api_key: Annotated[str | None, Security(api_key_scheme)],
+    ) -> Principal:
+        guard: ApiGuard = request.app.state.guard
+        presented = bearer.credentials if bearer is not None else api_key
+        client = request.client.host if request.client else "unknown"
+        return guard.check(presented, needed, client)
+
+    return dependency

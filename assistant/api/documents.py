@@ -1,0 +1,141 @@
+"""Documents over HTTP: list, upload (checked, saved under DATA_DIR/uploads, ingested), delete.
+
+Uploads go through the same ingestion pipeline as ``nhs-assistant ingest``; the content decides
+the type (:func:`detect_kind`), not only the extension, and the file name is reduced to a safe
+base name before anything touches the disk. Writes are serialised within a process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from assistant.api.errors import ApiError
+from assistant.errors import DocumentError
+from assistant.ingest.loaders import detect_kind
+from assistant.redact import redact
+from assistant.schemas import DocumentInfo, UploadResponse
+from assistant.services import Services
+from assistant.store.base import DocumentRecord
+
+logger = logging.getLogger(__name__)
+
+UPLOADS_DIR = "uploads"
+MAX_FILE_NAME_CHARS = 120
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def safe_file_name(name: str) -> str:
+    """A base name of safe characters: no folders, no ``..``, no leading dot, bounded length.
+
+    >>> safe_file_name("../../etc/passwd.md")
+    'passwd.md'
+    >>> safe_file_name("C:\\\\Users\\\\me\\\\Plan (final)…v2.md")
+    'Plan _final_v2.md'
+    """
+    base = PureWindowsPath(PurePosixPath(name or "").name).name
+    base = unicodedata.normalize("NFKC", base)
+    base = _UNSAFE_CHARS.sub("_", base)
+    base = re.sub(r"\.{2,}", ".", base).strip(" ._-")
+    stem, dot, ext = base.rpartition(".")
+    if dot and len(base) > MAX_FILE_NAME_CHARS:
+        base = stem[: MAX_FILE_NAME_CHARS - len(ext) - 1] + "." + ext
+    if not base or not dot or not stem.strip(" ._-"):
+        raise ApiError(
+            422,
+            "invalid_file_name",
+            "the file needs a name with an extension (.md .txt .html .pdf .docx)",
+        )
+    return base
+
+
+def document_info(record: DocumentRecord) -> DocumentInfo:
+    meta = record.meta
+    return DocumentInfo(
+        doc_id=meta.doc_id,
+        title=meta.title,
+        file_name=meta.file_name,
+        publisher=meta.publisher,
+        date=meta.date,
+        source_url=meta.source_url,
+        licence=meta.licence,
+        themes=meta.themes,
+        pages=meta.pages,
+        chunks=len(record.chunk_ids),
+        indexed_at=record.indexed_at,
+    )
+
+
+class DocumentService:
+    """Lists, adds and removes documents through ``services``."""
+
+    def __init__(self, services: Services, max_upload_bytes: int) -> None:
+        self.services = services
+        self.max_upload_bytes = max_upload_bytes
+        self.upload_dir = services.settings.data_dir / UPLOADS_DIR
+        self._write_lock = threading.Lock()
+
+    def list(self) -> list[DocumentInfo]:
+        records = self.services.store.list_documents()
+        return sorted((document_info(r) for r in records), key=lambda d: d.doc_id)
+
+    def upload(self, file_name: str, data: bytes) -> UploadResponse:
+        """Check, save and index one file; raises ApiError (413, 415) or DocumentError (422)."""
+        name = safe_file_name(file_name)
+        if len(data) > self.max_upload_bytes:
+            raise ApiError(
+                413,
+                "payload_too_large",
+                f"file is {len(data):,} bytes; the limit is {self.max_upload_bytes:,}",
+            )
+        try:
+            detect_kind(data, name)
+        except DocumentError as exc:
+            raise ApiError(415, "unsupported_media_type", f"{name}: {exc}") from exc
+        with self._write_lock:
+            path = self._save(name, data)
+            report = self.services.ingest([path])
+        outcome = report.files[0]
+        if outcome.status == "failed" or outcome.doc_id is None:
+            path.unlink(missing_ok=True)
+            raise DocumentError(f"{name}: {outcome.reason or 'could not be indexed'}")
+        logger.info("upload %s: %s, %d chunks", redact(name), outcome.status, outcome.chunks)
+        return UploadResponse(
+            doc_id=outcome.doc_id,
+            file_name=name,
+            status=outcome.status,  # type: ignore[arg-type]  # failed/removed excluded above
+            chunks=outcome.chunks,
+            embedded=outcome.embedded,
+            seconds=round(outcome.seconds, 3),
+        )
+
+    def _save(self, name: str, data: bytes) -> Path:
+        """Write atomically (temporary file, then rename) so ingestion never reads half a file."""
+        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        target = self.upload_dir / name
+        fd, tmp = tempfile.mkstemp(dir=self.upload_dir, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def delete(self, doc_id: str) -> None:
+        """Remove a document (and its uploaded file, if it came through the API); 404 if unknown."""
+        with self._write_lock:
+            record = self.services.store.get_document(doc_id)
+            if not self.services.remove(doc_id):
+                raise ApiError(404, "not_found", f"no document {doc_id!r} in the index")
+            if record is not None:
+                source = Path(record.source_path)
+                if source.parent.resolve() == self.upload_dir.resolve():
+                    source.unlink(missing_ok=True)
+        logger.info("deleted document %s", redact(doc_id))

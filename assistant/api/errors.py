@@ -1,0 +1,157 @@
+"""HTTP errors: one JSON shape for all of them, and the mapping from the package's errors.
+
+Every error body is ``{"error": {"code", "message", "request_id", "fields"?}}``; nothing else
+(no stack trace, no exception text from a library) reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.api.request_context import current_request_id
+from assistant.errors import (
+    AssistantError,
+    BackendUnavailableError,
+    ConfigurationError,
+    DocumentError,
+    InvalidInputError,
+)
+from assistant.schemas import ErrorDetail, ErrorResponse, FieldError
+
+logger = logging.getLogger(__name__)
+
+BACKEND_RETRY_AFTER_S = 5  # Retry-After sent with 503 when the store cannot be reached
+
+# The package's errors, most specific first: (class, HTTP status, code).
+_ASSISTANT_ERRORS: tuple[tuple[type[AssistantError], int, str], ...] = (
+    (InvalidInputError, 422, "invalid_input"),
+    (DocumentError, 422, "document_error"),
+    (BackendUnavailableError, 503, "backend_unavailable"),
+    (ConfigurationError, 500, "configuration_error"),
+)
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, raised by the API layer itself."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        fields: Sequence[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.fields = list(fields) if fields else None
+        self.headers = dict(headers or {})
+
+
+class FieldInputError(InvalidInputError):
+    """Invalid input tied to one request field (reported in ``fields``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_body(code: str, message: str, fields: Sequence[FieldError] | None = None) -> dict:
+    """The JSON body of an error, with the current request id."""
+    detail = ErrorDetail(
+        code=code, message=message, request_id=current_request_id(), fields=fields or None
+    )
+    return ErrorResponse(error=detail).model_dump(exclude_none=True)
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    fields: Sequence[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code, message, fields), status_code=status_code, headers=dict(headers or {})
+    )
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    """``("body", "history", 0, "role")`` -> ``"history.0.role"``."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.fields, exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [FieldError(field=_field_path(e["loc"]), message=e["msg"]) for e in exc.errors()]
+    summary = "; ".join(f"{f.field}: {f.message}" for f in fields[:3])
+    return error_response(422, "invalid_request", f"invalid request: {summary}", fields)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def describe_assistant_error(exc: AssistantError) -> tuple[int, ErrorResponse]:
+    """The HTTP status and error body for one of the package's errors (logged if a 5xx)."""
+    status, code = next(
+        ((status, code) for cls, status, code in _ASSISTANT_ERRORS if isinstance(exc, cls)),
+        (500, "internal_error"),
+    )
+    if status >= 500:
+        logger.error("%s: %s", exc.__class__.__name__, exc)
+    fields = None
+    if isinstance(exc, FieldInputError):
+        fields = [FieldError(field=exc.field, message=str(exc))]
+    detail = ErrorDetail(
+        code=code, message=str(exc), request_id=current_request_id(), fields=fields
+    )
+    return status, ErrorResponse(error=detail)
+
+
+async def _assistant_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AssistantError)
+    status, body = describe_assistant_error(exc)
+    headers = {"Retry-After": str(BACKEND_RETRY_AFTER_S)} if status == 503 else None
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every expected error to the one JSON shape (the rest: see RequestContextMiddleware)."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(AssistantError, _assistant_error)

@@ -1,0 +1,123 @@
+"""The OpenAI Chat Completions surface: ``/v1/chat/completions`` and ``/v1/models``.
+
+Any OpenAI client can talk to the assistant: the last user message is the question, earlier
+messages are the history, and the reply's text ends with its numbered sources. The structured
+citations travel in an extra top-level ``citations`` field (on the last chunk when streaming).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+from assistant.api.answers import AskResult
+from assistant.api.errors import ApiError, FieldInputError
+from assistant.schemas import (
+    AskRequest,
+    AssistantMessage,
+    ChatChunkChoice,
+    ChatCompletionChoice,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ChatDelta,
+    ChatMessage,
+    CitationInfo,
+    CompletionUsage,
+    ModelInfo,
+    ModelList,
+)
+
+MODEL_NAME = "nhs-assistant"
+MODEL_OWNER = "nhs-assistant"
+MODEL_CREATED = 1_764_000_000  # fixed, so /v1/models is stable across restarts
+SOURCES_HEADING = "Sources:"
+COMPLETION_ID_PREFIX = "chatcmpl-"
+# Stream pieces end after a citation mark or a line break, so each is about one sentence.
+_PIECE_END = re.compile(r"(?<=\n)|(?<=\] )")
+
+
+def model_list() -> ModelList:
+    return ModelList(data=[ModelInfo(id=MODEL_NAME, created=MODEL_CREATED, owned_by=MODEL_OWNER)])
+
+
+def _text_of(message: ChatCompletionMessage) -> str:
+    if message.content is None:
+        return ""
+    if isinstance(message.content, str):
+        return message.content
+    return "\n".join(p.text for p in message.content if p.type == "text" and p.text)
+
+
+def to_ask_request(request: ChatCompletionRequest) -> AskRequest:
+    """The last user message becomes the question; the messages before it, the history."""
+    if request.model != MODEL_NAME:
+        raise ApiError(
+            404, "model_not_found", f"model {request.model!r} not found: use {MODEL_NAME!r}"
+        )
+    last_user = max((i for i, m in enumerate(request.messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise FieldInputError("messages", "messages need at least one 'user' message")
+    history = [ChatMessage(role=m.role, content=_text_of(m)) for m in request.messages[:last_user]]
+    return AskRequest(question=_text_of(request.messages[last_user]), history=history)
+
+
+def source_line(c: CitationInfo) -> str:
+    """``[1] Title — section, p. 4``."""
+    label = " — ".join(x for x in (c.title or c.doc_id, c.section) if x)
+    return f"[{c.n}] {label}, p. {c.page}" if c.page is not None else f"[{c.n}] {label}"
+
+
+def completion_text(result: AskResult) -> str:
+    """The answer with its numbered sources at the end (a refusal already lists them)."""
+    response = result.response
+    if response.refused or not response.citations:
+        return response.answer
+    sources = "\n".join(source_line(c) for c in response.citations)
+    return f"{response.answer}\n\n{SOURCES_HEADING}\n{sources}"
+
+
+def _usage(question: str, text: str) -> CompletionUsage:
+    """Word counts stand in for tokens: there is no language model to count them."""
+    prompt, completion = len(question.split()), len(text.split())
+    return CompletionUsage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+
+
+def completion_response(question: str, result: AskResult) -> ChatCompletionResponse:
+    text = completion_text(result)
+    return ChatCompletionResponse(
+        id=COMPLETION_ID_PREFIX + result.response.answer_id,
+        created=int(time.time()),
+        model=MODEL_NAME,
+        choices=[ChatCompletionChoice(message=AssistantMessage(content=text))],
+        usage=_usage(question, text),
+        answer_id=result.response.answer_id,
+        citations=result.response.citations,
+    )
+
+
+def completion_chunks(result: AskResult) -> Iterator[ChatCompletionChunk]:
+    """The completion as chunks: the role, the text piece by piece, then stop and citations."""
+    base = ChatCompletionChunk(
+        id=COMPLETION_ID_PREFIX + result.response.answer_id,
+        created=int(time.time()),
+        model=MODEL_NAME,
+        choices=[ChatChunkChoice(delta=ChatDelta(role="assistant", content=""))],
+    )
+    yield base
+    for piece in _PIECE_END.split(completion_text(result)):
+        if piece:
+            yield base.model_copy(
+                update={"choices": [ChatChunkChoice(delta=ChatDelta(content=piece))]}
+            )
+    yield base.model_copy(
+        update={
+            "choices": [ChatChunkChoice(delta=ChatDelta(), finish_reason="stop")],
+            "answer_id": result.response.answer_id,
+            "citations": result.response.citations,
+        }
+    )

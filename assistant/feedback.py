@@ -1,0 +1,212 @@
+"""Answers given by the API and the feedback on them, kept in SQLite beside the index.
+
+Each answer is recorded under an ``answer_id`` so a rating can refer to it later. Questions and
+comments are redacted (:mod:`assistant.redact`) here, on the way in, whoever the caller is.
+SQLite runs in WAL mode with a busy timeout, and every operation opens its own short-lived
+connection, so several threads (and several API processes on one machine) can write at once.
+
+>>> store = FeedbackStore(Path("data/feedback.sqlite"))                      # doctest: +SKIP
+>>> store.record_answer(StoredAnswer(answer_id="a1", question="q", answer="a"))  # doctest: +SKIP
+>>> store.add_feedback("a1", "up", comment="clear")                           # doctest: +SKIP
+>>> store.export_jsonl(sys.stdout)                                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel, Field
+
+from assistant.config import Settings
+from assistant.errors import BackendUnavailableError
+from assistant.redact import redact
+
+Rating = Literal["up", "down"]
+FEEDBACK_FILE = "feedback.sqlite"
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another writer's lock
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    answer_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    refused INTEGER NOT NULL DEFAULT 0,
+    mode TEXT NOT NULL DEFAULT '',
+    evidence_score REAL NOT NULL DEFAULT 0,
+    citations TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    feedback_id TEXT PRIMARY KEY,
+    answer_id TEXT NOT NULL REFERENCES answers(answer_id),
+    created_at TEXT NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    comment TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
+"""
+
+
+def feedback_db_path(settings: Settings) -> Path:
+    """Where the feedback database lives: ``api.feedback_db``, else DATA_DIR/feedback.sqlite."""
+    return settings.api.feedback_db or settings.data_dir / FEEDBACK_FILE
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class StoredAnswer(BaseModel):
+    """One answer as recorded (the store redacts the question before writing it)."""
+
+    answer_id: str
+    question: str
+    answer: str
+    refused: bool = False
+    mode: str = ""
+    evidence_score: float = 0.0
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: str = Field(default_factory=_now)
+
+
+class FeedbackRecord(BaseModel):
+    """One rating, with the answer it rates (one line of the JSONL export)."""
+
+    feedback_id: str
+    answer_id: str
+    rating: Rating
+    comment: str | None = None
+    created_at: str
+    question: str
+    answer: str
+    refused: bool
+    mode: str
+    evidence_score: float
+    citations: list[dict[str, Any]]
+    answered_at: str
+
+
+class UnknownAnswerError(LookupError):
+    """Feedback names an answer_id that was never recorded."""
+
+
+class FeedbackStore:
+    """Answers and ratings in one SQLite file (WAL mode, safe for concurrent writers)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._open()
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError(
+                f"cannot open the feedback database {self.path}: {exc}"
+            ) from exc
+        return db
+
+    @contextmanager
+    def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction: committed on success, rolled back on error.
+
+        Writers take the write lock up front (BEGIN IMMEDIATE), so two writers queue on the busy
+        timeout instead of failing when one tries to upgrade a read lock.
+        """
+        db = self._open()
+        try:
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    def record_answer(self, answer: StoredAnswer) -> None:
+        """Keep an answer so that feedback can refer to it."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answer.answer_id,
+                    answer.created_at,
+                    redact(answer.question),
+                    answer.answer,
+                    int(answer.refused),
+                    answer.mode,
+                    answer.evidence_score,
+                    json.dumps(answer.citations, ensure_ascii=False),
+                ),
+            )
+
+    def has_answer(self, answer_id: str) -> bool:
+        with self._connect(write=False) as db:
+            row = db.execute("SELECT 1 FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
+        return row is not None
+
+    def add_feedback(self, answer_id: str, rating: Rating, comment: str | None = None) -> str:
+        """Store a rating, its comment redacted; returns the feedback id.
+
+        Raises UnknownAnswerError when ``answer_id`` was never recorded.
+        """
+        feedback_id = uuid.uuid4().hex
+        with self._connect() as db:
+            known = db.execute("SELECT 1 FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
+            if known is None:
+                raise UnknownAnswerError(answer_id)
+            db.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)",
+                (feedback_id, answer_id, _now(), rating, redact(comment) if comment else None),
+            )
+        return feedback_id
+
+    def records(self) -> Iterator[FeedbackRecord]:
+        """Every rating with its answer, oldest first."""
+        with self._connect(write=False) as db:
+            rows = db.execute(
+                "SELECT f.feedback_id, f.answer_id, f.rating, f.comment, f.created_at, "
+                "a.question, a.answer, a.refused, a.mode, a.evidence_score, a.citations, "
+                "a.created_at FROM feedback f JOIN answers a USING (answer_id) "
+                "ORDER BY f.created_at, f.feedback_id"
+            ).fetchall()
+        for row in rows:
+            yield FeedbackRecord(
+                feedback_id=row[0],
+                answer_id=row[1],
+                rating=row[2],
+                comment=row[3],
+                created_at=row[4],
+                question=row[5],
+                answer=row[6],
+                refused=bool(row[7]),
+                mode=row[8],
+                evidence_score=row[9],
+                citations=json.loads(row[10]),
+                answered_at=row[11],
+            )
+
+    def export_jsonl(self, out: TextIO) -> int:
+        """Write one JSON object per rating to ``out``; returns how many were written."""
+        count = 0
+        for record in self.records():
+            out.write(record.model_dump_json() + "\n")
+            count += 1
+        return count
