@@ -120,7 +120,11 @@ def run_evaluation(
 ) -> tuple[dict[str, Any], bool]:
     """Run the evaluation; returns the report and whether every threshold holds."""
     if mode != "extractive":
-        settings.answer.mode = mode  # type: ignore[assignment]
+        # Generated answers arrive with the LLM answerer; until then say so rather than
+        # silently scoring extractive answers under another name.
+        raise ConfigurationError(
+            f"answer mode {mode!r} is not available: no LLM answerer is configured"
+        )
     items: list[EvalItem] = load_dataset(dataset)
     if split != "all":
         items = [i for i in items if i.split == split]

@@ -110,7 +110,8 @@ def strip_marker(sentence: str) -> str:
     return sentence[marker_length(sentence) :]
 
 
-_SOURCE_REFERENCE = re.compile(r"\s?\[\d+(?:\s*[,–-]\s*\d+)*\]")
+# "[19]", "[3, 4]" (a source's footnotes) and "[src: id, section]" (the briefings' citations).
+_SOURCE_REFERENCE = re.compile(r"\s?\[(?:\d+(?:\s*[,–-]\s*\d+)*|src:[^\]]*)\]")
 _BRACKETED_URL = re.compile(r"\s?\((?:https?://|www\.)[^)\s]*\)")
 
 

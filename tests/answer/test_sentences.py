@@ -186,3 +186,12 @@ def test_display_text_drops_source_reference_marks_and_bracketed_links():
         "Teams share one inbox [19] as set out in the guide (https://example.org/guide) [3, 4]."
     )
     assert shown == "Teams share one inbox as set out in the guide."
+
+
+def test_display_text_drops_briefing_source_markers():
+    from assistant.answer.sentences import display_text
+
+    shown = display_text(
+        "Boards sign off plans by March [src: nhse-planning-framework-2025, Annex A]."
+    )
+    assert shown == "Boards sign off plans by March."
