@@ -179,13 +179,13 @@ class FeedbackStore:
         return feedback_id
 
     def records(self) -> Iterator[FeedbackRecord]:
-        """Every rating with its answer, oldest first."""
+        """Every rating with its answer, in the order they were given."""
         with self._connect(write=False) as db:
             rows = db.execute(
                 "SELECT f.feedback_id, f.answer_id, f.rating, f.comment, f.created_at, "
                 "a.question, a.answer, a.refused, a.mode, a.evidence_score, a.citations, "
                 "a.created_at FROM feedback f JOIN answers a USING (answer_id) "
-                "ORDER BY f.created_at, f.feedback_id"
+                "ORDER BY f.rowid"
             ).fetchall()
         for row in rows:
             yield FeedbackRecord(

@@ -37,6 +37,12 @@ from assistant.api.openai_compat import (
     model_list,
     to_ask_request,
 )
+from assistant.api.openapi_docs import (
+    ASK_STREAM_CONTENT,
+    CHAT_STREAM_CONTENT,
+    KEYED_ERRORS,
+    errors_doc,
+)
 from assistant.api.request_context import (
     INTERNAL_ERROR_MESSAGE,
     RequestContextMiddleware,
@@ -79,28 +85,6 @@ DONE_EVENT = "[DONE]"
 CORS_METHODS = ["GET", "POST", "DELETE"]
 CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"]
 
-_ERROR_DESCRIPTIONS = {
-    401: "Missing or invalid API key.",
-    403: "The API key's scope does not allow this.",
-    404: "Not found.",
-    413: "Request body or upload too large.",
-    415: "The uploaded file's content is not a supported document type.",
-    422: "Invalid input; `fields` names each field at fault.",
-    429: "Rate limit reached; retry after `Retry-After` seconds.",
-    500: "Internal error; the request id identifies it in the server's log.",
-    503: "The vector store (Chroma) or another backend cannot be reached.",
-}
-COMMON_ERRORS = (413, 422, 500)
-KEYED_ERRORS = (401, 403, 429, *COMMON_ERRORS)
-SSE_CONTENT = {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}}
-
-
-def errors_doc(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for error status codes, all with the ErrorResponse body."""
-    return {
-        code: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[code]} for code in codes
-    }
-
 
 @dataclass
 class ApiContext:
@@ -140,7 +124,7 @@ def ask(body: AskRequest, ctx: Ctx, _key: AskKey) -> AskResponse:
         200: {
             "description": "`event: sentence` per answer sentence (data: SentenceEvent), then "
             "`event: final` (data: AskResponse); `event: error` (data: ErrorResponse) on failure.",
-            "content": SSE_CONTENT,
+            "content": ASK_STREAM_CONTENT,
         },
         **errors_doc(*KEYED_ERRORS, 503),
     },
@@ -190,7 +174,7 @@ openai_router = APIRouter(prefix="/v1", tags=["openai"])
         200: {
             "description": "A chat completion; with `stream: true`, `data: {chunk}` lines and "
             "`data: [DONE]`.",
-            "content": SSE_CONTENT,
+            "content": CHAT_STREAM_CONTENT,
         },
         **errors_doc(*KEYED_ERRORS, 404, 503),
     },

@@ -108,7 +108,7 @@ class DocumentService:
         return UploadResponse(
             doc_id=outcome.doc_id,
             file_name=name,
-            status=outcome.status,  # type: ignore[arg-type]  # failed/removed excluded above
+            status=outcome.status,  # failed was handled above; ingest never says removed
             chunks=outcome.chunks,
             embedded=outcome.embedded,
             seconds=round(outcome.seconds, 3),

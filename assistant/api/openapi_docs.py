@@ -1,0 +1,62 @@
+"""OpenAPI details the routes declare: error responses and the shape of their event streams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.api.sse import SSE_MEDIA_TYPE
+from assistant.schemas import ErrorResponse
+
+_ERROR_DESCRIPTIONS = {
+    400: "The request body could not be parsed.",
+    401: "Missing or invalid API key.",
+    403: "The API key's scope does not allow this.",
+    404: "Not found.",
+    413: "Request body or upload too large.",
+    415: "The uploaded file's content is not a supported document type.",
+    422: "Invalid input; `fields` names each field at fault.",
+    429: "Rate limit reached; retry after `Retry-After` seconds.",
+    500: "Internal error; the request id identifies it in the server's log.",
+    503: "The vector store (Chroma) or another backend cannot be reached.",
+}
+COMMON_ERRORS = (400, 413, 422, 500)
+KEYED_ERRORS = (401, 403, 429, *COMMON_ERRORS)
+# OpenAPI 3.1 reads the schema of an event stream as the schema of one event.
+ASK_STREAM_CONTENT = {
+    SSE_MEDIA_TYPE: {
+        "schema": {
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"type": "string", "enum": ["sentence", "final", "error"]},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "description": "SentenceEvent for `sentence`, AskResponse for `final`, "
+                    "ErrorResponse for `error`.",
+                },
+            },
+        }
+    }
+}
+CHAT_STREAM_CONTENT = {
+    SSE_MEDIA_TYPE: {
+        "schema": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "data": {
+                    "type": "string",
+                    "description": "A ChatCompletionChunk as JSON; `[DONE]` ends the stream.",
+                }
+            },
+        }
+    }
+}
+
+
+def errors_doc(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error status codes, all with the ErrorResponse body."""
+    return {
+        code: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[code]} for code in codes
+    }
