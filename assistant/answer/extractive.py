@@ -45,9 +45,12 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from assistant.answer.sentences import (
     HEADING_MAX_WORDS,
@@ -109,6 +112,7 @@ BEST_SENTENCE_SHARE = 0.75  # weight of the best single sentence's coverage with
 REFUSAL_SOURCES = 3  # nearest sources listed when refusing
 CONCLUSIVE_EVIDENCE = 0.75  # at or above this the sentence-similarity check is skipped
 SIMILARITY_SENTENCES = 5  # chosen sentences compared with the question
+SENTENCE_VECTOR_CACHE = 8192  # sentence vectors kept between questions (about 12 MB)
 LIST_UNIT_MAX_ITEMS = 8  # list items quoted with their lead-in at most
 PARSED_CHUNK_CACHE = 2048  # chunks whose sentences are kept parsed between questions
 SENTENCE_CACHE = 32768  # sentences whose traits are kept between questions
@@ -289,6 +293,20 @@ class ExtractiveAnswerer:
     def __init__(self, settings: AnswerSettings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
+        # The same corpus sentences come back for many questions: embed each once.
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        assert self.embedder is not None
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed_documents(missing), strict=True):
+                self._vectors[text] = vector
+            while len(self._vectors) > SENTENCE_VECTOR_CACHE:
+                self._vectors.popitem(last=False)
+        for t in texts:
+            self._vectors.move_to_end(t)
+        return np.vstack([self._vectors[t] for t in texts])
 
     def _sentence_similarity(self, question: str, selected: list[_Scored]) -> float:
         """Highest cosine similarity between the question and the chosen sentences."""
@@ -296,7 +314,7 @@ class ExtractiveAnswerer:
         texts = [x.sentence.shown for x in sorted(selected, key=lambda x: -x.score)][
             :SIMILARITY_SENTENCES
         ]
-        vectors = self.embedder.embed_documents(texts)
+        vectors = self._sentence_vectors(texts)
         return float((vectors @ self.embedder.embed_query(question)).max())
 
     def _weak(self, question: str, selected: list[_Scored], evidence: float) -> bool:

@@ -303,3 +303,15 @@ def test_answer_step_is_fast(answerer: ExtractiveAnswerer) -> None:
     six = [chunk(i, f"Part {i}. {body}") for i in range(6)]
     answer = answerer.answer("How should ICBs set up neighbourhood teams?", six)
     assert answer.timings_ms["answer"] < 100
+
+
+def test_sentence_vectors_for_the_refusal_check_are_embedded_once() -> None:
+    from assistant.config import AnswerSettings
+    from assistant.embeddings.fake import HashingEmbedder
+
+    embedder = HashingEmbedder(dimension=16)
+    answerer = ExtractiveAnswerer(AnswerSettings(), embedder)
+    first = answerer._sentence_vectors(["Boards sign off plans.", "ICBs submit plans."])
+    again = answerer._sentence_vectors(["ICBs submit plans.", "Boards sign off plans."])
+    assert embedder.calls == 2
+    assert (first[0] == again[1]).all()
