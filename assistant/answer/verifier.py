@@ -163,8 +163,13 @@ def _to_float(raw: str) -> float:
     return float(raw.replace(",", ""))
 
 
+# Names that contain a number but state no quantity ("the 10 Year Health Plan").
+_NAMED_NUMBERS = re.compile(r"\b(?:10|ten)[ -]year (?:health )?plan\b", re.IGNORECASE)
+
+
 def quantities(text: str) -> list[tuple[str, Quantity]]:
     """Numbers in ``text`` with their kind, normalised so equal amounts compare equal."""
+    text = _NAMED_NUMBERS.sub("plan", text)
     found: list[tuple[str, Quantity]] = []
     for m in _FISCAL.finditer(text):  # "2026/27" is a financial year, kept whole
         found.append((m.group(0), Quantity("fy", float(m.group(1)))))

@@ -68,3 +68,9 @@ def test_support_can_come_from_the_second_of_two_passages(verifier):
 def test_swapping_who_must_act_is_not_supported(verifier):
     verdict = verifier.verify("Trusts must publish a five-year plan by 31 March 2026.", [PASSAGE])
     assert not verdict.supported and verdict.missing_actors == ["trust"]
+
+
+def test_the_plan_s_name_is_not_read_as_a_duration(verifier):
+    passage = "The government's 10-year plan moves care from hospital to community."
+    verdict = verifier.verify("The 10 Year Health Plan moves care from hospital to community.", [passage])
+    assert verdict.supported and not verdict.missing_quantities
