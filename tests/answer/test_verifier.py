@@ -72,5 +72,7 @@ def test_swapping_who_must_act_is_not_supported(verifier):
 
 def test_the_plan_s_name_is_not_read_as_a_duration(verifier):
     passage = "The government's 10-year plan moves care from hospital to community."
-    verdict = verifier.verify("The 10 Year Health Plan moves care from hospital to community.", [passage])
+    verdict = verifier.verify(
+        "The 10 Year Health Plan moves care from hospital to community.", [passage]
+    )
     assert verdict.supported and not verdict.missing_quantities
