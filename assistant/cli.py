@@ -46,6 +46,11 @@ DataDir = Annotated[
         "--data-dir", help="Folder of the index (default: $NHS_ASSISTANT_DATA_DIR or ./data)."
     ),
 ]
+DocFilter = Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")]
+PublisherFilter = Annotated[
+    list[str] | None, typer.Option(help="Only this publisher (repeatable).")
+]
+ThemeFilter = Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 RETRIEVED_IN_OUTPUT = 10  # ranked chunks reported with every answer
 
@@ -265,13 +270,9 @@ def index_rm(
 def retrieve(
     question: Annotated[str, typer.Argument(help="The question.")],
     k: Annotated[int, typer.Option("--k", help="How many chunks.")] = 10,
-    doc: Annotated[
-        list[str] | None, typer.Option(help="Only this document id (repeatable).")
-    ] = None,
-    publisher: Annotated[
-        list[str] | None, typer.Option(help="Only this publisher (repeatable).")
-    ] = None,
-    theme: Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")] = None,
+    doc: DocFilter = None,
+    publisher: PublisherFilter = None,
+    theme: ThemeFilter = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:
@@ -308,13 +309,9 @@ def ask(
         Path | None,
         typer.Option(help="JSONL file of {id, question}; prints one JSON answer per line."),
     ] = None,
-    doc: Annotated[
-        list[str] | None, typer.Option(help="Only this document id (repeatable).")
-    ] = None,
-    publisher: Annotated[
-        list[str] | None, typer.Option(help="Only this publisher (repeatable).")
-    ] = None,
-    theme: Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")] = None,
+    doc: DocFilter = None,
+    publisher: PublisherFilter = None,
+    theme: ThemeFilter = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:
