@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 EmbeddingBackend = Literal["minilm-onnx", "fake"]
 StoreBackend = Literal["chroma", "memory"]
 AnswerMode = Literal["extractive", "llm"]
+LLMBackend = Literal["openai", "azure", "fake"]
+UnsupportedPolicy = Literal["remove", "mark"]
+LLMFailurePolicy = Literal["extractive", "error"]
 
 
 class EmbeddingSettings(BaseModel):
@@ -112,6 +115,51 @@ class AnswerSettings(BaseModel):
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
 
 
+class LLMSettings(BaseModel):
+    """The language model for ``answer.mode = "llm"``: OpenAI, Azure OpenAI, or any server that
+    speaks the OpenAI API (llama.cpp, vLLM, Ollama). Unused in extractive mode."""
+
+    backend: LLMBackend = Field(
+        "openai",
+        description="'openai' (OpenAI or any OpenAI-compatible server at base_url), 'azure' "
+        "(Azure OpenAI: base_url is the resource endpoint), or 'fake' (scripted, for tests).",
+    )
+    base_url: str | None = Field(
+        None,
+        description="API base URL, e.g. 'http://127.0.0.1:8080/v1' for a local llama.cpp "
+        "server; unset = api.openai.com (backend openai).",
+    )
+    model: str = Field("gpt-4o-mini", description="Model name sent to the server.")
+    api_key: SecretStr = Field(
+        SecretStr(""), description="API key; local servers usually accept any value."
+    )
+    azure_deployment: str | None = Field(None, description="Azure OpenAI deployment name.")
+    api_version: str = Field("2024-10-21", description="Azure OpenAI API version.")
+    timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for each LLM call.")
+    max_retries: int = Field(
+        2, ge=0, le=10, description="Retries (with backoff) on timeouts, 429 and 5xx."
+    )
+    max_tokens: int = Field(400, ge=16, le=8192, description="Largest answer, in tokens.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    on_unsupported: UnsupportedPolicy = Field(
+        "remove",
+        description="A generated sentence its cited passages do not support: 'remove' it, or "
+        "'mark' it as unverified.",
+    )
+    on_failure: LLMFailurePolicy = Field(
+        "extractive",
+        description="When the LLM cannot be reached or returns garbage: fall back to the "
+        "'extractive' answer (flagged as such), or report an 'error'.",
+    )
+    history_turns: int = Field(
+        6, ge=0, le=50, description="Earlier turns read to understand a follow-up question."
+    )
+
+    def configured(self) -> bool:
+        """Whether an LLM is set up (a base URL, an API key, or the fake)."""
+        return bool(self.backend == "fake" or self.base_url or self.api_key.get_secret_value())
+
+
 class ApiSettings(BaseModel):
     """The HTTP API (`nhs-assistant serve`): keys, limits, CORS and the feedback database."""
 
@@ -175,6 +223,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
     api: ApiSettings = ApiSettings()
 
     @field_validator("data_dir")

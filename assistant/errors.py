@@ -23,6 +23,14 @@ class InvalidInputError(AssistantError):
     """A question or request the assistant cannot take (empty, too long, malformed)."""
 
 
+class FieldInputError(InvalidInputError):
+    """Invalid input tied to one request field (the API reports it in ``fields``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class DocumentError(AssistantError):
     """One document could not be read; other documents carry on."""
 

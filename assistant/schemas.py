@@ -122,6 +122,34 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
+class SourcesEvent(BaseModel):
+    """First event of an answer stream: what retrieval found, before any answer text."""
+
+    type: Literal["sources"] = "sources"
+    retrieved: list[RetrievedChunk] = Field(default_factory=list)
+
+
+class DeltaEvent(BaseModel):
+    """A piece of answer text as it is produced: a token from an LLM, a sentence when extractive.
+
+    The pieces joined give the text as written; the final event's ``Answer.answer`` is the text
+    after the grounding check, which may have removed sentences.
+    """
+
+    type: Literal["delta"] = "delta"
+    text: str
+
+
+class FinalEvent(BaseModel):
+    """Last event of an answer stream: the checked answer with its citations."""
+
+    type: Literal["final"] = "final"
+    answer: Answer
+
+
+AnswerEvent = SourcesEvent | DeltaEvent | FinalEvent
+
+
 class Filters(BaseModel):
     """Metadata filters for retrieval; every given field must match."""
 

@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.answer.base import Answerer, final_answer
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embeddings.base import Embedder
 from assistant.embeddings.factory import make_embedder
+from assistant.errors import InvalidInputError
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.pipeline import Ingestor, Progress
 from assistant.retrieval.bm25 import BM25Index
 from assistant.retrieval.hybrid import HybridRetriever
-from assistant.schemas import Answer, Filters, IngestReport, RetrievedChunk
+from assistant.schemas import (
+    Answer,
+    AnswerEvent,
+    ChatMessage,
+    Filters,
+    FinalEvent,
+    IngestReport,
+    RetrievedChunk,
+    SourcesEvent,
+)
 from assistant.store.base import VectorStore
 from assistant.store.factory import make_vector_store
 
@@ -36,7 +47,7 @@ class Services:
     embedder: Embedder
     store: VectorStore
     retriever: HybridRetriever
-    answerer: ExtractiveAnswerer
+    answerers: dict[str, Answerer]
     ingestor: Ingestor
 
     def ingest(
@@ -57,41 +68,82 @@ class Services:
     ) -> list[RetrievedChunk]:
         return self.retriever.retrieve(question, k=k, filters=filters)
 
+    @property
+    def modes(self) -> list[str]:
+        """Answering modes available here, the configured default first."""
+        default = self.settings.answer.mode
+        return [default, *(m for m in self.answerers if m != default)]
+
+    def answerer_for(self, mode: str | None) -> Answerer:
+        """The answerer for ``mode`` (default: the configured one)."""
+        mode = mode or self.settings.answer.mode
+        if mode not in self.answerers:
+            raise InvalidInputError(
+                f"answer mode {mode!r} is not available here; available: {', '.join(self.modes)}"
+            )
+        return self.answerers[mode]
+
     def ask(
         self,
         question: str,
         filters: Filters | None = None,
         k: int | None = None,
         report_k: int = 0,
+        history: list[ChatMessage] | None = None,
+        mode: str | None = None,
     ) -> Answer:
         """Retrieve, then answer from the top ``k`` chunks; timings in ``Answer.timings_ms``.
 
         ``report_k`` widens ``Answer.retrieved`` (for evaluation) without widening what the
         answerer reads.
         """
+        return final_answer(
+            e
+            for e in self.ask_stream(question, filters, k, report_k, history, mode)
+            if not isinstance(e, SourcesEvent)
+        )
+
+    def ask_stream(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        k: int | None = None,
+        report_k: int = 0,
+        history: list[ChatMessage] | None = None,
+        mode: str | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """:meth:`ask` as a stream: the sources found, the text as produced, the final answer."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        answerer = self.answerer_for(mode)
         question = self.retriever.validate(question)
         k = k or self.settings.retrieval.top_k
         chunks = self.retriever.retrieve(
             question, k=max(k, report_k), filters=filters, timings_ms=timings
         )
-        t1 = time.perf_counter()
-        answer = self.answerer.answer(question, chunks[:k], timings_ms=timings)
-        answer.retrieved = chunks
-        answer.timings_ms["retrieve"] = (t1 - t0) * 1000
-        answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
-        return answer
+        timings["retrieve"] = (time.perf_counter() - t0) * 1000
+        yield SourcesEvent(retrieved=chunks)
+        for event in answerer.stream(question, chunks[:k], history=history, timings_ms=timings):
+            if isinstance(event, FinalEvent):
+                event.answer.retrieved = chunks
+                event.answer.timings_ms["retrieve"] = timings["retrieve"]
+                event.answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+            yield event
 
 
-def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
-    """Create the embedder, store, BM25 index, retriever, answerer and ingestor from settings.
+def build_services(
+    settings: Settings, embedder: Embedder | None = None, store: VectorStore | None = None
+) -> Services:
+    """Create the embedder, store, BM25 index, retriever, answerers and ingestor from settings.
 
-    ``embedder`` lets a caller share one loaded model between several Services (tests, bench).
+    ``embedder`` lets a caller share one loaded model between several Services (tests, bench);
+    ``store`` lets a test put in a store that fails on purpose.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or make_embedder(settings.embedding)
-    store = make_vector_store(settings.chroma, settings.data_dir, embedder.name, embedder.dimension)
+    store = store or make_vector_store(
+        settings.chroma, settings.data_dir, embedder.name, embedder.dimension
+    )
     bm25 = BM25Index(
         settings.data_dir / "bm25", k1=settings.retrieval.bm25_k1, b=settings.retrieval.bm25_b
     )
@@ -102,7 +154,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         settings.retrieval,
         max_question_chars=settings.answer.max_question_chars,
     )
-    answerer = ExtractiveAnswerer(settings.answer, embedder)
+    answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(settings.answer, embedder)}
     ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
     where = (
         f"Chroma server {settings.chroma.host}:{settings.chroma.port}"
@@ -112,4 +164,4 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     logger.info(
         "services: embedder=%s, %s, answer mode=%s", embedder.name, where, settings.answer.mode
     )
-    return Services(settings, embedder, store, retriever, answerer, ingestor)
+    return Services(settings, embedder, store, retriever, answerers, ingestor)

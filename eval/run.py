@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assistant.answer.base import final_answer
 from assistant.answer.verifier import GroundingVerifier
 from assistant.config import Settings
 from assistant.errors import ConfigurationError
@@ -85,7 +86,7 @@ def _retriever_system(name: str, services: Services, dense: bool, bm25: bool) ->
 
     def ask(question: str) -> Answer:
         chunks = retriever.retrieve(question, k=TOP_N_REPORTED)
-        answer = services.answerer.answer(question, chunks[:k])
+        answer = final_answer(services.answerer_for(None).stream(question, chunks[:k]))
         answer.retrieved = chunks
         return answer
 
@@ -98,7 +99,7 @@ def _recipe_system(services: Services, files: list[Path], cache: Path) -> System
 
     def ask(question: str) -> Answer:
         chunks = recipe.retrieve(question, k=TOP_N_REPORTED)
-        answer = services.answerer.answer(question, chunks[:RECIPE_TOP_K])
+        answer = final_answer(services.answerer_for(None).stream(question, chunks[:RECIPE_TOP_K]))
         answer.retrieved = chunks
         return answer
 

@@ -46,12 +46,13 @@ import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from assistant.answer.base import stream_whole
 from assistant.answer.sentences import (
     HEADING_MAX_WORDS,
     display_text,
@@ -62,7 +63,15 @@ from assistant.answer.sentences import (
 )
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
-from assistant.schemas import Answer, AnswerSentence, Citation, RetrievedChunk
+from assistant.schemas import (
+    Answer,
+    AnswerSentence,
+    ChatMessage,
+    Citation,
+    DeltaEvent,
+    FinalEvent,
+    RetrievedChunk,
+)
 from assistant.text import STOP_WORDS, clean_question, stem, words
 
 
@@ -290,6 +299,8 @@ class ExtractiveAnswerer:
     says what was asked (``AnswerSettings.min_sentence_similarity``).
     """
 
+    mode = "extractive"
+
     def __init__(self, settings: AnswerSettings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -347,6 +358,16 @@ class ExtractiveAnswerer:
         elapsed_ms = (time.perf_counter() - started) * 1000
         answer.timings_ms = {**(timings_ms or {}), "answer": round(elapsed_ms, 3)}
         return answer
+
+    def stream(
+        self,
+        question: str,
+        chunks: list[RetrievedChunk],
+        history: list[ChatMessage] | None = None,
+        timings_ms: dict[str, float] | None = None,
+    ) -> Iterator[DeltaEvent | FinalEvent]:
+        """The answer sentence by sentence, then the whole answer (``history`` is not read)."""
+        yield from stream_whole(self.answer(question, chunks, timings_ms))
 
 
 def validate_question(question: str, settings: AnswerSettings) -> str:

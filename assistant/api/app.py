@@ -20,7 +20,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from assistant.api.answers import AskService, sentence_events
 from assistant.api.auth import ApiGuard, ApiKeyring, Principal, require
 from assistant.api.documents import DocumentService
 from assistant.api.errors import (
@@ -49,6 +48,7 @@ from assistant.api.request_context import (
     current_request_id,
 )
 from assistant.api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
+from assistant.asking import AskService, sentence_events
 from assistant.errors import AssistantError, BackendUnavailableError
 from assistant.feedback import FeedbackStore, UnknownAnswerError, feedback_db_path
 from assistant.schemas import (
@@ -326,7 +326,7 @@ def create_app(services: Services, feedback: FeedbackStore | None = None) -> Fas
     app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
     app.state.ctx = ApiContext(
         services=services,
-        asker=AskService(services, feedback, metrics_),
+        asker=AskService(services, feedback, on_answer=metrics_.observe_answer),
         documents=DocumentService(services, max_upload_bytes),
         feedback=feedback,
         metrics=metrics_,

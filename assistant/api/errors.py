@@ -21,6 +21,7 @@ from assistant.errors import (
     BackendUnavailableError,
     ConfigurationError,
     DocumentError,
+    FieldInputError,
     InvalidInputError,
 )
 from assistant.schemas import ErrorDetail, ErrorResponse, FieldError
@@ -68,14 +69,6 @@ class ApiError(Exception):
         self.message = message
         self.fields = list(fields) if fields else None
         self.headers = dict(headers or {})
-
-
-class FieldInputError(InvalidInputError):
-    """Invalid input tied to one request field (reported in ``fields``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def error_body(code: str, message: str, fields: Sequence[FieldError] | None = None) -> dict:

@@ -11,8 +11,9 @@ import re
 import time
 from collections.abc import Iterator
 
-from assistant.api.answers import AskResult
-from assistant.api.errors import ApiError, FieldInputError
+from assistant.api.errors import ApiError
+from assistant.asking import AskResult
+from assistant.errors import FieldInputError
 from assistant.schemas import (
     AskRequest,
     AssistantMessage,

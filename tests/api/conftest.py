@@ -18,14 +18,8 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
-from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.api import create_app
 from assistant.config import Settings
-from assistant.embeddings.factory import make_embedder
-from assistant.ingest.manifest import Manifest
-from assistant.ingest.pipeline import Ingestor
-from assistant.retrieval.bm25 import BM25Index
-from assistant.retrieval.hybrid import HybridRetriever
 from assistant.services import Services, build_services
 from assistant.store.base import VectorStore
 from tests.conftest import fake_settings, free_port
@@ -46,15 +40,8 @@ def api_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 def services_with_store(settings: Settings, store: VectorStore) -> Services:
-    """Services wired as build_services does, around a given store (a fake that fails)."""
-    embedder = make_embedder(settings.embedding)
-    retriever = HybridRetriever(
-        embedder, store, BM25Index(settings.data_dir / "bm25"), settings.retrieval
-    )
-    ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
-    return Services(
-        settings, embedder, store, retriever, ExtractiveAnswerer(settings.answer), ingestor
-    )
+    """Services from the composition root around a given store (a fake that fails)."""
+    return build_services(settings, store=store)
 
 
 @dataclass

@@ -502,7 +502,7 @@ def test_log_lines_carry_the_request_id(api):
         root.setLevel(level)
     tagged = [line for line in stream.getvalue().splitlines() if "[trace-42]" in line]
     assert any("POST /v1/ask -> 200" in line for line in tagged)
-    assert any("assistant.api.answers" in line and "answer " in line for line in tagged)
+    assert any("assistant.asking" in line and "answer " in line for line in tagged)
 
 
 def test_metrics_count_requests_by_route_and_status(api):

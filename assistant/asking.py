@@ -1,19 +1,19 @@
-"""From a request to an answer and back: the one place API surfaces call ``services.ask``.
+"""From a request to a recorded answer: the one place the API and the UI call the services.
 
-``/v1/ask``, its stream and the OpenAI-compatible endpoint all go through :class:`AskService`,
-so they give the CLI's answers; it also records each answer for feedback (the feedback store
-redacts the question) and counts it in the metrics, and logs only redacted text.
+``/v1/ask``, its stream, the OpenAI-compatible endpoint and the Gradio UI all go through
+:class:`AskService`, so they give the CLI's answers; it also records each answer for feedback
+(the feedback store redacts the question), reports it to an observer (the API's metrics), and
+logs only redacted text.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from assistant.api.errors import FieldInputError
-from assistant.api.metrics import ApiMetrics
-from assistant.errors import InvalidInputError
+from assistant.errors import FieldInputError, InvalidInputError
 from assistant.feedback import FeedbackStore, StoredAnswer
 from assistant.redact import redact
 from assistant.schemas import (
@@ -22,8 +22,11 @@ from assistant.schemas import (
     AskResponse,
     Citation,
     CitationInfo,
+    DeltaEvent,
+    FinalEvent,
     GroundingSummary,
     SentenceEvent,
+    SourcesEvent,
 )
 from assistant.services import Services
 
@@ -71,13 +74,25 @@ class AskResult:
     response: AskResponse
 
 
-class AskService:
-    """Validates a question the CLI's way, answers it, records it under a new answer_id."""
+AskEvent = SourcesEvent | DeltaEvent | AskResult
 
-    def __init__(self, services: Services, feedback: FeedbackStore, metrics: ApiMetrics) -> None:
+
+class AskService:
+    """Validates a question the CLI's way, answers it, records it under a new answer_id.
+
+    >>> asker = AskService(build_services(Settings()), FeedbackStore(path))  # doctest: +SKIP
+    >>> asker.ask(AskRequest(question="What is a neighbourhood health team?")).response
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        feedback: FeedbackStore,
+        on_answer: Callable[[AskResponse], None] | None = None,
+    ) -> None:
         self.services = services
         self.feedback = feedback
-        self.metrics = metrics
+        self.on_answer = on_answer
 
     @property
     def mode(self) -> str:
@@ -85,11 +100,11 @@ class AskService:
 
     def validate(self, request: AskRequest) -> str:
         """The cleaned question; raises FieldInputError naming the field at fault."""
-        if request.mode is not None and request.mode != self.mode:
+        if request.mode is not None and request.mode not in self.services.modes:
             raise FieldInputError(
                 "mode",
                 f"mode {request.mode!r} is not available here: this server answers in "
-                f"{self.mode!r} mode",
+                f"{' or '.join(repr(m) for m in self.services.modes)} mode",
             )
         try:
             return self.services.retriever.validate(request.question)
@@ -97,8 +112,24 @@ class AskService:
             raise FieldInputError("question", str(exc)) from exc
 
     def ask(self, request: AskRequest) -> AskResult:
+        for event in self.stream(request):
+            if isinstance(event, AskResult):
+                return event
+        raise RuntimeError("answer stream ended without a result")
+
+    def stream(self, request: AskRequest) -> Iterator[AskEvent]:
+        """The sources, the answer text as it is produced, then the recorded result."""
         question = self.validate(request)
-        answer = self.services.ask(question, filters=request.filters)
+        events = self.services.ask_stream(
+            question, filters=request.filters, history=request.history, mode=request.mode
+        )
+        for event in events:
+            if isinstance(event, FinalEvent):
+                yield self._record(question, event.answer)
+            else:
+                yield event
+
+    def _record(self, question: str, answer: Answer) -> AskResult:
         response = AskResponse(
             answer_id=uuid.uuid4().hex,
             answer=answer.answer,
@@ -120,7 +151,8 @@ class AskService:
                 citations=[c.model_dump() for c in response.citations],
             )
         )
-        self.metrics.observe_answer(response)
+        if self.on_answer is not None:
+            self.on_answer(response)
         logger.info(
             "answer %s: refused=%s evidence=%.2f citations=%d question=%r",
             response.answer_id,
