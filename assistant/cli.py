@@ -598,6 +598,14 @@ def serve(
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     data_dir: DataDir = None,
+    with_ui: Annotated[
+        bool,
+        typer.Option(
+            "--ui/--no-ui",
+            help="Also serve the managers' web page at /ui. It has no login of its own: put it "
+            "behind your intranet's sign-in.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (FastAPI on uvicorn); API keys from NHS_ASSISTANT_API_KEYS."""
     import uvicorn
@@ -617,9 +625,34 @@ def serve(
         api = create_app(services)
     except ConfigurationError as exc:
         raise _fail(exc, 2) from exc
+    if with_ui:
+        from ui import build_ui, mount_ui
+
+        mount_ui(api, build_ui(api.state.ctx.asker))
+        console.print(f"web page on http://{host}:{port}/ui")
     # log_config=None keeps the logging set up above (request ids on every line); the API
     # writes its own access log, without query strings or headers.
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 7860,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the managers' web page (Gradio): chat with cited answers and their sources."""
+    from assistant.asking import AskService
+    from assistant.feedback import FeedbackStore, feedback_db_path
+    from ui import build_ui, launch_ui
+
+    settings = _settings(data_dir)
+    services = _services(settings)
+    asker = AskService(services, FeedbackStore(feedback_db_path(settings)))
+    console.print(f"NHS leaders' assistant on http://{host}:{port}/ (Ctrl+C to stop)")
+    launch_ui(build_ui(asker), host, port)
 
 
 @feedback_app.command("export")

@@ -37,3 +37,13 @@ class DocumentError(AssistantError):
 
 class BackendUnavailableError(AssistantError):
     """A dependency (Chroma server, LLM endpoint) cannot be reached right now."""
+
+
+class EmptyIndexError(BackendUnavailableError):
+    """No documents are indexed yet, so there is nothing to answer from."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the index is empty: add documents with `nhs-assistant ingest FOLDER` (or upload "
+            "them through the API), then ask again"
+        )

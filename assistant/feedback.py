@@ -178,6 +178,19 @@ class FeedbackStore:
             )
         return feedback_id
 
+    def set_comment(self, feedback_id: str, comment: str) -> None:
+        """Attach a comment (redacted) to a rating given earlier, replacing any comment it had.
+
+        Raises LookupError when ``feedback_id`` is unknown.
+        """
+        with self._connect() as db:
+            updated = db.execute(
+                "UPDATE feedback SET comment = ? WHERE feedback_id = ?",
+                (redact(comment) or None, feedback_id),
+            ).rowcount
+        if not updated:
+            raise LookupError(f"no feedback with id {feedback_id!r}")
+
     def records(self) -> Iterator[FeedbackRecord]:
         """Every rating with its answer, in the order they were given."""
         with self._connect(write=False) as db:

@@ -101,3 +101,19 @@ def test_export_writes_one_json_object_per_rating_with_its_answer(tmp_path):
     assert [r["rating"] for r in rows] == ["up", "down"]
     assert rows[0]["question"] == "When?" and rows[0]["answer"] == "Soon [1]"
     assert rows[1]["comment"] is None
+
+
+def test_a_comment_added_after_the_rating_is_stored_redacted_on_that_rating(tmp_path):
+    store = _store_with_answer(tmp_path / "f.sqlite")
+    feedback_id = store.add_feedback("a1", "down")
+    store.set_comment(feedback_id, "Wrong year; write to jane.doe@example.org")
+    [record] = list(store.records())
+    assert record.rating == "down"
+    assert record.comment is not None and "jane.doe" not in record.comment
+    assert record.comment.startswith("Wrong year")
+
+
+def test_a_comment_on_an_unknown_rating_is_refused(tmp_path):
+    store = _store_with_answer(tmp_path / "f.sqlite")
+    with pytest.raises(LookupError):
+        store.set_comment("nope", "text")

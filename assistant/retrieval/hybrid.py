@@ -16,6 +16,7 @@ import numpy as np
 
 from assistant.config import RetrievalSettings
 from assistant.embeddings.base import Embedder
+from assistant.errors import EmptyIndexError
 from assistant.retrieval.bm25 import BM25Index
 from assistant.schemas import Filters, RetrievedChunk
 from assistant.store.base import StoredChunk, VectorStore
@@ -127,6 +128,8 @@ class HybridRetriever:
         k = k or s.top_k
         timings = timings_ms if timings_ms is not None else {}
         self.sync()
+        if len(self.bm25) == 0:
+            raise EmptyIndexError()
 
         t0 = time.perf_counter()
         qvec = self.embedder.embed_query(q)

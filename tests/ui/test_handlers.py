@@ -1,0 +1,110 @@
+"""The page's callbacks without a browser: they call the shared services and format the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from assistant.asking import AskService
+from assistant.feedback import FeedbackStore
+from assistant.services import build_services
+from tests.conftest import fake_settings
+from tests.ingest.test_pipeline import write_corpus
+from ui.app import SEARCHING, ChatSession, UiHandlers, build_ui
+
+QUESTION = "Who must agree a joint plan with partner trusts?"
+
+
+@pytest.fixture
+def handlers(tmp_path) -> UiHandlers:
+    services = build_services(fake_settings(tmp_path / "data", chroma__backend="memory"))
+    services.ingest([write_corpus(tmp_path / "corpus")])
+    return UiHandlers(AskService(services, FeedbackStore(tmp_path / "feedback.sqlite")))
+
+
+def _run(handlers: UiHandlers, question: str, session: ChatSession, **kw):
+    args = {"doc_ids": None, "publishers": None, "mode": None, **kw}
+    return list(handlers.respond(question, [], session, **args))
+
+
+def test_an_answer_streams_then_lands_in_the_chat_panel_session_and_download(handlers):
+    session = ChatSession()
+    updates = _run(handlers, QUESTION, session)
+    assert updates[0][1][-1]["content"] == SEARCHING  # the question shows at once
+    _, messages, session, panel, download, _ = updates[-1]
+    assert "integrated care board" in messages[-1]["content"]
+    assert "#cite-1-1" in messages[-1]["content"]
+    assert 'id="cite-1-1"' in panel
+    assert session.answer_ids[0] and len(session.exchanges) == 1
+    transcript = Path(download["value"]).read_text(encoding="utf-8")
+    assert QUESTION in transcript and "### Sources" in transcript
+
+
+def test_an_empty_question_asks_for_one_and_answers_nothing(handlers):
+    session = ChatSession()
+    [update] = _run(handlers, "   ", session)
+    assert update[-1] == "Type a question first." and not session.exchanges
+
+
+def test_a_too_long_question_is_a_readable_message_not_an_exception(handlers):
+    session = ChatSession()
+    update = _run(handlers, "plan " * 2000, session)[-1]
+    assert update[1][-1]["content"].startswith("**Sorry, no answer this time.**")
+    assert "Traceback" not in update[1][-1]["content"]
+    assert session.exchanges[0].error
+
+
+def test_an_empty_index_says_so_in_the_chat(tmp_path):
+    services = build_services(fake_settings(tmp_path / "data", chroma__backend="memory"))
+    h = UiHandlers(AskService(services, FeedbackStore(tmp_path / "f.sqlite")))
+    update = _run(h, QUESTION, ChatSession())[-1]
+    assert "the index is empty" in update[1][-1]["content"]
+
+
+def test_a_document_filter_limits_the_sources(handlers):
+    docs = {d.meta.file_name: d.meta.doc_id for d in handlers.asker.services.store.list_documents()}
+    session = ChatSession()
+    _run(handlers, "Who meets weekly?", session, doc_ids=[docs["notes.txt"]])
+    answer = session.exchanges[0].answer
+    assert answer is not None and answer.retrieved
+    assert {c.doc_id for c in answer.retrieved} == {docs["notes.txt"]}
+
+
+def test_a_rating_then_a_comment_are_stored_against_the_answer(handlers):
+    session = ChatSession()
+    _run(handlers, QUESTION, session)
+    like = SimpleNamespace(index=1, liked=True)
+    session, status, row = handlers.rate(session, like)  # type: ignore[arg-type]
+    assert "saved" in status and row["visible"] is True
+    session, status, _ = handlers.comment("Clear, thanks. Call 020 7946 0000", session)
+    [record] = list(handlers.asker.feedback.records())
+    assert record.answer_id == session.answer_ids[0] and record.rating == "up"
+    assert record.comment and "7946" not in record.comment
+
+
+def test_rating_the_question_bubble_or_an_error_stores_nothing(handlers):
+    session = ChatSession()
+    _run(handlers, "plan " * 2000, session)  # an error, no answer id
+    _, status, _ = handlers.rate(session, SimpleNamespace(index=1, liked=False))  # type: ignore[arg-type]
+    assert "no answer to rate" in status and not list(handlers.asker.feedback.records())
+
+
+def test_follow_ups_carry_the_earlier_answered_turns(handlers):
+    session = ChatSession()
+    _run(handlers, QUESTION, session)
+    history = session.history()
+    assert [m.role for m in history] == ["user", "assistant"] and history[0].content == QUESTION
+
+
+def test_filter_choices_list_indexed_documents_and_publishers(handlers):
+    docs, _ = handlers.filter_choices()
+    titles = [label for label, _ in docs["choices"]]
+    assert len(titles) == 2
+
+
+def test_the_mode_switch_shows_only_when_an_llm_is_configured(handlers):
+    demo = build_ui(handlers.asker)
+    [radio] = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "mode"]
+    assert radio.visible is False

@@ -1,0 +1,171 @@
+"""Turning answers into what the page shows: chat Markdown and the sources panel's HTML.
+
+Everything here is formatting. Text from documents and from users is escaped before it reaches
+the page, so a source that contains HTML, a script, or a Markdown image pointing elsewhere shows
+as plain text and fetches nothing. The only links are the assistant's own: citation markers that
+open a source in the panel, and each source's public address from the corpus manifest.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+
+from assistant.schemas import Answer, Citation, RetrievedChunk
+from assistant.transcript import Exchange, page_link
+
+CITE_ID_PREFIX = "cite"
+REFUSAL_HEADING = "Not covered by the corpus"
+STREAMING_CURSOR = " …"
+RETRIEVED_SHOWN = 8
+
+# Every ASCII character Markdown may treat as syntax. A backslash makes each one literal.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
+_STEP = re.compile(r"^(\d{1,3})\\\.", re.M)
+
+
+def cite_id(turn: int, n: int) -> str:
+    """The element id of citation ``n`` of answer ``turn`` (both counted in the page)."""
+    return f"{CITE_ID_PREFIX}-{turn}-{n}"
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as literal Markdown: HTML escaped, every syntax character backslashed.
+
+    >>> escape_markdown("<b>2%</b> ![x](http://e.org)")
+    '&lt;b&gt;2%&lt;/b&gt; \\\\!\\\\[x\\\\]\\\\(http://e\\\\.org\\\\)'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def answer_markdown(answer: Answer, turn: int) -> str:
+    """The answer for the chat: literal text, numbered steps kept, ``[n]`` linking to source n."""
+    known = {c.n for c in answer.citations}
+    text = _STEP.sub(r"\1.", escape_markdown(answer.answer))
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f"[\\[{n}\\]](#{cite_id(turn, n)})" if n in known else m.group(0)
+
+    body = _MARKER.sub(link, text)
+    if answer.refused:
+        return f"**{REFUSAL_HEADING}.** {body}"
+    if answer.mode == "extractive-fallback":
+        return f"*The language model's answer could not be checked, so these are quotes.*\n\n{body}"
+    return body
+
+
+def partial_markdown(text: str) -> str:
+    """Answer text still arriving, shown literally with a trailing cursor."""
+    return escape_markdown(text) + STREAMING_CURSOR
+
+
+def error_markdown(message: str) -> str:
+    """An error, as a readable chat message rather than a traceback."""
+    return f"**Sorry, no answer this time.** {escape_markdown(message)}"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _highlighted(c: Citation) -> str:
+    """The cited chunk's text with the quoted spans marked."""
+    out: list[str] = []
+    at = 0
+    for start, end in sorted(c.spans):
+        out += [_e(c.chunk_text[at:start]), f"<mark>{_e(c.chunk_text[start:end])}</mark>"]
+        at = end
+    out.append(_e(c.chunk_text[at:]))
+    return "".join(out)
+
+
+def _link_html(url: str | None, page: int | None, text: str) -> str:
+    link = page_link(url, page)
+    if link is None:
+        return ""
+    return (
+        f'<a class="source-link" href="{_e(link)}" target="_blank" '
+        f'rel="noopener noreferrer">{_e(text)}</a>'
+    )
+
+
+def citation_html(c: Citation, turn: int, open_: bool = False) -> str:
+    """One citation: a summary line that opens to the passage, the quote highlighted, a link."""
+    meta = " · ".join(
+        _e(x)
+        for x in (c.publisher, c.section and f"Section: {c.section}", c.page and f"Page {c.page}")
+        if x
+    )
+    where = f"page {c.page}" if c.page is not None else "source"
+    link = _link_html(c.source_url, c.page, f"Open the {where} on the publisher's site")
+    return (
+        f'<details class="citation" id="{cite_id(turn, c.n)}"{" open" if open_ else ""}>'
+        f'<summary><span class="cite-n">[{c.n}]</span> {_e(c.title or c.doc_id)}</summary>'
+        f'<p class="cite-meta">{meta}</p>'
+        f'<blockquote class="cite-passage">{_highlighted(c)}</blockquote>'
+        f"{link}</details>"
+    )
+
+
+def _retrieved_html(chunks: Sequence[RetrievedChunk], cited: set[str]) -> str:
+    items = []
+    for ch in chunks[:RETRIEVED_SHOWN]:
+        label = _e(source_label_of(ch))
+        tag = ' <span class="tag">cited</span>' if ch.chunk_id in cited else ""
+        link = _link_html(ch.source_url, ch.page_start, "open")
+        items.append(f"<li>{label}{tag} {link}</li>")
+    return f'<ol class="retrieved">{"".join(items)}</ol>' if items else "<p>Nothing found.</p>"
+
+
+def source_label_of(ch: RetrievedChunk) -> str:
+    label = " — ".join(x for x in (ch.title or ch.doc_id, ch.section) if x)
+    return f"{label}, p. {ch.page_start}" if ch.page_start is not None else label
+
+
+def searching_html(chunks: Sequence[RetrievedChunk]) -> str:
+    """The panel while an answer is being written: what retrieval found."""
+    return f'<h2 class="panel-h">Passages found</h2>{_retrieved_html(chunks, set())}'
+
+
+def _answer_sources(answer: Answer, turn: int, latest: bool) -> str:
+    heading = "Nearest sources" if answer.refused else "Sources cited"
+    parts = [f'<h3 class="panel-h3">{heading}</h3>']
+    if answer.refused:
+        parts.append(
+            '<p class="refusal-note" role="status">The corpus does not answer this question. '
+            "These are the closest passages, for you to check.</p>"
+        )
+    parts += [
+        citation_html(c, turn, open_=latest and i == 0) for i, c in enumerate(answer.citations)
+    ]
+    if latest and answer.retrieved:
+        cited = {c.chunk_id for c in answer.citations}
+        parts.append(
+            '<details class="retrieved-all"><summary>All passages retrieved</summary>'
+            f"{_retrieved_html(answer.retrieved, cited)}</details>"
+        )
+    return "".join(parts)
+
+
+def sources_html(exchanges: Sequence[Exchange]) -> str:
+    """The sources panel: the latest answer's sources open, earlier answers' folded below."""
+    answered = [(t, ex) for t, ex in enumerate(exchanges, 1) if ex.answer is not None]
+    if not answered:
+        return (
+            '<h2 class="panel-h">Sources</h2><p class="panel-empty">Ask a question: the passages '
+            "behind the answer appear here, with the quoted words highlighted.</p>"
+        )
+    turn, latest = answered[-1]
+    assert latest.answer is not None
+    parts = [f'<h2 class="panel-h">Sources for question {turn}</h2>']
+    parts.append(_answer_sources(latest.answer, turn, latest=True))
+    for t, ex in reversed(answered[:-1]):
+        assert ex.answer is not None
+        parts.append(
+            f'<details class="earlier"><summary>Sources for question {t}</summary>'
+            f"{_answer_sources(ex.answer, t, latest=False)}</details>"
+        )
+    return "".join(parts)
