@@ -24,6 +24,7 @@ RETRIEVED_SHOWN = 8
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 _MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
 _STEP = re.compile(r"^(\d{1,3})\\\.", re.M)
+_QUOTE_END = re.compile(rf"(\]\(#{CITE_ID_PREFIX}-\d+-\d+\)) (?=\S)")  # a marker link, a space
 
 
 def cite_id(turn: int, n: int) -> str:
@@ -50,6 +51,9 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         return f"[\\[{n}\\]](#{cite_id(turn, n)})" if n in known else m.group(0)
 
     body = _MARKER.sub(link, text)
+    if answer.mode != "llm" and "\n" not in body:
+        # Quotes come from different places: one paragraph each reads better than a wall.
+        body = _QUOTE_END.sub(r"\1\n\n", body)
     if answer.refused:
         return f"**{REFUSAL_HEADING}.** {body}"
     if answer.mode == "extractive-fallback":
@@ -99,8 +103,13 @@ def citation_html(c: Citation, turn: int, open_: bool = False) -> str:
         for x in (c.publisher, c.section and f"Section: {c.section}", c.page and f"Page {c.page}")
         if x
     )
-    where = f"page {c.page}" if c.page is not None else "source"
-    link = _link_html(c.source_url, c.page, f"Open the {where} on the publisher's site")
+    link_to = page_link(c.source_url, c.page)
+    at_page = link_to is not None and "#page=" in link_to
+    link = _link_html(
+        c.source_url,
+        c.page,
+        f"Open page {c.page} on the publisher's site" if at_page else "Open the source online",
+    )
     return (
         f'<details class="citation" id="{cite_id(turn, c.n)}"{" open" if open_ else ""}>'
         f'<summary><span class="cite-n">[{c.n}]</span> {_e(c.title or c.doc_id)}</summary>'

@@ -119,3 +119,11 @@ def test_the_transcript_has_every_question_answer_and_source_with_identifiers_re
     assert "[1] Plan — 2 > Targets, p. 4 (NHS England)" in md
     assert "<https://example.org/plan.pdf#page=4>" in md and "> Growth is 2% a year." in md
     assert "*No answer: the index is empty*" in md
+
+
+def test_extractive_quotes_get_a_paragraph_each_but_literal_brackets_do_not_split():
+    c = _citation(1, "x", [])
+    answer = _answer("First quote (see annex) here [1] Second quote [1]", [c])
+    md = render.answer_markdown(answer, turn=1)
+    assert md.count("\n\n") == 1
+    assert md.split("\n\n")[1].startswith("Second quote")
