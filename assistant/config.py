@@ -154,6 +154,27 @@ class LLMSettings(BaseModel):
     history_turns: int = Field(
         6, ge=0, le=50, description="Earlier turns read to understand a follow-up question."
     )
+    seed: int | None = Field(
+        None, description="Sampling seed sent to servers that honour it (stable local tests)."
+    )
+    backoff_s: float = Field(
+        0.5,
+        ge=0,
+        le=30,
+        description="First wait before a retry; doubled after each failure (capped at 8 s), "
+        "or the server's Retry-After on a 429 when it asks for longer (capped the same).",
+    )
+    total_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Longest one generation may stream before it is cut off, so a server "
+        "trickling tokens cannot hang an answer (timeout_s bounds each wait for a token).",
+    )
+    fake_responses: list[str] = Field(
+        default_factory=list,
+        description="backend 'fake' only: scripted replies, one per call in order (the last "
+        "repeats); empty = the fake quotes the first sentence of each passage with its number.",
+    )
 
     def configured(self) -> bool:
         """Whether an LLM is set up (a base URL, an API key, or the fake)."""
