@@ -106,6 +106,11 @@ class Citation(BaseModel):
 class AnswerSentence(BaseModel):
     text: str
     citations: list[int] = Field(default_factory=list)
+    supported: bool | None = Field(
+        None,
+        description="Generated answers: whether the cited passages support the sentence "
+        "(None: not checked, e.g. quoted verbatim or a statement of what the passages lack).",
+    )
 
 
 class Answer(BaseModel):
@@ -120,6 +125,23 @@ class Answer(BaseModel):
     retrieved: list[RetrievedChunk] = Field(default_factory=list)
     evidence_score: float = 0.0
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    removed: int = Field(
+        0,
+        description="Generated sentences removed because their cited passages do not support them.",
+    )
+    removed_sentences: list[AnswerSentence] = Field(
+        default_factory=list, description="Those sentences, with the citations they gave."
+    )
+    dropped_citations: int = Field(
+        0, description="Citation markers removed because they named no passage given."
+    )
+    fallback_reason: str | None = Field(
+        None, description="Why an 'extractive-fallback' answer replaced the generated one."
+    )
+    draft: str | None = Field(None, description="The generated text before the grounding check.")
+    standalone_question: str | None = Field(
+        None, description="The follow-up question rewritten to stand alone, when it was."
+    )
 
 
 class SourcesEvent(BaseModel):

@@ -10,23 +10,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.answer.base import Answerer, final_answer
 from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.followup import Condenser, LLMCondenser, RuleCondenser
+from assistant.answer.generative import LLMAnswerer
 from assistant.config import Settings
 from assistant.embeddings.base import Embedder
 from assistant.embeddings.factory import make_embedder
-from assistant.errors import InvalidInputError
+from assistant.errors import ConfigurationError, InvalidInputError
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.pipeline import Ingestor, Progress
+from assistant.llm.factory import make_chat_model
 from assistant.retrieval.bm25 import BM25Index
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.schemas import (
     Answer,
     AnswerEvent,
     ChatMessage,
+    DeltaEvent,
     Filters,
     FinalEvent,
     IngestReport,
@@ -49,6 +53,7 @@ class Services:
     retriever: HybridRetriever
     answerers: dict[str, Answerer]
     ingestor: Ingestor
+    condensers: dict[str, Condenser] = field(default_factory=dict)
 
     def ingest(
         self, paths: Iterable[Path], prune: bool = False, progress: Progress | None = None
@@ -116,19 +121,52 @@ class Services:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         answerer = self.answerer_for(mode)
-        question = self.retriever.validate(question)
+        asked = self.retriever.validate(question)
+        question = self.standalone(asked, history, answerer.mode)
+        if question != asked:
+            timings["condense"] = (time.perf_counter() - t0) * 1000
         k = k or self.settings.retrieval.top_k
         chunks = self.retriever.retrieve(
             question, k=max(k, report_k), filters=filters, timings_ms=timings
         )
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield SourcesEvent(retrieved=chunks)
+        first_piece = True
         for event in answerer.stream(question, chunks[:k], history=history, timings_ms=timings):
+            if isinstance(event, DeltaEvent) and first_piece:
+                first_piece = False
+                timings["first_piece"] = (time.perf_counter() - t0) * 1000
             if isinstance(event, FinalEvent):
-                event.answer.retrieved = chunks
-                event.answer.timings_ms["retrieve"] = timings["retrieve"]
-                event.answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+                self._finish(event.answer, asked, chunks, timings, t0)
             yield event
+
+    def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:
+        """The question rewritten to stand alone when it follows on from ``history``."""
+        condenser = self.condensers.get(mode) or self.condensers.get("extractive")
+        if not history or condenser is None:
+            return question
+        standalone = condenser.condense(question, history)
+        if standalone != question:
+            logger.info("follow-up condensed (%d -> %d chars)", len(question), len(standalone))
+        return self.retriever.validate(standalone) if standalone.strip() else question
+
+    @staticmethod
+    def _finish(
+        answer: Answer,
+        asked: str,
+        chunks: list[RetrievedChunk],
+        timings: dict[str, float],
+        t0: float,
+    ) -> None:
+        """Report the question as asked, every chunk retrieved, and the shared timings."""
+        if answer.question != asked:
+            answer.standalone_question = answer.question
+            answer.question = asked
+        answer.retrieved = chunks
+        for key in ("condense", "retrieve", "first_piece"):
+            if key in timings:
+                answer.timings_ms[key] = timings[key]
+        answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
 
 
 def build_services(
@@ -154,7 +192,7 @@ def build_services(
         settings.retrieval,
         max_question_chars=settings.answer.max_question_chars,
     )
-    answerers: dict[str, Answerer] = {"extractive": ExtractiveAnswerer(settings.answer, embedder)}
+    answerers, condensers = _answerers(settings, embedder)
     ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
     where = (
         f"Chroma server {settings.chroma.host}:{settings.chroma.port}"
@@ -164,4 +202,24 @@ def build_services(
     logger.info(
         "services: embedder=%s, %s, answer mode=%s", embedder.name, where, settings.answer.mode
     )
-    return Services(settings, embedder, store, retriever, answerers, ingestor)
+    return Services(settings, embedder, store, retriever, answerers, ingestor, condensers)
+
+
+def _answerers(
+    settings: Settings, embedder: Embedder
+) -> tuple[dict[str, Answerer], dict[str, Condenser]]:
+    """The extractive answerer always; the LLM answerer when an LLM is configured."""
+    extractive = ExtractiveAnswerer(settings.answer, embedder)
+    rules = RuleCondenser(settings.llm.history_turns, settings.answer.max_question_chars)
+    answerers: dict[str, Answerer] = {"extractive": extractive}
+    condensers: dict[str, Condenser] = {"extractive": rules}
+    if settings.llm.configured():
+        model = make_chat_model(settings.llm)
+        answerers["llm"] = LLMAnswerer(settings.llm, model, extractive)
+        condensers["llm"] = LLMCondenser(settings.llm, model, rules)
+    elif settings.answer.mode == "llm":
+        raise ConfigurationError(
+            "answer.mode is 'llm' but no LLM is configured: set NHS_ASSISTANT_LLM_BASE_URL "
+            "(an OpenAI-compatible server) or NHS_ASSISTANT_LLM_API_KEY"
+        )
+    return answerers, condensers
