@@ -19,7 +19,14 @@ from rich.table import Table
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigurationError, InvalidInputError
-from assistant.schemas import Answer, Filters, RetrievedChunk
+from assistant.schemas import (
+    Answer,
+    ChatMessage,
+    DeltaEvent,
+    Filters,
+    FinalEvent,
+    RetrievedChunk,
+)
 
 app = typer.Typer(
     help="Cited answers for NHS leaders from a curated corpus (offline by default).",
@@ -52,6 +59,14 @@ PublisherFilter = Annotated[
 ]
 ThemeFilter = Annotated[list[str] | None, typer.Option(help="Only this theme (repeatable).")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+ModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mode",
+        help="extractive (quotes, no LLM) or llm (generated, every sentence checked against its "
+        "sources; needs NHS_ASSISTANT_LLM_BASE_URL or an API key). Default: answer.mode.",
+    ),
+]
 RETRIEVED_IN_OUTPUT = 10  # ranked chunks reported with every answer
 
 
@@ -134,15 +149,73 @@ def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
             ],
             "retrieved": [chunk_json(c) for c in answer.retrieved],
             "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()},
+            "sentences": [s.model_dump() for s in answer.sentences],
+            "removed": answer.removed,
+            "removed_sentences": [s.model_dump() for s in answer.removed_sentences],
+            "dropped_citations": answer.dropped_citations,
+            "fallback_reason": answer.fallback_reason,
+            "standalone_question": answer.standalone_question,
         }
     )
     return out
 
 
+def _heading(answer: Answer) -> str:
+    return "Not covered by the corpus" if answer.refused else "Answer"
+
+
 def print_answer(answer: Answer) -> None:
-    heading = "Not covered by the corpus" if answer.refused else "Answer"
-    console.print(f"\n[bold]{heading}[/bold]\n")
+    console.print(f"\n[bold]{_heading(answer)}[/bold]\n")
     console.print(answer.answer, highlight=False)
+    print_sources(answer)
+
+
+def grounding_notes(answer: Answer) -> list[str]:
+    """What the grounding check did to a generated answer, in words."""
+    notes = []
+    if answer.standalone_question:
+        notes.append(f"Read as: {answer.standalone_question}")
+    if answer.removed:
+        s = "" if answer.removed == 1 else "s"
+        notes.append(f"{answer.removed} sentence{s} removed: not supported by the cited passages.")
+    if answer.dropped_citations:
+        notes.append(
+            f"{answer.dropped_citations} citation(s) to passages that do not exist dropped."
+        )
+    if answer.mode == "extractive-fallback":
+        notes.append(
+            f"The generated answer was not used ({answer.fallback_reason}); this is the "
+            "extractive answer, quoted from the sources."
+        )
+    return notes
+
+
+def print_streamed(events: Any) -> Answer:
+    """Print answer text as it arrives, then the checked answer when the check changed it."""
+    pieces: list[str] = []
+    answer: Answer | None = None
+    for event in events:
+        if isinstance(event, DeltaEvent):
+            if not pieces:
+                console.print("\n[bold]Answer[/bold]\n")
+            pieces.append(event.text)
+            console.print(event.text, end="", highlight=False, markup=False, soft_wrap=True)
+            console.file.flush()
+        elif isinstance(event, FinalEvent):
+            answer = event.answer
+    if answer is None:
+        raise AssistantError("the answer stream ended without an answer")
+    console.print()
+    if "".join(pieces).strip() != answer.answer.strip():
+        console.print(f"\n[bold]{_heading(answer)} (checked against the sources)[/bold]\n")
+        console.print(answer.answer, highlight=False, markup=False)
+    for note in grounding_notes(answer):
+        console.print(note, style="yellow", highlight=False, markup=False)
+    print_sources(answer)
+    return answer
+
+
+def print_sources(answer: Answer) -> None:
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
@@ -314,10 +387,12 @@ def ask(
     theme: ThemeFilter = None,
     data_dir: DataDir = None,
     json_out: JsonOut = False,
+    mode: ModeOption = None,
 ) -> None:
     """Answer a question from the indexed documents, with numbered sources.
 
-    With no question on a terminal, asks for questions one after another.
+    With no question on a terminal, asks for questions one after another (follow-ups
+    understood). The answer is printed as it is written, then checked against the sources.
     """
     if question is not None and questions is not None:
         err_console.print("[red]error:[/red] give a QUESTION or --questions FILE.jsonl, not both")
@@ -327,32 +402,39 @@ def ask(
         raise typer.Exit(2)
     services = _services(_settings(data_dir))
     filters = _filters(doc, publisher, theme)
+    try:
+        services.answerer_for(mode)
+    except InvalidInputError as exc:
+        raise _fail(exc, 2) from exc
     if question is None and questions is None:
-        _interactive(services, filters)
+        _interactive(services, filters, mode)
         return
     if questions is not None:
-        _ask_batch(services, questions, filters)
+        _ask_batch(services, questions, filters, mode)
         return
     assert question is not None
     try:
-        answer = services.ask(question, filters=filters, report_k=RETRIEVED_IN_OUTPUT)
+        if json_out:
+            answer = services.ask(
+                question, filters=filters, report_k=RETRIEVED_IN_OUTPUT, mode=mode
+            )
+            console.print_json(json.dumps(answer_json(answer)))
+        else:
+            print_streamed(services.ask_stream(question, filters=filters, mode=mode))
     except InvalidInputError as exc:
         raise _fail(exc, 2) from exc
     except AssistantError as exc:
         raise _fail(exc) from exc
-    if json_out:
-        console.print_json(json.dumps(answer_json(answer)))
-    else:
-        print_answer(answer)
 
 
-def _interactive(services: Any, filters: Filters | None) -> None:
+def _interactive(services: Any, filters: Filters | None, mode: str | None = None) -> None:
     count = services.store.count()
     console.print(
         f"[bold]NHS leaders' assistant[/bold] — {count} passages indexed. Ask a question about "
         "the documents; an empty line quits. Not for patient-identifiable information; not "
         "clinical advice."
     )
+    history: list[ChatMessage] = []
     while True:
         try:
             question = console.input("\n[bold blue]Question:[/bold blue] ").strip()
@@ -361,12 +443,19 @@ def _interactive(services: Any, filters: Filters | None) -> None:
         if not question:
             return
         try:
-            print_answer(services.ask(question, filters=filters))
+            answer = print_streamed(
+                services.ask_stream(question, filters=filters, history=history, mode=mode)
+            )
         except AssistantError as exc:
             err_console.print(f"[red]error:[/red] {exc}")
+            continue
+        history += [
+            ChatMessage(role="user", content=question),
+            ChatMessage(role="assistant", content=answer.answer),
+        ]
 
 
-def _ask_batch(services: Any, path: Path, filters: Filters | None) -> None:
+def _ask_batch(services: Any, path: Path, filters: Filters | None, mode: str | None = None) -> None:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -388,7 +477,7 @@ def _ask_batch(services: Any, path: Path, filters: Filters | None) -> None:
             )
             continue
         try:
-            answer = services.ask(q, filters=filters, report_k=RETRIEVED_IN_OUTPUT)
+            answer = services.ask(q, filters=filters, report_k=RETRIEVED_IN_OUTPUT, mode=mode)
             out.write(json.dumps(answer_json(answer, qid), ensure_ascii=False) + "\n")
         except AssistantError as exc:
             out.write(json.dumps({"id": qid, "error": str(exc)}) + "\n")

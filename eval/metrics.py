@@ -11,6 +11,8 @@ Citations (ALCE, Gao et al. 2023, with the project's verifier V in place of NLI)
              the sentence alone or is needed (without it the rest no longer supports)
   invalid    [n] markers with no citation n
 Answers: key-fact recall, refusal rate on unanswerable questions, false refusals on answerable.
+Generated answers (llm mode): the same citation scores on the draft before the grounding check
+(kept plus removed sentences), sentences removed, fallbacks, and time to the first token.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+
+from assistant.schemas import Answer
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -117,3 +121,39 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def draft_citation_scores(answer: Answer, supports: Supports) -> tuple[float, float]:
+    """Citation recall and precision of a generated draft: its kept and removed sentences.
+
+    Generated sentences cite passages by their place in ``answer.retrieved`` (as numbered in
+    the prompt); a fallback answer's own sentences are extractive, so only its removed ones
+    are the draft's.
+    """
+    numbered = {n: r.text for n, r in enumerate(answer.retrieved, 1)}
+    draft = list(answer.removed_sentences)
+    if answer.mode == "llm":
+        draft = [*answer.sentences, *draft]
+    sentences = [(s.text, [numbered[n] for n in s.citations if n in numbered]) for s in draft]
+    recall, precision, _ = citation_scores(sentences, supports)
+    return recall, precision
+
+
+def generation_summary(
+    answered: Sequence[Answer], every: Sequence[Answer], supports: Supports
+) -> dict[str, float]:
+    """What the grounding check changed, and how fast the first words came.
+
+    ``answered``: answers to answerable questions that were not refused (as for the citation
+    scores); ``every``: all answers.
+    """
+    drafts = [draft_citation_scores(a, supports) for a in answered if a.draft is not None]
+    first = [a.timings_ms["first_piece"] for a in every if "first_piece" in a.timings_ms]
+    return {
+        "citation_recall_draft": mean([r for r, _ in drafts]),
+        "citation_precision_draft": mean([p for _, p in drafts]),
+        "sentences_removed": float(sum(a.removed for a in every)),
+        "fallback_rate": mean([float(a.mode == "extractive-fallback") for a in every]),
+        "first_token_median_ms": percentile(first, 50),
+        "first_token_p95_ms": percentile(first, 95),
+    }

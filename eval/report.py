@@ -22,6 +22,16 @@ METRICS_SHOWN = [
     ("latency_median_ms", "latency median ms"),
     ("latency_p95_ms", "latency p95 ms"),
 ]
+# Shown when the run generated answers (llm mode): the citation scores before the grounding
+# check, beside the ones above (after it), and what the check removed.
+LLM_METRICS_SHOWN = [
+    ("citation_recall_draft", "citation recall before check"),
+    ("citation_precision_draft", "citation precision before check"),
+    ("sentences_removed", "sentences removed"),
+    ("fallback_rate", "extractive fallback"),
+    ("first_token_median_ms", "first token median ms"),
+    ("first_token_p95_ms", "first token p95 ms"),
+]
 BAR_METRICS = [
     "recall_at_k",
     "mrr_at_10",
@@ -34,17 +44,23 @@ BAR_METRICS = [
 
 
 def _fmt(key: str, value: float) -> str:
-    if key == "invalid_citations":
+    if key in ("invalid_citations", "sentences_removed"):
         return str(int(value))
     if key.endswith("_ms"):
         return f"{value:.1f}"
     return f"{value:.3f}"
 
 
+def metrics_shown(summaries: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
+    """The rows of a summary table: the generation rows only when answers were generated."""
+    generated = any("citation_recall_draft" in m for m in summaries.values())
+    return METRICS_SHOWN + (LLM_METRICS_SHOWN if generated else [])
+
+
 def markdown_table(summaries: dict[str, dict[str, float]]) -> str:
     systems = list(summaries)
     lines = ["| metric | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
-    for key, label in METRICS_SHOWN:
+    for key, label in metrics_shown(summaries):
         lines.append(
             f"| {label} | "
             + " | ".join(_fmt(key, summaries[s].get(key, 0.0)) for s in systems)
@@ -153,7 +169,7 @@ def write_html(report: dict[str, Any], out: Path) -> Path:
             + "</td>"
             + "".join(f"<td>{e(_fmt(key, summaries[s].get(key, 0.0)))}</td>" for s in systems)
             + "</tr>"
-            for key, label in METRICS_SHOWN
+            for key, label in metrics_shown(summaries)
         )
         rows.append(f"<h2>{e(split)}</h2><table><tr><th>metric</th>{head}</tr>{body}</table>")
     charts = "".join(

@@ -14,10 +14,18 @@ from assistant.config import Settings
 from assistant.errors import ConfigurationError
 from assistant.schemas import Answer
 from assistant.services import Services, build_services
+from eval import metrics
 from eval.baselines import RECIPE_TOP_K, CachingEmbedder, LangChainRecipe, ablated_retriever
 from eval.dataset import EvalItem, EvidenceResolver, load_dataset
 from eval.report import write_html, write_json, write_markdown
-from eval.runner import TOP_N_REPORTED, Evaluator, System, question_record, summarise
+from eval.runner import (
+    TOP_N_REPORTED,
+    Evaluator,
+    QuestionResult,
+    System,
+    question_record,
+    summarise,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,37 +81,48 @@ def corpus_files(corpus: list[Path]) -> list[Path]:
     return files
 
 
-def _project_system(services: Services) -> System:
+def _project_system(services: Services, mode: str) -> System:
     def ask(question: str) -> Answer:
-        return services.ask(question, report_k=TOP_N_REPORTED)
+        return services.ask(question, report_k=TOP_N_REPORTED, mode=mode)
 
     return System("project", ask, services.settings.retrieval.top_k)
 
 
-def _retriever_system(name: str, services: Services, dense: bool, bm25: bool) -> System:
+def _retriever_system(name: str, services: Services, dense: bool, bm25: bool, mode: str) -> System:
     retriever = ablated_retriever(services.retriever, dense=dense, bm25=bm25)
     k = services.settings.retrieval.top_k
 
     def ask(question: str) -> Answer:
         chunks = retriever.retrieve(question, k=TOP_N_REPORTED)
-        answer = final_answer(services.answerer_for(None).stream(question, chunks[:k]))
+        answer = final_answer(services.answerer_for(mode).stream(question, chunks[:k]))
         answer.retrieved = chunks
         return answer
 
     return System(name, ask, k)
 
 
-def _recipe_system(services: Services, files: list[Path], cache: Path) -> System:
+def _recipe_system(services: Services, files: list[Path], cache: Path, mode: str) -> System:
     recipe = LangChainRecipe(CachingEmbedder(services.embedder, cache), files, workdir=cache.parent)
     logger.info("langchain recipe: %d chunks in %.1f s", recipe.chunks, recipe.build_seconds)
 
     def ask(question: str) -> Answer:
         chunks = recipe.retrieve(question, k=TOP_N_REPORTED)
-        answer = final_answer(services.answerer_for(None).stream(question, chunks[:RECIPE_TOP_K]))
+        answerer = services.answerer_for(mode)
+        answer = final_answer(answerer.stream(question, chunks[:RECIPE_TOP_K]))
         answer.retrieved = chunks
         return answer
 
     return System("langchain-recipe", ask, RECIPE_TOP_K)
+
+
+def _summary(results: list[QuestionResult], mode: str, evaluator: Evaluator) -> dict[str, float]:
+    """The shared metrics, plus in llm mode what the grounding check changed."""
+    summary = summarise(results)
+    if mode == "llm":
+        answered = [r.answer for r in results if r.item.answerable and not r.answer.refused]
+        every = [r.answer for r in results]
+        summary.update(metrics.generation_summary(answered, every, evaluator.supports))
+    return summary
 
 
 def run_evaluation(
@@ -120,12 +139,6 @@ def run_evaluation(
     progress: Callable[[str, int], Callable[[], None]] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Run the evaluation; returns the report and whether every threshold holds."""
-    if mode != "extractive":
-        # Generated answers arrive with the LLM answerer; until then say so rather than
-        # silently scoring extractive answers under another name.
-        raise ConfigurationError(
-            f"answer mode {mode!r} is not available: no LLM answerer is configured"
-        )
     items: list[EvalItem] = load_dataset(dataset)
     if split != "all":
         items = [i for i in items if i.split == split]
@@ -134,6 +147,12 @@ def run_evaluation(
     if not items:
         raise ConfigurationError(f"no questions in {dataset} for split {split!r}")
     services = build_services(settings)
+    if mode not in services.answerers:
+        # Say so rather than silently scoring extractive answers under another name.
+        raise ConfigurationError(
+            f"answer mode {mode!r} is not available: no LLM is configured "
+            "(set NHS_ASSISTANT_LLM_BASE_URL, e.g. a local llama.cpp server)"
+        )
     report_ingest = services.ingest(corpus)
     if report_ingest.failed:
         logger.warning("%d corpus files failed to ingest", len(report_ingest.failed))
@@ -141,13 +160,13 @@ def run_evaluation(
     verifier = GroundingVerifier(services.embedder if verifier_embeddings else None)
     evaluator = Evaluator(resolver, verifier)
 
-    systems = [_project_system(services)]
+    systems = [_project_system(services, mode)]
     if baselines:
         systems += [
-            _retriever_system("bm25-only", services, dense=False, bm25=True),
-            _retriever_system("dense-only", services, dense=True, bm25=False),
+            _retriever_system("bm25-only", services, dense=False, bm25=True, mode=mode),
+            _retriever_system("dense-only", services, dense=True, bm25=False, mode=mode),
             _recipe_system(
-                services, corpus_files(corpus), settings.data_dir / "embedding-cache.sqlite"
+                services, corpus_files(corpus), settings.data_dir / "embedding-cache.sqlite", mode
             ),
         ]
     progress = progress or (lambda name, total: lambda: None)
@@ -156,7 +175,7 @@ def run_evaluation(
     splits = ["all", *sorted({i.split for i in items})]
     summary = {
         sp: {
-            name: summarise([r for r in rs if sp == "all" or r.item.split == sp])
+            name: _summary([r for r in rs if sp == "all" or r.item.split == sp], mode, evaluator)
             for name, rs in results.items()
         }
         for sp in splits
