@@ -116,7 +116,11 @@ class LLMCondenser:
             logger.warning("condensing the follow-up with the rule instead: %s", exc)
             return self.rules.condense(question, history)
         standalone = clean_condensed(reply, self.rules.max_chars)
-        return standalone or self.rules.condense(question, history)
+        context = set(_content_words(" ".join([question, *(m.content for m in turns)])))
+        if not standalone or not context & set(_content_words(standalone)):
+            # Empty, rambling, or about something never mentioned: retrieval would follow it.
+            return self.rules.condense(question, history)
+        return standalone
 
 
 def clean_condensed(reply: str, max_chars: int) -> str:

@@ -92,6 +92,11 @@ def test_an_unusable_rewrite_falls_back_to_the_rule():
     assert clean_condensed("\n\n", 100) == ""
 
 
+def test_a_rewrite_about_something_never_mentioned_falls_back_to_the_rule():
+    condenser, _ = llm_condenser("What is the capital of Peru?")
+    assert condenser.condense("and who signs that off?", HISTORY).startswith("Who signs that off?")
+
+
 def test_a_failing_model_falls_back_to_the_rule(free_port_url):
     settings = LLMSettings(base_url=free_port_url, model="m", max_retries=0, timeout_s=2)
     condenser = LLMCondenser(settings, make_chat_model(settings), RuleCondenser(6))
