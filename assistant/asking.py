@@ -25,7 +25,6 @@ from assistant.schemas import (
     DeltaEvent,
     FinalEvent,
     GroundingSummary,
-    SentenceEvent,
     SourcesEvent,
 )
 from assistant.services import Services
@@ -51,21 +50,22 @@ def citation_info(c: Citation) -> CitationInfo:
 
 
 def grounding_summary(answer: Answer) -> GroundingSummary:
-    """Sentences given, sentences dropped, and whether every quote is verbatim in its passage.
+    """Sentences given and removed, and whether what is left is backed by its passages.
 
-    The extractive answerer only quotes, so nothing is removed; the check still runs, so a
-    regression in quoting shows up as ``verified: false`` rather than going unnoticed.
+    Quotes (extractive answers) must be verbatim in their passages; the check still runs, so a
+    regression in quoting shows up as ``verified: false``. Generated sentences carry the
+    verifier's verdict: any marked unsupported makes ``verified`` false.
     """
-    verified = all(q in c.chunk_text for c in answer.citations for q in c.quotes)
-    sentences = 0 if answer.refused else len(answer.sentences)
-    return GroundingSummary(sentences=sentences, removed=0, verified=verified)
-
-
-def sentence_events(answer: Answer) -> list[SentenceEvent]:
-    """The answer as a list of sentences with their citation numbers (a refusal is one)."""
-    if answer.refused or not answer.sentences:
-        return [SentenceEvent(text=answer.answer, citations=[c.n for c in answer.citations])]
-    return [SentenceEvent(text=s.text, citations=s.citations) for s in answer.sentences]
+    quotes_ok = all(q in c.chunk_text for c in answer.citations for q in c.quotes)
+    unsupported = sum(1 for s in answer.sentences if s.supported is False)
+    return GroundingSummary(
+        sentences=0 if answer.refused else len(answer.sentences),
+        removed=answer.removed,
+        unsupported=unsupported,
+        dropped_citations=answer.dropped_citations,
+        verified=quotes_ok and unsupported == 0,
+        fallback_reason=answer.fallback_reason,
+    )
 
 
 @dataclass
@@ -138,6 +138,7 @@ class AskService:
             citations=[citation_info(c) for c in answer.citations],
             evidence_score=round(answer.evidence_score, 4),
             grounding=grounding_summary(answer),
+            standalone_question=answer.standalone_question,
             timings_ms={k: round(v, 2) for k, v in answer.timings_ms.items()},
         )
         self.feedback.record_answer(

@@ -270,7 +270,23 @@ class GroundingSummary(BaseModel):
 
     sentences: int = Field(description="Sentences in the answer.")
     removed: int = Field(0, description="Sentences dropped because no source supported them.")
-    verified: bool = Field(description="Every quote was found verbatim in its cited passage.")
+    unsupported: int = Field(
+        0,
+        description="Sentences kept but marked as not supported by their sources "
+        "(llm.on_unsupported = 'mark').",
+    )
+    dropped_citations: int = Field(
+        0, description="Citation markers dropped because they named no passage given."
+    )
+    verified: bool = Field(
+        description="Extractive: every quote was found verbatim in its cited passage. "
+        "Generated: every sentence left is supported by its cited passages."
+    )
+    fallback_reason: str | None = Field(
+        None,
+        description="Why the generated answer was replaced by the extractive one (mode "
+        "'extractive-fallback').",
+    )
 
 
 class AskResponse(BaseModel):
@@ -283,14 +299,10 @@ class AskResponse(BaseModel):
     citations: list[CitationInfo]
     evidence_score: float
     grounding: GroundingSummary
+    standalone_question: str | None = Field(
+        None, description="A follow-up question as rewritten to stand alone, when it was."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
-
-
-class SentenceEvent(BaseModel):
-    """Data of one ``event: sentence`` in the answer stream."""
-
-    text: str
-    citations: list[int] = Field(default_factory=list)
 
 
 class FeedbackRequest(BaseModel):

@@ -55,10 +55,34 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         # Quotes come from different places: one paragraph each reads better than a wall.
         body = _QUOTE_END.sub(r"\1\n\n", body)
     if answer.refused:
-        return f"**{REFUSAL_HEADING}.** {body}"
+        body = f"**{REFUSAL_HEADING}.** {body}"
+    return "\n\n".join([*_notes_before(answer), body, *_notes_after(answer)])
+
+
+def _notes_before(answer: Answer) -> list[str]:
+    notes = []
+    if answer.standalone_question:
+        notes.append(f"*Read as: {escape_markdown(answer.standalone_question)}*")
     if answer.mode == "extractive-fallback":
-        return f"*The language model's answer could not be checked, so these are quotes.*\n\n{body}"
-    return body
+        notes.append(
+            "*The generated answer could not be used, so these are quotes from the sources.*"
+        )
+    return notes
+
+
+def _notes_after(answer: Answer) -> list[str]:
+    """What the grounding check did to a generated answer, said plainly."""
+    notes = []
+    if answer.removed:
+        s = "" if answer.removed == 1 else "s"
+        notes.append(
+            f"*{answer.removed} generated sentence{s} removed: the cited sources did not "
+            "support them.*"
+        )
+    marked = sum(1 for x in answer.sentences if x.supported is False)
+    if marked:
+        notes.append(f"*{marked} sentence(s) marked unverified: check them against the sources.*")
+    return notes
 
 
 def partial_markdown(text: str) -> str:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool
 
 from assistant.api.auth import ApiGuard, ApiKeyring, Principal, require
 from assistant.api.documents import DocumentService
@@ -48,7 +48,7 @@ from assistant.api.request_context import (
     current_request_id,
 )
 from assistant.api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
-from assistant.asking import AskService, sentence_events
+from assistant.asking import AskResult, AskService
 from assistant.errors import AssistantError, BackendUnavailableError
 from assistant.feedback import FeedbackStore, UnknownAnswerError, feedback_db_path
 from assistant.schemas import (
@@ -57,6 +57,7 @@ from assistant.schemas import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     DeleteResponse,
+    DeltaEvent,
     DocumentList,
     ErrorDetail,
     ErrorResponse,
@@ -122,15 +123,18 @@ def ask(body: AskRequest, ctx: Ctx, _key: AskKey) -> AskResponse:
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "`event: sentence` per answer sentence (data: SentenceEvent), then "
-            "`event: final` (data: AskResponse); `event: error` (data: ErrorResponse) on failure.",
+            "description": "`event: delta` (data: DeltaEvent) for each piece of answer text as "
+            "it is produced (an LLM's tokens, or the extractive answer's sentences), then "
+            "`event: final` (data: AskResponse: the checked answer, which may have dropped "
+            "sentences, with its citations and grounding summary); `event: error` (data: "
+            "ErrorResponse) on failure.",
             "content": ASK_STREAM_CONTENT,
         },
         **errors_doc(*KEYED_ERRORS, 503),
     },
 )
 async def ask_stream(body: AskRequest, ctx: Ctx, _key: AskKey) -> StreamingResponse:
-    """The answer as Server-Sent Events, one sentence at a time, then the full response."""
+    """The answer as Server-Sent Events while it is produced, then the full checked response."""
     ctx.asker.validate(body)  # a bad question is a 422, before the stream starts
     return StreamingResponse(
         _answer_events(ctx.asker, body), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS
@@ -139,17 +143,16 @@ async def ask_stream(body: AskRequest, ctx: Ctx, _key: AskKey) -> StreamingRespo
 
 async def _answer_events(asker: AskService, body: AskRequest) -> AsyncIterator[str]:
     try:
-        result = await run_in_threadpool(asker.ask, body)
+        async for event in iterate_in_threadpool(asker.stream(body)):
+            if isinstance(event, DeltaEvent):
+                yield sse_event(event, event="delta")
+            elif isinstance(event, AskResult):
+                yield sse_event(event.response, event="final")
     except AssistantError as exc:
         yield sse_event(describe_assistant_error(exc)[1], event="error")
-        return
     except Exception:
         logger.exception("unhandled error while answering a streamed question")
         yield sse_event(_internal_error(), event="error")
-        return
-    for sentence in sentence_events(result.answer):
-        yield sse_event(sentence, event="sentence")
-    yield sse_event(result.response, event="final")
 
 
 def _internal_error() -> ErrorResponse:

@@ -28,11 +28,11 @@ ASK_STREAM_CONTENT = {
             "type": "object",
             "required": ["event", "data"],
             "properties": {
-                "event": {"type": "string", "enum": ["sentence", "final", "error"]},
+                "event": {"type": "string", "enum": ["delta", "final", "error"]},
                 "data": {
                     "type": "string",
                     "contentMediaType": "application/json",
-                    "description": "SentenceEvent for `sentence`, AskResponse for `final`, "
+                    "description": "DeltaEvent for `delta`, AskResponse for `final`, "
                     "ErrorResponse for `error`.",
                 },
             },

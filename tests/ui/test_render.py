@@ -127,3 +127,22 @@ def test_extractive_quotes_get_a_paragraph_each_but_literal_brackets_do_not_spli
     md = render.answer_markdown(answer, turn=1)
     assert md.count("\n\n") == 1
     assert md.split("\n\n")[1].startswith("Second quote")
+
+
+def test_a_checked_generated_answer_says_what_the_check_removed_and_how_it_read_the_question():
+    c = _citation(1, "Plans are due in June.", [(0, 22)])
+    answer = _answer(
+        "Plans are due in June [1].",
+        [c],
+        mode="llm",
+        removed=2,
+        standalone_question="When are <b>ICB</b> plans due?",
+    )
+    md = render.answer_markdown(answer, turn=1)
+    assert md.startswith("*Read as: When are &lt;b&gt;ICB&lt;/b&gt; plans due?*")
+    assert md.endswith("*2 generated sentences removed: the cited sources did not support them.*")
+
+
+def test_a_fallback_answer_says_it_is_quotes():
+    answer = _answer("Quote [1]", [_citation(1, "Quote", [(0, 5)])], mode="extractive-fallback")
+    assert "could not be used" in render.answer_markdown(answer, turn=1)
