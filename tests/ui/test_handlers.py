@@ -10,7 +10,7 @@ import pytest
 from assistant.asking import AskService
 from assistant.feedback import FeedbackStore
 from assistant.services import build_services
-from tests.conftest import fake_settings
+from tests.conftest import fake_settings, free_port
 from tests.ingest.test_pipeline import write_corpus
 from ui.app import SEARCHING, ChatSession, UiHandlers, build_ui
 
@@ -108,3 +108,42 @@ def test_the_mode_switch_shows_only_when_an_llm_is_configured(handlers):
     demo = build_ui(handlers.asker)
     [radio] = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "mode"]
     assert radio.visible is False
+
+
+def _llm_handlers(tmp_path, **llm: object) -> UiHandlers:
+    overrides = {f"llm__{k}": v for k, v in llm.items()}
+    settings = fake_settings(tmp_path / "data", chroma__backend="memory", **overrides)
+    services = build_services(settings)
+    services.ingest([write_corpus(tmp_path / "corpus")])
+    return UiHandlers(AskService(services, FeedbackStore(tmp_path / "feedback.sqlite")))
+
+
+def test_with_an_llm_configured_the_mode_switch_shows_and_llm_answers_are_checked(tmp_path):
+    reply = "Every integrated care board must agree a joint plan with its partner trusts [1]."
+    h = _llm_handlers(tmp_path, backend="fake", fake_responses=[reply])
+    demo = build_ui(h.asker)
+    [radio] = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "mode"]
+    assert radio.visible is True and [c[1] for c in radio.choices] == ["extractive", "llm"]
+    session = ChatSession()
+    _run(h, QUESTION, session, mode="llm")
+    answer = session.exchanges[0].answer
+    assert answer is not None and answer.mode == "llm"
+    assert answer.citations and all(s.supported is not False for s in answer.sentences)
+
+
+def test_a_dead_llm_endpoint_is_a_readable_message_when_fallback_is_off(tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    h = _llm_handlers(tmp_path, base_url=closed, on_failure="error", max_retries=0, timeout_s=2.0)
+    update = _run(h, QUESTION, ChatSession(), mode="llm")[-1]
+    text = update[1][-1]["content"]
+    assert text.startswith("**Sorry, no answer this time.**") and "Traceback" not in text
+
+
+def test_a_dead_llm_endpoint_falls_back_to_quotes_and_says_so(tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    h = _llm_handlers(tmp_path, base_url=closed, max_retries=0, timeout_s=2.0)
+    session = ChatSession()
+    update = _run(h, QUESTION, session, mode="llm")[-1]
+    assert "could not be used" in update[1][-1]["content"]
+    assert session.exchanges[0].answer is not None
+    assert session.exchanges[0].answer.mode == "extractive-fallback"
