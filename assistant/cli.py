@@ -79,7 +79,7 @@ def _settings(data_dir: Path | None, **answer: Any) -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("chromadb", "httpx", "bm25s"):
+    for noisy in ("chromadb", "httpx", "httpx2", "openai", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
