@@ -1,0 +1,110 @@
+"""Small measuring tools shared by the benchmark stages: latency summaries, ratios, memory."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from assistant.embeddings.base import Embedder
+from eval.metrics import mean, percentile
+
+KIB_PER_MIB = 1024
+BYTES_PER_MIB = 1024 * 1024
+MS_PER_S = 1000.0
+SPECIAL_TOKENS = 2  # [CLS] and [SEP] around every passage
+
+
+def latency_summary(values_ms: Sequence[float]) -> dict[str, float]:
+    """Median, p95, p99 and mean of latencies in ms, with their count (zeros when empty)."""
+    values = list(values_ms)
+    return {
+        "n": float(len(values)),
+        "median": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "mean": mean(values),
+    }
+
+
+def ratio(value: float | None, baseline: float | None) -> float | None:
+    """``value / baseline``, or None when either is missing or the baseline is not positive."""
+    if value is None or baseline is None or baseline <= 0:
+        return None
+    return value / baseline
+
+
+def per_second(count: float, seconds: float) -> float:
+    """A rate, 0 when no time passed (nothing measured)."""
+    return count / seconds if seconds > 0 else 0.0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / BYTES_PER_MIB if sys.platform == "darwin" else peak / KIB_PER_MIB
+
+
+def rss_mb(pid: int) -> float:
+    """Current resident memory of process ``pid`` in MiB."""
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / BYTES_PER_MIB
+
+
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since ``start`` (a ``time.perf_counter()`` value)."""
+    return (time.perf_counter() - start) * MS_PER_S
+
+
+class TimingEmbedder:
+    """An Embedder that passes every call through and adds up the time and texts it saw.
+
+    The benchmark wraps the model with it to split the embedder's share out of a larger step
+    (ingestion, the answerer's refusal check) without touching the project's code.
+
+    >>> from assistant.embeddings.fake import HashingEmbedder
+    >>> timed = TimingEmbedder(HashingEmbedder(dimension=8))
+    >>> _ = timed.embed_documents(["a plan", "a framework"])
+    >>> timed.texts
+    ['a plan', 'a framework']
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+        self.seconds = 0.0
+        self.texts: list[str] = []
+
+    def reset(self) -> None:
+        """Forget the time and texts counted so far."""
+        self.seconds = 0.0
+        self.texts = []
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.embed_documents(texts)
+        finally:
+            self.seconds += time.perf_counter() - t0
+            self.texts.extend(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.embed_query(text)
+        finally:
+            self.seconds += time.perf_counter() - t0
+            self.texts.append(text)
+
+
+def model_tokens(embedder: Any, texts: Sequence[str]) -> int:
+    """Word pieces the model reads for ``texts``: with [CLS]/[SEP], truncated at max_tokens."""
+    return sum(min(embedder.count_tokens(t) + SPECIAL_TOKENS, embedder.max_tokens) for t in texts)

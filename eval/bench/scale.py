@@ -1,0 +1,234 @@
+"""The scale test: synthetic indexes of 2k, 20k and 200k chunks, each queried in a child process.
+
+Two child processes per size, so each figure belongs to one job:
+
+* ``build`` reads the real chunks and vectors of the benchmark index, writes real plus synthetic
+  chunks (see ``synthetic.py``) into a new Chroma collection and BM25 index through the
+  project's own classes, and measures HNSW recall@10 against exact search there. An index
+  already built with the same size, seed and source is reused.
+* ``query`` opens that index the way the CLI does (``build_services``), retrieves every
+  question and reports retrieve p50/p95 and its own peak RSS, which is then the memory a
+  serving process needs for that many chunks.
+
+Run by the benchmark as ``python -m eval.bench.scale build|query ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.retrieval.bm25 import BM25Index
+from assistant.store.base import StoredChunk
+from assistant.store.factory import make_vector_store
+from eval.bench.measure import peak_rss_mb
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCALE_SIZES = (2_000, 20_000, 200_000)
+QUICK_SCALE_SIZES = (2_000,)
+SYNTHETIC_SEED = 20_260_101
+UPSERT_BATCH = 5_000  # synthetic chunks generated and written at a time
+MARKER = "synthetic.json"
+MARKER_VERSION = 1  # bump when the generator changes, so old indexes are rebuilt
+CHILD_TIMEOUT_S = 3_600
+QUERY_WARMUP = 3
+
+
+def _open_store(settings: Settings, model_name: str, dimension: int) -> Any:
+    return make_vector_store(settings.chroma, settings.data_dir, model_name, dimension)
+
+
+# -- build (child process) ------------------------------------------------------------------
+
+
+def build_index(
+    source: Settings, dest: Settings, size: int, seed: int, queries: np.ndarray, model_name: str
+) -> dict[str, Any]:
+    """Write ``size`` chunks (real first, then synthetic) into ``dest``; measure recall there."""
+    from eval.bench.recall import recall_at_k
+    from eval.bench.stages import stored_vectors
+    from eval.bench.synthetic import index_plan, synthetic_chunks
+
+    t0 = time.perf_counter()
+    src_store = _open_store(source, model_name, queries.shape[1])
+    _, _, real = stored_vectors(src_store)
+    kept, extra = index_plan(len(real), size)
+    store = _open_store(dest, model_name, queries.shape[1])
+    if store.count():
+        raise ValueError(f"{dest.data_dir} already holds chunks; remove it to rebuild")
+    store.upsert_chunks(real[:kept])
+    ids = [c.chunk_id for c in real[:kept]]
+    vectors = [np.vstack([c.embedding for c in real[:kept]])]  # type: ignore[misc]
+    texts = [(c.chunk_id, c.text, c.metadata) for c in real[:kept]]
+    for start in range(0, extra, UPSERT_BATCH):
+        batch = list(synthetic_chunks(real, min(UPSERT_BATCH, extra - start), seed, start))
+        store.upsert_chunks(batch)
+        ids.extend(c.chunk_id for c in batch)
+        vectors.append(np.vstack([c.embedding for c in batch]))  # type: ignore[misc]
+        texts.extend((c.chunk_id, c.text, c.metadata) for c in batch)
+    written_s = time.perf_counter() - t0
+    generation = store.bump_generation()
+    bm25 = BM25Index(dest.data_dir / "bm25", k1=dest.retrieval.bm25_k1, b=dest.retrieval.bm25_b)
+    bm25.build([StoredChunk(i, t, m) for i, t, m in texts], generation)
+    build_s = time.perf_counter() - t0
+    matrix = np.vstack(vectors)
+
+    def search(query: np.ndarray, k: int) -> list[str]:
+        return [h.chunk_id for h in store.search(query, k)]
+
+    recall = recall_at_k(matrix, ids, queries, search)
+    return {
+        "size": size,
+        "real_chunks": kept,
+        "synthetic_chunks": extra,
+        "chunks": store.count(),
+        "write_s": written_s,
+        "build_s": build_s,
+        "recall_at_10": recall["recall"],
+        "recall_worst": recall["worst"],
+        "build_peak_rss_mb": peak_rss_mb(),
+    }
+
+
+# -- query (child process) ------------------------------------------------------------------
+
+
+def query_index(settings: Settings, questions: list[str]) -> dict[str, Any]:
+    """Open the index as the CLI does, retrieve every question, report latency and peak RSS."""
+    from assistant.services import build_services
+    from eval.bench.measure import elapsed_ms, latency_summary
+    from eval.bench.stages import RETRIEVAL_STAGES
+
+    t0 = time.perf_counter()
+    services = build_services(settings)
+    chunks = services.store.count()
+    open_ms = elapsed_ms(t0)
+    for q in questions[:QUERY_WARMUP]:
+        services.retriever.retrieve(q)
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {s: [] for s in RETRIEVAL_STAGES}
+    for q in questions:
+        timings: dict[str, float] = {}
+        t1 = time.perf_counter()
+        services.retriever.retrieve(q, timings_ms=timings)
+        totals.append(elapsed_ms(t1))
+        for s in RETRIEVAL_STAGES:
+            stages[s].append(timings.get(s, 0.0))
+    summary = latency_summary(totals)
+    return {
+        "chunks": chunks,
+        "open_ms": open_ms,
+        "retrieve": summary,
+        "retrieve_p50_ms": summary["median"],
+        "retrieve_p95_ms": summary["p95"],
+        "stages_median_ms": {s: latency_summary(v)["median"] for s, v in stages.items()},
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+# -- parent side ----------------------------------------------------------------------------
+
+
+def _child(args: list[str], out: Path) -> dict[str, Any]:
+    """Run ``python -m eval.bench.scale ARGS --out OUT`` and read the JSON it wrote."""
+    cmd = [sys.executable, "-m", "eval.bench.scale", *args, "--out", str(out)]
+    done = subprocess.run(
+        cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"scale {args[0]} child failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(out.read_text()))
+
+
+def run_scale_point(
+    source: Path,
+    size: int,
+    workdir: Path,
+    questions_file: Path,
+    queries_file: Path,
+    model: tuple[str, int],
+    source_generation: int,
+) -> dict[str, Any]:
+    """Build (or reuse) the index of ``size`` chunks, then query it in a fresh process.
+
+    ``model`` is the embedder's (name, dimension) recorded in the index; ``source_generation``
+    is the benchmark index's counter, so a synthetic index is rebuilt when its source changed.
+    """
+    dest = workdir / f"scale-{size}"
+    marker = {
+        "version": MARKER_VERSION,
+        "size": size,
+        "seed": SYNTHETIC_SEED,
+        "source": str(source.resolve()),
+        "generation": source_generation,
+        "model": list(model),
+    }
+    marker_file = dest / MARKER
+    saved = json.loads(marker_file.read_text()) if marker_file.exists() else {}
+    if saved.get("marker") == marker:
+        built = {**saved["build"], "reused": True}
+    else:
+        shutil.rmtree(dest, ignore_errors=True)
+        args = ["build", "--source", str(source), "--dest", str(dest), "--size", str(size)]
+        args += ["--queries", str(queries_file), "--model-name", model[0]]
+        built = {**_child(args, workdir / f"build-{size}.json"), "reused": False}
+        marker_file.write_text(json.dumps({"marker": marker, "build": built}))
+    query_args = ["query", "--data-dir", str(dest), "--questions", str(questions_file)]
+    queried = _child(query_args, workdir / f"query-{size}.json")
+    return {"size": size, "build": built, **queried}
+
+
+def _settings_for(data_dir: Path) -> Settings:
+    settings = Settings()
+    settings.data_dir = data_dir
+    return settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the child processes."""
+    parser = argparse.ArgumentParser(prog="python -m eval.bench.scale")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    build = sub.add_parser("build")
+    build.add_argument("--source", type=Path, required=True)
+    build.add_argument("--dest", type=Path, required=True)
+    build.add_argument("--size", type=int, required=True)
+    build.add_argument("--seed", type=int, default=SYNTHETIC_SEED)
+    build.add_argument("--queries", type=Path, required=True)
+    build.add_argument("--model-name", required=True)
+    build.add_argument("--out", type=Path, required=True)
+    query = sub.add_parser("query")
+    query.add_argument("--data-dir", type=Path, required=True)
+    query.add_argument("--questions", type=Path, required=True)
+    query.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.cmd == "build":
+        queries = np.load(args.queries)
+        result = build_index(
+            _settings_for(args.source),
+            _settings_for(args.dest),
+            args.size,
+            args.seed,
+            queries,
+            args.model_name,
+        )
+    else:
+        questions = json.loads(args.questions.read_text())
+        result = query_index(_settings_for(args.data_dir), questions)
+    args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
