@@ -16,6 +16,7 @@ from eval.metrics import mean, percentile
 KIB_PER_MIB = 1024
 BYTES_PER_MIB = 1024 * 1024
 MS_PER_S = 1000.0
+RETRIEVAL_STAGES = ("embed_query", "dense_search", "bm25", "fusion")  # retriever timings_ms
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] around every passage
 
 

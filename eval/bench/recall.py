@@ -6,7 +6,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from assistant.store.base import StoredChunk, VectorStore
+
 RECALL_K = 10
+FETCH_BATCH = 500  # chunks read from the store per call
 
 Search = Callable[[np.ndarray, int], list[str]]
 
@@ -34,3 +37,13 @@ def recall_at_k(
         "queries": float(len(scores)),
         "k": float(k),
     }
+
+
+def stored_vectors(store: VectorStore) -> tuple[list[str], np.ndarray, list[StoredChunk]]:
+    """Every chunk of the store with its vector: (ids, matrix of rows, chunks)."""
+    ids = sorted(store.chunk_ids())
+    chunks: list[StoredChunk] = []
+    for start in range(0, len(ids), FETCH_BATCH):
+        chunks.extend(store.get_chunks(ids[start : start + FETCH_BATCH], with_embeddings=True))
+    matrix = np.vstack([c.embedding for c in chunks]).astype(np.float32)  # type: ignore[misc]
+    return [c.chunk_id for c in chunks], matrix, chunks

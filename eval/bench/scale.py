@@ -29,9 +29,12 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.retrieval.bm25 import BM25Index
+from assistant.services import build_services
 from assistant.store.base import StoredChunk
 from assistant.store.factory import make_vector_store
-from eval.bench.measure import peak_rss_mb
+from eval.bench.measure import RETRIEVAL_STAGES, elapsed_ms, latency_summary, peak_rss_mb
+from eval.bench.recall import recall_at_k, stored_vectors
+from eval.bench.synthetic import index_plan, synthetic_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -53,48 +56,56 @@ def _open_store(settings: Settings, model_name: str, dimension: int) -> Any:
 # -- build (child process) ------------------------------------------------------------------
 
 
-def build_index(
-    source: Settings, dest: Settings, size: int, seed: int, queries: np.ndarray, model_name: str
-) -> dict[str, Any]:
-    """Write ``size`` chunks (real first, then synthetic) into ``dest``; measure recall there."""
-    from eval.bench.recall import recall_at_k
-    from eval.bench.stages import stored_vectors
-    from eval.bench.synthetic import index_plan, synthetic_chunks
+def _write_chunks(
+    store: Any, real: list[StoredChunk], size: int, seed: int
+) -> tuple[list[str], np.ndarray, list[StoredChunk]]:
+    """Real chunks, then synthetic ones batch by batch, into ``store``.
 
-    t0 = time.perf_counter()
-    src_store = _open_store(source, model_name, queries.shape[1])
-    _, _, real = stored_vectors(src_store)
+    Returns the ids and vectors written (for exact search) and the chunks without vectors
+    (for BM25), so nothing has to be read back from Chroma.
+    """
     kept, extra = index_plan(len(real), size)
-    store = _open_store(dest, model_name, queries.shape[1])
-    if store.count():
-        raise ValueError(f"{dest.data_dir} already holds chunks; remove it to rebuild")
-    store.upsert_chunks(real[:kept])
-    ids = [c.chunk_id for c in real[:kept]]
-    vectors = [np.vstack([c.embedding for c in real[:kept]])]  # type: ignore[misc]
-    texts = [(c.chunk_id, c.text, c.metadata) for c in real[:kept]]
+    written = list(real[:kept])
+    store.upsert_chunks(written)
+    ids = [c.chunk_id for c in written]
+    vectors = [np.vstack([c.embedding for c in written])]  # type: ignore[misc]
+    lexical = [StoredChunk(c.chunk_id, c.text, c.metadata) for c in written]
     for start in range(0, extra, UPSERT_BATCH):
         batch = list(synthetic_chunks(real, min(UPSERT_BATCH, extra - start), seed, start))
         store.upsert_chunks(batch)
         ids.extend(c.chunk_id for c in batch)
         vectors.append(np.vstack([c.embedding for c in batch]))  # type: ignore[misc]
-        texts.extend((c.chunk_id, c.text, c.metadata) for c in batch)
-    written_s = time.perf_counter() - t0
-    generation = store.bump_generation()
+        lexical.extend(StoredChunk(c.chunk_id, c.text, c.metadata) for c in batch)
+    return ids, np.vstack(vectors), lexical
+
+
+def build_index(
+    source: Settings, dest: Settings, size: int, seed: int, queries: np.ndarray, model_name: str
+) -> dict[str, Any]:
+    """Write ``size`` chunks (real first, then synthetic) into ``dest``; measure recall there."""
+    t0 = time.perf_counter()
+    dimension = queries.shape[1]
+    _, _, real = stored_vectors(_open_store(source, model_name, dimension))
+    store = _open_store(dest, model_name, dimension)
+    if store.count():
+        raise ValueError(f"{dest.data_dir} already holds chunks; remove it to rebuild")
+    ids, matrix, lexical = _write_chunks(store, real, size, seed)
+    write_s = time.perf_counter() - t0
     bm25 = BM25Index(dest.data_dir / "bm25", k1=dest.retrieval.bm25_k1, b=dest.retrieval.bm25_b)
-    bm25.build([StoredChunk(i, t, m) for i, t, m in texts], generation)
+    bm25.build(lexical, store.bump_generation())
     build_s = time.perf_counter() - t0
-    matrix = np.vstack(vectors)
 
     def search(query: np.ndarray, k: int) -> list[str]:
         return [h.chunk_id for h in store.search(query, k)]
 
     recall = recall_at_k(matrix, ids, queries, search)
+    kept, extra = index_plan(len(real), size)
     return {
         "size": size,
         "real_chunks": kept,
         "synthetic_chunks": extra,
         "chunks": store.count(),
-        "write_s": written_s,
+        "write_s": write_s,
         "build_s": build_s,
         "recall_at_10": recall["recall"],
         "recall_worst": recall["worst"],
@@ -107,10 +118,6 @@ def build_index(
 
 def query_index(settings: Settings, questions: list[str]) -> dict[str, Any]:
     """Open the index as the CLI does, retrieve every question, report latency and peak RSS."""
-    from assistant.services import build_services
-    from eval.bench.measure import elapsed_ms, latency_summary
-    from eval.bench.stages import RETRIEVAL_STAGES
-
     t0 = time.perf_counter()
     services = build_services(settings)
     chunks = services.store.count()

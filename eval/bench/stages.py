@@ -14,23 +14,22 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embeddings.base import Embedder
 from assistant.services import Services, build_services
-from assistant.store.base import StoredChunk, VectorStore
+from assistant.store.base import VectorStore
 from eval.baselines import RECIPE_TOP_K, LangChainRecipe
 from eval.bench.measure import (
+    RETRIEVAL_STAGES,
     TimingEmbedder,
     elapsed_ms,
     latency_summary,
     model_tokens,
     per_second,
 )
-from eval.bench.recall import RECALL_K, recall_at_k
+from eval.bench.recall import RECALL_K, recall_at_k, stored_vectors
 
 logger = logging.getLogger(__name__)
 
 EMBED_ATOL = 1e-5  # batched and one-by-one vectors must agree to float32 rounding
 EMBED_REPEATS = 2  # each path timed twice, in ABBA order
-FETCH_BATCH = 500  # chunks read from the store per call
-RETRIEVAL_STAGES = ("embed_query", "dense_search", "bm25", "fusion")
 WARMUP_QUESTIONS = (
     "What is a neighbourhood health team?",
     "What must integrated care boards submit in their plans?",
@@ -255,16 +254,6 @@ def bench_queries(
 
 
 # -- HNSW recall ----------------------------------------------------------------------------
-
-
-def stored_vectors(store: VectorStore) -> tuple[list[str], np.ndarray, list[StoredChunk]]:
-    """Every chunk of the store with its vector: (ids, matrix of rows, chunks)."""
-    ids = sorted(store.chunk_ids())
-    chunks: list[StoredChunk] = []
-    for start in range(0, len(ids), FETCH_BATCH):
-        chunks.extend(store.get_chunks(ids[start : start + FETCH_BATCH], with_embeddings=True))
-    matrix = np.vstack([c.embedding for c in chunks]).astype(np.float32)  # type: ignore[misc]
-    return [c.chunk_id for c in chunks], matrix, chunks
 
 
 def query_vectors(embedder: Embedder, questions: list[str]) -> np.ndarray:
