@@ -103,7 +103,13 @@ async def run_load(
         finished = time.perf_counter() - t0
     measured = [s for s in samples if s.started >= warmup]
     result = summarise(measured, max(finished - warmup, 1e-9))
-    return {"concurrency": concurrency, "warmup_s": warmup, **result}
+    distinct = len(set(questions))
+    return {
+        "concurrency": concurrency,
+        "warmup_s": warmup,
+        "distinct_questions": distinct,
+        **result,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

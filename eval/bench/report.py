@@ -260,7 +260,9 @@ def write_markdown(report: dict[str, Any], out: Path) -> Path:
         "(its refusal check), and sentence selection is the rest of the answerer's time.",
         "* API: `nhs-assistant serve` in a subprocess; the load generator "
         "(`python -m eval.bench.load`) is another process with closed-loop clients; requests "
-        "in the warm-up seconds are not counted.",
+        "in the warm-up seconds are not counted. Clients take the questions round-robin, "
+        "so questions repeat and the embedder's cache of recent question vectors serves "
+        "the repeats (the in-process figures above empty it before every question).",
         "",
     ]
     lines += [

@@ -9,7 +9,7 @@ import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,6 @@ class BenchConfig:
     api_duration_s: float = 20.0
     api_warmup_s: float = 3.0
     scale_sizes: tuple[int, ...] = SCALE_SIZES
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def work(self) -> Path:
@@ -60,7 +59,7 @@ class BenchConfig:
         return self.work_dir or self.out / "work"
 
 
-QUICK = {
+QUICK: dict[str, Any] = {
     "max_docs": 3,
     "max_questions": 20,
     "embed_passages": 16,

@@ -32,7 +32,14 @@ from assistant.retrieval.bm25 import BM25Index
 from assistant.services import build_services
 from assistant.store.base import StoredChunk
 from assistant.store.factory import make_vector_store
-from eval.bench.measure import RETRIEVAL_STAGES, elapsed_ms, latency_summary, peak_rss_mb
+from eval.bench.measure import (
+    RETRIEVAL_STAGES,
+    WARMUP_QUESTIONS,
+    elapsed_ms,
+    forget_questions,
+    latency_summary,
+    peak_rss_mb,
+)
 from eval.bench.recall import recall_at_k, stored_vectors
 from eval.bench.synthetic import index_plan, synthetic_chunks
 
@@ -46,7 +53,6 @@ UPSERT_BATCH = 5_000  # synthetic chunks generated and written at a time
 MARKER = "synthetic.json"
 MARKER_VERSION = 1  # bump when the generator changes, so old indexes are rebuilt
 CHILD_TIMEOUT_S = 3_600
-QUERY_WARMUP = 3
 
 
 def _open_store(settings: Settings, model_name: str, dimension: int) -> Any:
@@ -122,11 +128,12 @@ def query_index(settings: Settings, questions: list[str]) -> dict[str, Any]:
     services = build_services(settings)
     chunks = services.store.count()
     open_ms = elapsed_ms(t0)
-    for q in questions[:QUERY_WARMUP]:
+    for q in WARMUP_QUESTIONS:
         services.retriever.retrieve(q)
     totals: list[float] = []
     stages: dict[str, list[float]] = {s: [] for s in RETRIEVAL_STAGES}
     for q in questions:
+        forget_questions(services.embedder)
         timings: dict[str, float] = {}
         t1 = time.perf_counter()
         services.retriever.retrieve(q, timings_ms=timings)

@@ -7,7 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -20,7 +20,13 @@ from assistant.store.chroma import ChromaStore
 from eval.bench import gates
 from eval.bench.gates import Check, evaluate, gates_pass
 from eval.bench.load import Sample, run_load, summarise
-from eval.bench.measure import TimingEmbedder, latency_summary, model_tokens, ratio
+from eval.bench.measure import (
+    TimingEmbedder,
+    forget_questions,
+    latency_summary,
+    model_tokens,
+    ratio,
+)
 from eval.bench.recall import exact_top_k, recall_at_k
 from eval.bench.report import JSON_NAME, MARKDOWN_NAME, PLOT_NAME, table, write_reports
 from eval.bench.run import figures_of, pick_questions
@@ -48,6 +54,11 @@ def _real_chunks(n: int = 6, dim: int = 8) -> list[StoredChunk]:
         )
         for i in range(n)
     ]
+
+
+def _vector(chunk: StoredChunk) -> np.ndarray:
+    assert chunk.embedding is not None
+    return chunk.embedding
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -85,6 +96,18 @@ def test_timing_embedder_passes_vectors_through_and_counts_what_it_saw():
     assert timed.seconds > 0
     timed.reset()
     assert timed.texts == [] and timed.seconds == 0
+
+
+@pytest.mark.slow
+def test_forget_questions_empties_the_minilm_query_cache_behind_a_wrapper():
+    from assistant.embeddings.onnx_minilm import OnnxMiniLMEmbedder
+
+    model = OnnxMiniLMEmbedder()
+    first = model.embed_query("What is a neighbourhood health team?")
+    assert model.embed_query("What is a neighbourhood health team?") is first  # cached
+    forget_questions(TimingEmbedder(model))
+    again = model.embed_query("What is a neighbourhood health team?")
+    assert again is not first and np.allclose(again, first)
 
 
 def test_model_tokens_adds_the_two_special_tokens_and_truncates():
@@ -151,7 +174,7 @@ def test_synthetic_chunks_are_the_same_for_the_same_seed():
     b = list(synthetic_chunks(real, 20, seed=5))
     assert [c.chunk_id for c in a] == [c.chunk_id for c in b]
     assert [c.text for c in a] == [c.text for c in b]
-    assert all(np.array_equal(x.embedding, y.embedding) for x, y in zip(a, b, strict=True))
+    assert all(np.array_equal(_vector(x), _vector(y)) for x, y in zip(a, b, strict=True))
     other = list(synthetic_chunks(real, 20, seed=6))
     assert [c.text for c in a] != [c.text for c in other]
 
@@ -166,13 +189,14 @@ def test_synthetic_chunk_depends_only_on_its_number_not_on_the_batch():
 def test_synthetic_chunks_recombine_real_sentences_with_unit_mixed_vectors():
     real = _real_chunks()
     real_sentences = {s for c in real for s in split_sentences(c.text)}
-    real_vectors = np.vstack([c.embedding for c in real])
+    real_vectors = np.vstack([_vector(c) for c in real])
     for chunk in synthetic_chunks(real, 30, seed=3):
+        vector = _vector(chunk)
         assert set(split_sentences(chunk.text)) <= real_sentences
-        assert np.linalg.norm(chunk.embedding) == pytest.approx(1.0, abs=1e-5)
+        assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
         # a mixture of real vectors lies in their span: least squares reproduces it
-        coef, *_ = np.linalg.lstsq(real_vectors.T, chunk.embedding, rcond=None)
-        assert np.allclose(real_vectors.T @ coef, chunk.embedding, atol=1e-4)
+        coef, *_ = np.linalg.lstsq(real_vectors.T, vector, rcond=None)
+        assert np.allclose(real_vectors.T @ coef, vector, atol=1e-4)
         assert chunk.metadata["doc_id"] in {"doc0.md", "doc1.md"}
         assert chunk.chunk_id.startswith("syn:3:")
 
@@ -312,7 +336,7 @@ def test_load_generator_drives_concurrent_clients_against_a_loopback_server():
 # -- the report -----------------------------------------------------------------------------
 
 
-def _fake_report() -> dict:
+def _fake_report() -> dict[str, Any]:
     lat = {"n": 3.0, "median": 20.0, "p95": 40.0, "p99": 45.0, "mean": 25.0}
     api_level = {"rps": 35.0, "median_ms": 100.0, "p95_ms": 300.0, "p99_ms": 350.0, "errors": 0}
     ingest = {
@@ -323,7 +347,7 @@ def _fake_report() -> dict:
         "chunks": 50,
         "files": 3,
     }
-    report = {
+    report: dict[str, Any] = {
         "mode": "quick",
         "seconds": 90.0,
         "model_load_s": 1.0,
@@ -369,9 +393,10 @@ def _fake_report() -> dict:
             }
         ],
     }
-    report["figures"] = figures_of(report)
-    report["targets"] = evaluate(gates.TARGETS, report["figures"])
-    report["gates"] = evaluate(gates.QUICK_GATES, report["figures"])
+    figures = figures_of(report)
+    report["figures"] = figures
+    report["targets"] = evaluate(gates.TARGETS, figures)
+    report["gates"] = evaluate(gates.QUICK_GATES, figures)
     return report
 
 
