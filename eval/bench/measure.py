@@ -6,6 +6,7 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,17 @@ def per_second(count: float, seconds: float) -> float:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory in MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    """This process's peak resident memory in MiB.
+
+    On Linux it is VmHWM from /proc/self/status: ru_maxrss would carry over the RSS of the
+    parent a child process was forked from (the benchmark, with its model loaded), which hides
+    the peak of a small index's query process.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / KIB_PER_MIB
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / BYTES_PER_MIB if sys.platform == "darwin" else peak / KIB_PER_MIB
 

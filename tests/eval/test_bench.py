@@ -25,7 +25,9 @@ from eval.bench.measure import (
     forget_questions,
     latency_summary,
     model_tokens,
+    peak_rss_mb,
     ratio,
+    rss_mb,
 )
 from eval.bench.recall import exact_top_k, recall_at_k
 from eval.bench.report import JSON_NAME, MARKDOWN_NAME, PLOT_NAME, table, write_reports
@@ -108,6 +110,12 @@ def test_forget_questions_empties_the_minilm_query_cache_behind_a_wrapper():
     forget_questions(TimingEmbedder(model))
     again = model.embed_query("What is a neighbourhood health team?")
     assert again is not first and np.allclose(again, first)
+
+
+def test_peak_rss_is_at_least_the_current_rss_of_this_process():
+    import os
+
+    assert peak_rss_mb() >= rss_mb(os.getpid()) * 0.99 > 0
 
 
 def test_model_tokens_adds_the_two_special_tokens_and_truncates():
