@@ -350,13 +350,21 @@ class ExtractiveAnswerer:
         scored = _score_all(q, sentences, chunks, idf)
         selected = _select(scored, self.settings.max_sentences)
         evidence = _evidence_score(idf, selected, chunks)
-        if self._weak(question, selected, evidence):
+        selected_at = time.perf_counter()
+        weak = self._weak(question, selected, evidence)
+        verified_at = time.perf_counter()
+        if weak:
             answer = _refusal(question, chunks, scored, evidence)
         else:
             answer = _compose(question, chunks, selected, q.how_to, evidence)
         answer.retrieved = list(chunks)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        answer.timings_ms = {**(timings_ms or {}), "answer": round(elapsed_ms, 3)}
+        answer.timings_ms = {
+            **(timings_ms or {}),
+            "answer": round(elapsed_ms, 3),
+            "select": round((selected_at - started) * 1000, 3),
+            "verify": round((verified_at - selected_at) * 1000, 3),
+        }
         return answer
 
     def stream(

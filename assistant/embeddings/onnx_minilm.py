@@ -132,6 +132,11 @@ class OnnxMiniLMEmbedder:
                 self._queries.popitem(last=False)
         return vector
 
+    def clear_query_cache(self) -> None:
+        """Forget recent question vectors (the benchmark times every question as new)."""
+        with self._queries_lock:
+            self._queries.clear()
+
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Embed in length-sorted batches; rows come back in the input order."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -139,8 +139,3 @@ def forget_questions(embedder: Any) -> None:
     clear = getattr(inner, "clear_query_cache", None)
     if callable(clear):
         clear()
-        return
-    cache, lock = getattr(inner, "_queries", None), getattr(inner, "_queries_lock", None)
-    if cache is not None and lock is not None:
-        with lock:
-            cache.clear()

@@ -188,13 +188,15 @@ def _ask_once(services: Services, timed: TimingEmbedder, question: str) -> dict[
     answer = services.ask(question)
     total = elapsed_ms(t0)
     t = answer.timings_ms
-    verification = timed.seconds * 1000
+    # The answerer reports its two halves; older answerers only the whole, so then the time its
+    # refusal check spent in the embedder stands in for verification.
+    verification = t.get("verify", timed.seconds * 1000)
     stages = {s: t.get(s, 0.0) for s in RETRIEVAL_STAGES}
     return {
         "total": total,
         **stages,
         "retrieve_other": max(0.0, t.get("retrieve", 0.0) - sum(stages.values())),
-        "sentence_selection": max(0.0, t.get("answer", 0.0) - verification),
+        "sentence_selection": t.get("select", max(0.0, t.get("answer", 0.0) - verification)),
         "verification": verification,
         "refused": float(answer.refused),
     }
