@@ -112,6 +112,21 @@ class AnswerSettings(BaseModel):
         description="With the embedder: refuse when no chosen sentence is at least this similar "
         "to the question (calibrated on the dev split).",
     )
+    chunk_similarity_accept: float = Field(
+        0.58,
+        ge=-1,
+        le=1,
+        description="With the embedder: when the evidence is not conclusive, a chosen sentence's "
+        "passage at least this similar to the question settles it as answerable without "
+        "embedding sentences (calibrated on the dev split).",
+    )
+    chunk_similarity_refuse: float = Field(
+        0.40,
+        ge=-1,
+        le=1,
+        description="... and below this the question is refused without embedding sentences; "
+        "between the two the sentence check decides.",
+    )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
 
 

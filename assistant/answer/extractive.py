@@ -328,12 +328,29 @@ class ExtractiveAnswerer:
         vectors = self._sentence_vectors(texts)
         return float((vectors @ self.embedder.embed_query(question)).max())
 
-    def _weak(self, question: str, selected: list[_Scored], evidence: float) -> bool:
-        """Whether the evidence is too weak to answer from."""
+    def _weak(
+        self,
+        question: str,
+        selected: list[_Scored],
+        evidence: float,
+        chunks: list[RetrievedChunk],
+    ) -> bool:
+        """Whether the evidence is too weak to answer from.
+
+        The question-to-chunk similarity from retrieval settles most questions for free; only
+        when it falls between the two calibrated bounds are the chosen sentences embedded.
+        """
         if not selected or evidence < self.settings.min_evidence:
             return True
         if self.embedder is None or evidence >= CONCLUSIVE_EVIDENCE:
             return False
+        scores = [chunks[x.sentence.chunk].dense_score for x in selected]
+        known = [s for s in scores if s is not None]
+        if known and len(known) == len(scores):
+            if max(known) >= self.settings.chunk_similarity_accept:
+                return False
+            if max(known) < self.settings.chunk_similarity_refuse:
+                return True
         return self._sentence_similarity(question, selected) < self.settings.min_sentence_similarity
 
     def answer(
@@ -351,7 +368,7 @@ class ExtractiveAnswerer:
         selected = _select(scored, self.settings.max_sentences)
         evidence = _evidence_score(idf, selected, chunks)
         selected_at = time.perf_counter()
-        weak = self._weak(question, selected, evidence)
+        weak = self._weak(question, selected, evidence, chunks)
         verified_at = time.perf_counter()
         if weak:
             answer = _refusal(question, chunks, scored, evidence)

@@ -315,3 +315,31 @@ def test_sentence_vectors_for_the_refusal_check_are_embedded_once() -> None:
     again = answerer._sentence_vectors(["ICBs submit plans.", "Boards sign off plans."])
     assert embedder.calls == 2
     assert (first[0] == again[1]).all()
+
+
+BAND_TEXT = (
+    "Integrated care boards publish a workforce plan each spring. Trusts report staffing "
+    "figures to the board every quarter."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "dense", "refused", "embeds"),
+    [
+        ("What about the workforce plan and parking fines?", 0.9, False, False),  # accept
+        ("What about the workforce plan and parking fines?", 0.5, True, True),  # ask sentences
+        ("When do boards publish the workforce plan?", 0.1, True, False),  # refuse
+    ],
+)
+def test_passage_similarity_settles_the_refusal_check_and_sentences_are_embedded_only_between(
+    question, dense, refused, embeds
+):
+    from assistant.config import AnswerSettings
+    from assistant.embeddings.fake import HashingEmbedder
+
+    embedder = HashingEmbedder()
+    answerer = ExtractiveAnswerer(AnswerSettings(), embedder)
+    chunk = RetrievedChunk(chunk_id="c1", doc_id="d", title="T", text=BAND_TEXT, dense_score=dense)
+    answer = answerer.answer(question, [chunk])
+    assert answer.refused is refused
+    assert (embedder.calls > 0) is embeds
