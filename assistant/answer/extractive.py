@@ -53,6 +53,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.answer.base import stream_whole
+from assistant.answer.citations import cite, merge_spans
 from assistant.answer.sentences import (
     HEADING_MAX_WORDS,
     display_text,
@@ -725,9 +726,7 @@ def _compose(
     else:
         text = " ".join(f"{a.text} [{a.citations[0]}]" for a in out)
     citations = [
-        _citation(
-            n, chunks[pos], _quote_spans([x.sentence for x in ordered if x.sentence.chunk == pos])
-        )
+        cite(n, chunks[pos], _quote_spans([x.sentence for x in ordered if x.sentence.chunk == pos]))
         for pos, n in numbers.items()
     ]
     return Answer(
@@ -742,32 +741,7 @@ def _compose(
 
 def _quote_spans(quoted: list[_Sentence]) -> list[tuple[int, int]]:
     """The quoted sentences of one chunk, in document order, merged where they touch."""
-    spans: list[tuple[int, int]] = []
-    for s in sorted(quoted, key=lambda s: s.start):
-        if spans and s.start <= spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], s.end))
-        else:
-            spans.append((s.start, s.end))
-    return spans
-
-
-def _citation(n: int, chunk: RetrievedChunk, spans: list[tuple[int, int]]) -> Citation:
-    quotes = [chunk.text[a:b] for a, b in spans]
-    return Citation(
-        n=n,
-        doc_id=chunk.doc_id,
-        title=chunk.title,
-        section=chunk.section,
-        page=chunk.page_start,
-        quote=" … ".join(quotes),
-        quotes=quotes,
-        spans=spans,
-        chunk_id=chunk.chunk_id,
-        chunk_text=chunk.text,
-        score=chunk.score,
-        source_url=chunk.source_url,
-        publisher=chunk.publisher,
-    )
+    return merge_spans((s.start, s.end) for s in quoted)
 
 
 def _refusal(
@@ -782,7 +756,7 @@ def _refusal(
         )
         return Answer(question=question, answer=text, refused=True, evidence_score=evidence)
     citations = [
-        _citation(n, chunks[pos], [_pointer_span(pos, chunks[pos], scored)])
+        cite(n, chunks[pos], [_pointer_span(pos, chunks[pos], scored)])
         for n, pos in enumerate(nearest, 1)
     ]
     lines = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.answer.citations import cite, merge_spans
 from assistant.answer.sentences import display_text, is_list_item, split_sentences
 from assistant.answer.verifier import Verdict, Verifier, content_terms, quantities
 from assistant.schemas import AnswerSentence, Citation, RetrievedChunk
@@ -179,33 +180,4 @@ def citations_for(sentences: list[CheckedSentence], chunks: list[RetrievedChunk]
     for s in sentences:
         for n in s.citations:
             spans.setdefault(n, set()).add(best_span(s.text, chunks[n - 1].text))
-    return [_citation(n, chunks[n - 1], _merged(sorted(spans[n]))) for n in sorted(spans)]
-
-
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for a, b in spans:
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def _citation(n: int, chunk: RetrievedChunk, spans: list[tuple[int, int]]) -> Citation:
-    quotes = [chunk.text[a:b] for a, b in spans]
-    return Citation(
-        n=n,
-        doc_id=chunk.doc_id,
-        title=chunk.title,
-        section=chunk.section,
-        page=chunk.page_start,
-        quote=" … ".join(quotes),
-        quotes=quotes,
-        spans=spans,
-        chunk_id=chunk.chunk_id,
-        chunk_text=chunk.text,
-        score=chunk.score,
-        source_url=chunk.source_url,
-        publisher=chunk.publisher,
-    )
+    return [cite(n, chunks[n - 1], merge_spans(spans[n])) for n in sorted(spans)]
