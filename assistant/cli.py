@@ -683,12 +683,15 @@ def corpus_fetch(
         raise typer.Exit(1)
 
 
+# Where a server listens (serve, ui): loopback unless asked otherwise.
+Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
     data_dir: DataDir = None,
     with_ui: Annotated[
         bool,
@@ -729,10 +732,8 @@ def serve(
 
 @app.command()
 def ui(
-    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 7860,
+    host: Host = "127.0.0.1",
+    port: Port = 7860,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the managers' web page (Gradio): chat with cited answers and their sources."""
