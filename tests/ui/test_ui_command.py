@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_serving
 from tests.ui.conftest import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
@@ -41,16 +39,7 @@ def ui_process(tmp_path_factory) -> Iterator[str]:
     ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"`nhs-assistant ui` did not start: {(data / 'ui.log').read_text()}")
-            time.sleep(0.3)
+    wait_until_serving(proc, url, START_TIMEOUT_S, data / "ui.log", "`nhs-assistant ui`")
     yield url
     proc.terminate()
     proc.wait(15)
