@@ -23,6 +23,8 @@ from __future__ import annotations
 import itertools
 import re
 
+from assistant.answer.untrusted import strip_markup
+
 
 def _word_set(text: str) -> frozenset[str]:
     """A word list written as one string, for readability."""
@@ -116,12 +118,13 @@ _BRACKETED_URL = re.compile(r"\s?\((?:https?://|www\.)[^)\s]*\)")
 
 
 def display_text(sentence: str) -> str:
-    """A sentence as shown to a user: no marker, no markdown bold or escapes, one-line spacing."""
+    """A sentence as shown to a user: no marker, no markdown bold or escapes, one-line spacing;
+    no image, HTML tag or link target from the source, so no renderer fetches or runs anything."""
     text = strip_marker(sentence.strip())
     text = _HEADING_HASHES.sub("", text)
     text = _FOOTNOTE_NUMBER.sub("", text)
     text = _EMPHASIS.sub("", text)
-    text = _ESCAPE.sub(r"\1", text)
+    text = strip_markup(_ESCAPE.sub(r"\1", text))
     # The source's own reference marks ("[19]", "[3, 4]") would read as the answer's citations.
     text = _SOURCE_REFERENCE.sub("", text)
     # A bare link in brackets is noise in an answer; the citation carries the source URL.
