@@ -62,6 +62,7 @@ from assistant.answer.sentences import (
     split_sentences,
     without_urls,
 )
+from assistant.answer.untrusted import is_instruction
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
 from assistant.schemas import (
@@ -542,9 +543,12 @@ def _has_date(shown: str) -> bool:
 
 @lru_cache(maxsize=SENTENCE_CACHE)
 def _quality(raw: str, shown: str, is_last: bool, items: int) -> float:
-    """Product of penalty factors; 0 for text that is never an answer (links, scraps)."""
+    """Product of penalty factors; 0 for text that is never an answer (links, scraps, and
+    instructions planted for a model: they are quoted to no one)."""
     tokens = words(shown)
     if len(tokens) < MIN_WORDS or len(words(without_urls(shown))) < MIN_WORDS:
+        return 0.0
+    if is_instruction(shown):
         return 0.0
     return (
         _form_factor(tokens)
