@@ -28,6 +28,7 @@ from assistant.schemas import (
     RetrievedChunk,
 )
 from eval.bench.cli import bench
+from eval.soak.cli import soak
 
 app = typer.Typer(
     help="Cited answers for NHS leaders from a curated corpus (offline by default).",
@@ -44,8 +45,10 @@ corpus_app = typer.Typer(help="Fetch the corpus's official documents.", no_args_
 app.add_typer(corpus_app, name="corpus")
 feedback_app = typer.Typer(help="Ratings given to answers through the API.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
-# The benchmark lives with the evaluation code (eval/bench); its heavy imports wait for a run.
+# The benchmark and the soak live with the evaluation code (eval/bench, eval/soak); their heavy
+# imports wait for a run.
 app.command("bench")(bench)
+app.command("soak")(soak)
 
 console = Console()
 err_console = Console(stderr=True)
