@@ -62,7 +62,7 @@ from assistant.answer.sentences import (
     split_sentences,
     without_urls,
 )
-from assistant.answer.untrusted import is_instruction
+from assistant.answer.untrusted import is_instruction, strip_markup
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
 from assistant.schemas import (
@@ -807,8 +807,9 @@ def _pointer_span(pos: int, chunk: RetrievedChunk, scored: list[_Scored]) -> tup
 
 
 def _source_label(c: Citation) -> str:
+    """``Title — section, p. 4`` for the answer text, without markup a title may carry."""
     parts = [c.title or c.doc_id]
     if c.section:
         parts.append(c.section)
-    label = " — ".join(parts)
+    label = strip_markup(" — ".join(parts))
     return f"{label}, p. {c.page}" if c.page is not None else label
