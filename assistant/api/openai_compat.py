@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 
+from assistant.answer.untrusted import strip_markup
 from assistant.api.errors import ApiError
 from assistant.asking import AskResult
 from assistant.errors import FieldInputError
@@ -66,8 +67,8 @@ def to_ask_request(request: ChatCompletionRequest) -> AskRequest:
 
 
 def source_line(c: CitationInfo) -> str:
-    """``[1] Title — section, p. 4``."""
-    label = " — ".join(x for x in (c.title or c.doc_id, c.section) if x)
+    """``[1] Title — section, p. 4``, without markup a title may carry (clients render this)."""
+    label = strip_markup(" — ".join(x for x in (c.title or c.doc_id, c.section) if x))
     return f"[{c.n}] {label}, p. {c.page}" if c.page is not None else f"[{c.n}] {label}"
 
 
