@@ -38,6 +38,18 @@ def test_batching_and_length_sorting_keep_order_and_values(minilm):
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
 
 
+def test_many_passages_run_side_by_side_on_every_core_with_the_same_vectors():
+    from assistant.embeddings.onnx_minilm import PARALLEL_MIN_BATCHES, OnnxMiniLMEmbedder
+
+    model = OnnxMiniLMEmbedder(batch_size=2, threads=2)
+    texts = [f"{p} (variant {i})" for i in range(3) for p in PASSAGES]
+    assert len(texts) >= 2 * PARALLEL_MIN_BATCHES  # enough batches for the parallel path
+    parallel = model.embed_documents(texts)
+    assert model._parallel is not None  # the single-threaded side-by-side runner was used
+    one_by_one = model.embed_unsorted_one_by_one(texts)
+    np.testing.assert_allclose(parallel, one_by_one, atol=1e-5)
+
+
 def test_minilm_places_paraphrases_closer_than_unrelated_text(minilm):
     q = minilm.embed_query("How do I set up a neighbourhood health team?")
     para = minilm.embed_query("Steps to establish an integrated neighbourhood team")
