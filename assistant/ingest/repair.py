@@ -207,8 +207,12 @@ def repair_lost_ll(text: str, *, force: bool = False) -> str:
 # Hyphenation across line breaks
 
 _HYPHENS = "-\u2010\u2011"
+# The lookbehind starts a match only at the start of a word: without it, a long run of letters
+# with no hyphen after it is retried from every position inside it (quadratic: a 100,000-letter
+# line took four minutes).
 _BROKEN_WORD = re.compile(
-    rf"([A-Za-z0-9]+)[{_HYPHENS}][ \t]*\n(?:[ \t]*\n)*[ \t]*([A-Za-z0-9][A-Za-z0-9']*)"
+    rf"(?<![A-Za-z0-9])([A-Za-z0-9]+)[{_HYPHENS}][ \t]*\n(?:[ \t]*\n)*[ \t]*"
+    r"([A-Za-z0-9][A-Za-z0-9']*)"
 )
 
 
