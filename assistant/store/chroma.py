@@ -4,6 +4,12 @@ Two collections: ``<name>`` holds chunks (text, metadata, vector; cosine space) 
 ``<name>-documents`` holds one record per indexed document plus a generation counter. The chunk
 collection's metadata records the embedding model and dimension; opening it with another model
 is refused, because vectors from two models cannot be compared.
+
+A server is a dependency that comes and goes, so in server mode nothing here assumes it is up:
+the connection is made on first use (the API starts while Chroma is still starting, and says
+so in /readyz), every call has a time limit (a hung server is a 503, not a hung request), and a
+collection that vanished (a server restarted without its data) is opened afresh on the next
+call. Each failure is a :class:`BackendUnavailableError` naming the server.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 STATE_ID = "__state__"
 WRITE_BATCH = 1000
+SERVER_TIMEOUT_S = 15.0  # longest wait for one answer from a Chroma server (none by default)
+SERVER_CONNECT_TIMEOUT_S = 3.0
+HEARTBEAT_PATH = "/api/v2/heartbeat"
 T = TypeVar("T")
 
 
@@ -32,23 +42,42 @@ def _unavailable(exc: Exception) -> bool:
     """Whether an exception from the Chroma client means the server cannot be reached."""
     import httpx
 
-    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
-        return True
+    if isinstance(
+        exc, httpx.TransportError | httpx.HTTPStatusError | ConnectionError | TimeoutError
+    ):
+        return True  # HTTPStatusError: the heartbeat answered, but not with 200
     text = str(exc).lower()
     return any(s in text for s in ("could not connect", "connection refused", "connect error"))
 
 
+def _collection_gone(exc: Exception) -> bool:
+    """Whether the server no longer has a collection this store had opened."""
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError) and "collection" in str(exc).lower()
+
+
 def _guard(fn: Callable[..., T]) -> Callable[..., T]:
+    """Open the collections if need be, and turn "the server is not there" into a 503."""
+
     @functools.wraps(fn)
     def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> T:
         try:
+            self._ensure_open()
             return fn(self, *args, **kwargs)
         except (IndexMismatchError, BackendUnavailableError):
             raise
         except Exception as exc:
             if _unavailable(exc):
+                raise BackendUnavailableError(self._unreachable(exc)) from exc
+            if self._server and _collection_gone(exc):
+                # Not retried here: a write half done in the old collection must not carry on
+                # in a new one. The next call opens the collection again.
+                self._forget_collections()
                 raise BackendUnavailableError(
-                    f"the Chroma server at {self.location} cannot be reached: {exc.__class__.__name__}"
+                    f"the Chroma server at {self.location} no longer has the collection "
+                    f"{self._collection_name!r} (restarted without its data?); it is opened "
+                    "afresh on the next request"
                 ) from exc
             raise
 
@@ -71,7 +100,11 @@ def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
 
 
 class ChromaStore:
-    """The production store. ``path`` for embedded mode, or ``host``/``port`` for a server."""
+    """The production store. ``path`` for embedded mode, or ``host``/``port`` for a server.
+
+    >>> store = ChromaStore("all-MiniLM-L6-v2", 384, host="127.0.0.1", port=8000)  # doctest: +SKIP
+    >>> store.ping()  # BackendUnavailableError while the server is down          # doctest: +SKIP
+    """
 
     def __init__(
         self,
@@ -83,41 +116,75 @@ class ChromaStore:
         port: int = 8000,
         ssl: bool = False,
         ef_search: int = 100,
+        timeout_s: float = SERVER_TIMEOUT_S,
     ) -> None:
         import chromadb
 
         self.model_name = model_name
         self.dimension = dimension
         self._collection_name = collection
+        self._ef_search = ef_search
+        self._server = bool(host)
+        self._timeout_s = timeout_s
+        self._client: Any = None
+        self._chunks_col: Any = None
+        self._docs_col: Any = None
+        self._open_lock = threading.Lock()
         settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
         if host:
             self.location = f"{host}:{port}"
-            try:
-                self._client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
-            except Exception as exc:
-                raise BackendUnavailableError(
-                    f"the Chroma server at {self.location} cannot be reached: {exc}"
-                ) from exc
+            self._connect: Callable[[], Any] = lambda: _http_client(
+                host, port, ssl, settings, timeout_s
+            )
         else:
             if path is None:
                 raise ValueError("ChromaStore needs a path (embedded) or a host (server)")
             path.mkdir(parents=True, exist_ok=True)
             self.location = str(path)
-            self._client = chromadb.PersistentClient(path=str(path), settings=settings)
-        self._ef_search = ef_search
-        self._chunks_col: Any = None
-        self._docs_col: Any = None
-        self._open()
+            self._connect = lambda: chromadb.PersistentClient(path=str(path), settings=settings)
+        try:
+            self._ensure_open()
+        except BackendUnavailableError as exc:
+            if not self._server:
+                raise
+            logger.warning("%s; the API starts anyway and connects on the first request", exc)
 
-    @_guard
+    def _ensure_open(self) -> None:
+        """Connect and open both collections, unless that is done already."""
+        if self._docs_col is not None:
+            return
+        with self._open_lock:
+            if self._docs_col is not None:
+                return
+            try:
+                self._open()
+            except (IndexMismatchError, BackendUnavailableError):
+                raise
+            except Exception as exc:
+                if _unavailable(exc):
+                    raise BackendUnavailableError(self._unreachable(exc)) from exc
+                raise
+
+    def _unreachable(self, exc: Exception) -> str:
+        """One line for a client: which server, and whether it refused or did not answer."""
+        import httpx
+
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            return (
+                f"the Chroma server at {self.location} did not answer within {self._timeout_s:g} s"
+            )
+        return f"the Chroma server at {self.location} cannot be reached: {exc.__class__.__name__}"
+
     def _open(self) -> None:
-        self._chunks_col = self._client.get_or_create_collection(
+        if self._client is None:
+            self._client = self._connect()
+        chunks_col = self._client.get_or_create_collection(
             self._collection_name,
             configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
             metadata={"embedding_model": self.model_name, "dimension": self.dimension},
             embedding_function=None,
         )
-        found = self._chunks_col.metadata or {}
+        found = chunks_col.metadata or {}
         if (found.get("embedding_model"), found.get("dimension")) != (
             self.model_name,
             self.dimension,
@@ -128,9 +195,17 @@ class ChromaStore:
                 f"settings use {self.model_name!r} (dimension {self.dimension}); use the same "
                 "model, or build a new index in another --data-dir"
             )
-        self._docs_col = self._client.get_or_create_collection(
+        docs_col = self._client.get_or_create_collection(
             f"{self._collection_name}-documents", embedding_function=None
         )
+        self._chunks_col, self._docs_col = chunks_col, docs_col
+        if self._server:
+            logger.info("opened collection %r on the Chroma server at %s", self._collection_name,
+                        self.location)  # fmt: skip
+
+    def _forget_collections(self) -> None:
+        with self._open_lock:
+            self._chunks_col = self._docs_col = None
 
     # -- chunks ---------------------------------------------------------------------------
 
@@ -272,3 +347,25 @@ class ChromaStore:
     @_guard
     def ping(self) -> None:
         self._client.heartbeat()
+
+
+def _http_client(host: str, port: int, ssl: bool, settings: Any, timeout_s: float) -> Any:
+    """A Chroma HttpClient whose requests give up after ``timeout_s``.
+
+    The client has no time limit of its own, so a server that stops answering would hang every
+    request for ever; and its constructor already talks to the server, so a heartbeat with a
+    time limit goes first.
+    """
+    import chromadb
+    import httpx
+
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, SERVER_CONNECT_TIMEOUT_S))
+    scheme = "https" if ssl else "http"
+    httpx.get(f"{scheme}://{host}:{port}{HEARTBEAT_PATH}", timeout=timeout).raise_for_status()
+    client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = timeout
+    else:  # a chromadb release that keeps its HTTP session elsewhere
+        logger.warning("cannot set a time limit on Chroma requests (chromadb changed)")
+    return client

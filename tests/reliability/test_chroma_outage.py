@@ -9,6 +9,8 @@ document without embedding again what was already stored.
 
 from __future__ import annotations
 
+import shutil
+import signal
 import threading
 import time
 import urllib.request
@@ -21,7 +23,9 @@ import numpy as np
 import pytest
 
 from assistant.embeddings.fake import HashingEmbedder
+from assistant.retrieval.hybrid import FRESHNESS_CHECK_S
 from assistant.services import Services, build_services
+from assistant.store.chroma import ChromaStore
 from tests.api.conftest import ADMIN_KEY, RunningApi, api_settings, serve
 from tests.reliability.chroma_process import ChromaProcess
 from tests.reliability.index_checks import (
@@ -36,6 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 LOAD_WORKERS = 4
 RECOVERY_LIMIT_S = 30.0  # from relaunching Chroma to the API's first 200
+HUNG_TIMEOUT_S = 1.0  # the store's time limit in the hung-server test
 BIG_NOTE_PARAGRAPHS = 3000  # about 200 passages: several embedding batches
 
 
@@ -273,3 +278,82 @@ def test_an_upload_cut_off_by_chroma_dying_is_503_and_sending_it_again_finishes_
     assert index_problems(services) == []
     for n in (0, 1, 5):
         assert answer_sources(services, n) == (False, [f"note-{n:02d}.md"])
+
+
+def test_the_api_starts_while_chroma_is_down_and_serves_once_chroma_is_up(tmp_path: Path) -> None:
+    chroma = ChromaProcess(tmp_path / "chroma")  # not started yet
+    services = server_services(chroma, tmp_path / "data")
+    try:
+        with serve(services) as api, api.client(ADMIN_KEY) as client:
+            assert_store_unavailable(
+                client.post("/v1/ask", json={"question": code_question(0)}), chroma
+            )
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and "Chroma server at" in ready.json()["message"]
+
+            chroma.start()
+            empty = client.get("/readyz")
+            assert empty.status_code == 503 and "empty" in empty.json()["message"]
+            upload = {"file": ("note-03.md", note_text(3, 30).encode(), "text/markdown")}
+            assert client.post("/v1/documents", files=upload).status_code == 201
+            assert client.get("/readyz").status_code == 200
+            answered = client.post("/v1/ask", json={"question": code_question(3)})
+            assert answered.status_code == 200
+            assert answered.json()["citations"][0]["doc_id"] == "note-03.md"
+    finally:
+        chroma.stop()
+
+
+def test_chroma_restarted_without_its_data_is_a_503_then_an_empty_index_not_a_500(
+    chroma: ChromaProcess, tmp_path: Path
+) -> None:
+    services = server_services(chroma, tmp_path / "data")
+    write_note(tmp_path / "corpus", 4)
+    assert not services.ingest([tmp_path / "corpus"]).failed
+    with serve(services) as api, api.client(ADMIN_KEY) as client:
+        assert client.post("/v1/ask", json={"question": code_question(4)}).status_code == 200
+        chroma.kill()
+        shutil.rmtree(chroma.folder / "db")  # the volume was lost with the server
+        chroma.start()
+        gone = client.post("/v1/ask", json={"question": code_question(4)})
+        assert gone.status_code == 503, gone.text
+        assert "no longer has the collection" in gone.json()["error"]["message"]
+        empty = client.get("/readyz")
+        assert empty.status_code == 503 and "empty" in empty.json()["message"]
+        time.sleep(FRESHNESS_CHECK_S)  # BM25 notices the store's new generation by then
+        ask_empty = client.post("/v1/ask", json={"question": code_question(4)})
+        assert ask_empty.status_code == 503 and "index is empty" in ask_empty.text
+        assert client.get("/v1/documents").json()["documents"] == []
+        upload = {"file": ("note-04.md", note_text(4, 30).encode(), "text/markdown")}
+        assert client.post("/v1/documents", files=upload).status_code == 201
+        assert client.post("/v1/ask", json={"question": code_question(4)}).status_code == 200
+    services.retriever.sync(force=False)
+    assert index_problems(services) == []
+
+
+def test_a_hung_chroma_server_is_a_503_within_the_time_limit_not_a_hung_request(
+    chroma: ChromaProcess, tmp_path: Path
+) -> None:
+    settings = api_settings(tmp_path / "data", chroma__host=chroma.host, chroma__port=chroma.port)
+    embedder = HashingEmbedder()
+    store = ChromaStore(embedder.name, embedder.dimension, host=chroma.host, port=chroma.port,
+                        timeout_s=HUNG_TIMEOUT_S)  # fmt: skip
+    services = build_services(settings, embedder=embedder, store=store)
+    write_note(tmp_path / "corpus", 6)
+    assert not services.ingest([tmp_path / "corpus"]).failed
+    assert chroma.proc is not None
+    with serve(services) as api, api.client(ADMIN_KEY) as client:
+        chroma.proc.send_signal(signal.SIGSTOP)  # the process is there, but answers nothing
+        try:
+            started = time.monotonic()
+            hung = client.post("/v1/ask", json={"question": code_question(6)})
+            waited = time.monotonic() - started
+            ready = client.get("/readyz")
+        finally:
+            chroma.proc.send_signal(signal.SIGCONT)
+        print(f"\nhung Chroma: 503 after {waited:.2f} s (limit {HUNG_TIMEOUT_S} s)")
+        assert hung.status_code == 503
+        assert f"did not answer within {HUNG_TIMEOUT_S:g} s" in hung.json()["error"]["message"]
+        assert waited < HUNG_TIMEOUT_S * 2 + 2  # the sync's check and the search, at most
+        assert ready.status_code == 503
+        assert client.post("/v1/ask", json={"question": code_question(6)}).status_code == 200
