@@ -1,14 +1,21 @@
 """A closed-loop load generator for ``POST /v1/ask``, run as its own process.
 
 ``concurrency`` clients each send one question, wait for the answer and send the next, for
-``warmup + duration`` seconds; only requests started after the warm-up count. Questions are
-taken round-robin (client ``i`` starts at question ``i``). The API key comes from the
-environment variable ``NHS_BENCH_API_KEY`` so it never shows in a process list.
+``warmup + duration`` seconds; only requests started after the warm-up count. The API key comes
+from the environment variable ``NHS_BENCH_API_KEY`` so it never shows in a process list.
+
+Every request is a question the server has not seen: the server keeps recent question vectors,
+so repeating a small list would measure the cache, not the assistant. The questions are
+rephrased (:func:`phrasings`: the same question behind different openings, such as "Quick
+question:"), and all clients draw from one shared queue starting at ``--start``; a run that
+needs more requests than there are phrasings wraps round and reports how many were repeats.
+Several runs against one server take disjoint slices by passing different ``--start`` values.
 
     NHS_BENCH_API_KEY=... python -m eval.bench.load --url http://127.0.0.1:8000 \\
-        --questions questions.json --concurrency 10 --duration 10
+        --questions questions.json --concurrency 10 --duration 10 --start 0
 
-prints one JSON object: requests, errors, requests/s, latency median/p95/p99 (ms), statuses.
+prints one JSON object: requests, errors, requests/s, latency median/p95/p99 (ms), statuses,
+the number of phrasings used (``next_start`` for the next run) and repeats.
 """
 
 from __future__ import annotations
@@ -28,6 +35,53 @@ KEY_ENV = "NHS_BENCH_API_KEY"
 ASK_PATH = "/v1/ask"
 REQUEST_TIMEOUT_S = 60.0
 HTTP_OK = 200
+
+
+# Openings and endings that leave a question's meaning as it was; a manager types them.
+OPENINGS = (
+    "{q}",
+    "Quick question: {q}",
+    "Please tell me: {q}",
+    "Could you check: {q}",
+    "{q} Thanks.",
+    "I need to know: {q}",
+    "For our board paper: {q}",
+    "Briefly, {q}",
+    "{q} Please cite the source.",
+    "Can you help? {q}",
+    "From the documents: {q}",
+    "Our ICB asks: {q}",
+    "{q} (for a team briefing)",
+    "Question from a PCN lead: {q}",
+    "Help me understand: {q}",
+    "{q} Keep it short.",
+)
+
+
+def phrasings(questions: list[str]) -> list[str]:
+    """Each question behind every opening, all openings of the first before the second's."""
+    seen: dict[str, None] = {}
+    for opening in OPENINGS:
+        for q in questions:
+            seen.setdefault(opening.format(q=q.strip()), None)
+    return list(seen)
+
+
+class QuestionQueue:
+    """A shared supply of phrasings from ``start`` on, counting those that wrap round."""
+
+    def __init__(self, pool: list[str], start: int = 0) -> None:
+        self.pool = pool
+        self.next = start
+        self.start = start
+        self.repeats = 0
+
+    def take(self) -> str:
+        if self.next - self.start >= len(self.pool):
+            self.repeats += 1
+        question = self.pool[self.next % len(self.pool)]
+        self.next += 1
+        return question
 
 
 @dataclass(frozen=True)
@@ -60,20 +114,13 @@ def summarise(samples: list[Sample], measured_s: float) -> dict[str, Any]:
 
 
 async def _client(
-    http: Any,
-    questions: list[str],
-    offset: int,
-    t0: float,
-    stop_at: float,
-    samples: list[Sample],
+    http: Any, queue: QuestionQueue, t0: float, stop_at: float, samples: list[Sample]
 ) -> None:
     """One client: ask, wait, ask again until ``stop_at``."""
     import httpx
 
-    n = offset
     while time.perf_counter() < stop_at:
-        question = questions[n % len(questions)]
-        n += 1
+        question = queue.take()
         started = time.perf_counter()
         try:
             response = await http.post(ASK_PATH, json={"question": question})
@@ -84,7 +131,13 @@ async def _client(
 
 
 async def run_load(
-    url: str, key: str, questions: list[str], concurrency: int, duration: float, warmup: float
+    url: str,
+    key: str,
+    questions: list[str],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    start: int = 0,
 ) -> dict[str, Any]:
     """Drive ``concurrency`` clients for ``warmup + duration`` s; summarise the measured part."""
     import httpx
@@ -92,22 +145,26 @@ async def run_load(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Authorization": f"Bearer {key}"}
     samples: list[Sample] = []
+    queue = QuestionQueue(phrasings(questions), start)
     async with httpx.AsyncClient(
         base_url=url, headers=headers, limits=limits, timeout=REQUEST_TIMEOUT_S
     ) as http:
         t0 = time.perf_counter()
         stop_at = t0 + warmup + duration
         await asyncio.gather(
-            *(_client(http, questions, i, t0, stop_at, samples) for i in range(concurrency))
+            *(_client(http, queue, t0, stop_at, samples) for _ in range(concurrency))
         )
         finished = time.perf_counter() - t0
     measured = [s for s in samples if s.started >= warmup]
     result = summarise(measured, max(finished - warmup, 1e-9))
-    distinct = len(set(questions))
     return {
         "concurrency": concurrency,
         "warmup_s": warmup,
-        "distinct_questions": distinct,
+        "distinct_questions": len(set(questions)),
+        "phrasings": len(queue.pool),
+        "sent": queue.next - start,
+        "repeats": queue.repeats,
+        "next_start": queue.next,
         **result,
     }
 
@@ -120,13 +177,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--duration", type=float, default=10.0, help="Measured seconds.")
     parser.add_argument("--warmup", type=float, default=2.0, help="Unmeasured seconds first.")
+    parser.add_argument(
+        "--start", type=int, default=0, help="First phrasing to send (a previous run's next_start)."
+    )
     args = parser.parse_args(argv)
     key = os.environ.get(KEY_ENV, "")
     if not key:
         parser.error(f"set {KEY_ENV} to an API key with the 'ask' scope")
     questions = json.loads(args.questions.read_text(encoding="utf-8"))
     result = asyncio.run(
-        run_load(args.url, key, questions, args.concurrency, args.duration, args.warmup)
+        run_load(args.url, key, questions, args.concurrency, args.duration, args.warmup, args.start)
     )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

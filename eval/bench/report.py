@@ -88,6 +88,7 @@ def _rows(report: dict[str, Any]) -> list[Row]:
             Row(section, "p95, ms", f"api.c{level}.p95_ms"),
             Row(section, "p99, ms", f"api.c{level}.p99_ms"),
             Row(section, "errors", f"api.c{level}.errors", None, 0),
+            Row(section, "repeated questions", f"api.c{level}.repeats", None, 0),
         ]
     rows += [
         Row("Start-up", "ready (/readyz 200), s", "startup.ready_s", None, 2),
@@ -260,9 +261,10 @@ def write_markdown(report: dict[str, Any], out: Path) -> Path:
         "(its refusal check), and sentence selection is the rest of the answerer's time.",
         "* API: `nhs-assistant serve` in a subprocess; the load generator "
         "(`python -m eval.bench.load`) is another process with closed-loop clients; requests "
-        "in the warm-up seconds are not counted. Clients take the questions round-robin, "
-        "so questions repeat and the embedder's cache of recent question vectors serves "
-        "the repeats (the in-process figures above empty it before every question).",
+        "in the warm-up seconds are not counted. Every request is a question the server has "
+        'not seen (the benchmark questions behind different openings such as "Quick '
+        "question:\", each level taking its own slice), so the embedder's cache of recent "
+        "question vectors never answers for the model; the repeats row counts any that wrapped.",
         "",
     ]
     lines += [

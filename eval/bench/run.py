@@ -265,6 +265,7 @@ def figures_of(report: dict[str, Any]) -> dict[str, float]:
     for level, res in api["levels"].items():
         for key in ("rps", "median_ms", "p95_ms", "p99_ms", "errors"):
             f[f"api.c{level}.{key}"] = float(res[key])
+        f[f"api.c{level}.repeats"] = float(res.get("repeats", 0))
     f["api.errors"] = float(sum(r["errors"] for r in api["levels"].values()))
     for point in report["scale"]:
         size = point["size"]

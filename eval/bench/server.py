@@ -117,11 +117,13 @@ def run_load_process(
     concurrency: int,
     duration: float,
     warmup: float,
+    start: int = 0,
 ) -> dict[str, Any]:
-    """One load generator process at ``concurrency`` clients; its JSON summary."""
+    """One load generator process at ``concurrency`` clients, sending phrasings from ``start``
+    on; its JSON summary."""
     cmd = [sys.executable, "-m", "eval.bench.load", "--url", server.url]
     cmd += ["--questions", str(questions_file), "--concurrency", str(concurrency)]
-    cmd += ["--duration", str(duration), "--warmup", str(warmup)]
+    cmd += ["--duration", str(duration), "--warmup", str(warmup), "--start", str(start)]
     done = subprocess.run(
         cmd,
         cwd=PROJECT_ROOT,
@@ -147,9 +149,11 @@ def bench_api(
     with running_server(data_dir, workdir) as server:
         time.sleep(IDLE_SETTLE_S)
         idle = tree_rss_mb(server.process.pid)
-        results = {
-            str(c): run_load_process(server, questions_file, c, duration, warmup) for c in levels
-        }
+        results: dict[str, dict[str, Any]] = {}
+        start = 0  # each level sends phrasings the server has not seen in an earlier level
+        for c in levels:
+            results[str(c)] = run_load_process(server, questions_file, c, duration, warmup, start)
+            start = int(results[str(c)]["next_start"])
         after = tree_rss_mb(server.process.pid)
     return {
         "startup": {"ready_s": server.ready_s, "idle_rss_mb": idle, "rss_after_load_mb": after},

@@ -19,7 +19,7 @@ from assistant.store.base import StoredChunk
 from assistant.store.chroma import ChromaStore
 from eval.bench import gates
 from eval.bench.gates import Check, evaluate, gates_pass
-from eval.bench.load import Sample, run_load, summarise
+from eval.bench.load import OPENINGS, QuestionQueue, Sample, phrasings, run_load, summarise
 from eval.bench.measure import (
     TimingEmbedder,
     forget_questions,
@@ -305,10 +305,12 @@ def test_summarise_counts_errors_and_leaves_them_out_of_throughput():
 class _AskHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen_keys: ClassVar[list[str]] = []
+    seen_questions: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.seen_keys.append(self.headers.get("Authorization", ""))
+        self.seen_questions.append(body["question"])
         ok = self.path == "/v1/ask" and body["question"]
         payload = b'{"answer": "ok"}'
         self.send_response(200 if ok else 404)
@@ -331,14 +333,34 @@ def test_load_generator_drives_concurrent_clients_against_a_loopback_server():
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         started = time.perf_counter()
-        result = asyncio.run(run_load(url, "k" * 32, ["q1", "q2"], 3, duration=0.6, warmup=0.2))
+        questions = [f"What is target {i}?" for i in range(40)]
+        result = asyncio.run(run_load(url, "k" * 32, questions, 3, duration=0.6, warmup=0.2))
         took = time.perf_counter() - started
+        first_run = list(_AskHandler.seen_questions)
+        second = asyncio.run(
+            run_load(url, "k" * 32, questions, 2, 0.2, 0.0, start=result["next_start"])
+        )
     finally:
         server.shutdown()
     assert result["requests"] > 10 and result["errors"] == 0
     assert result["concurrency"] == 3 and result["rps"] > 0
     assert 0.7 <= took < 5
     assert set(_AskHandler.seen_keys) == {"Bearer " + "k" * 32}
+    # Every request is a question the server has not seen, within a run and across runs.
+    assert result["sent"] == len(first_run) and result["repeats"] == 0
+    assert second["repeats"] == 0 and len(set(_AskHandler.seen_questions)) == len(
+        _AskHandler.seen_questions
+    )
+
+
+def test_phrasings_are_distinct_and_keep_the_question():
+    pool = phrasings(["How do I set up a team?", "What is due by June?"])
+    assert len(pool) == 2 * len(OPENINGS) == len(set(pool))
+    assert pool[:2] == ["How do I set up a team?", "What is due by June?"]
+    assert all("set up a team" in p or "due by June" in p for p in pool)
+    queue = QuestionQueue(pool[:3], start=1)
+    taken = [queue.take() for _ in range(4)]
+    assert taken == [pool[1], pool[2], pool[0], pool[1]] and queue.repeats == 1
 
 
 # -- the report -----------------------------------------------------------------------------
