@@ -13,6 +13,7 @@ import io
 import logging
 import re
 import statistics
+import struct
 import warnings
 import zipfile
 from collections import Counter
@@ -43,6 +44,14 @@ _HTML_EXTENSIONS = (".html", ".htm")
 # Zip-bomb guard for .docx: refuse before python-docx inflates anything.
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_DOCX_RATIO = 100
+MAX_DOCX_ENTRIES = 10_000  # Word writes dozens; a million tiny entries exhaust memory on listing
+DTD_SCAN_BYTES = 64 * 1024  # a DTD sits in an XML part's prolog, before the root element
+
+# Stray control bytes in text: C0 controls other than tab, newline, carriage return and form
+# feed (a page break). Up to this fraction of a file's bytes are dropped; more means binary.
+_CONTROL_BYTES = bytes(b for b in range(32) if chr(b) not in "\t\n\r\f")
+_CONTROL_CHARS = re.compile("[" + re.escape(_CONTROL_BYTES.decode("ascii")) + "]")
+MAX_CONTROL_FRACTION = 0.01
 
 _OVERRIDABLE = ("title", "publisher", "date", "source_url", "licence", "themes")
 
@@ -81,8 +90,10 @@ def load_bytes(
     draft = _LOADERS[kind](data, file_name)
     if not any(b.kind != "heading" and b.text.strip() for b in draft.blocks):
         if kind == "pdf":
+            raise DocumentError(_NO_PDF_TEXT)
+        if kind == "html":
             raise DocumentError(
-                "no extractable text: the PDF seems to be scanned images (run OCR first)"
+                "no text found: the page holds only scripts, styles, navigation or markup"
             )
         raise DocumentError("no text found in the document")
     meta = DocumentMeta(
@@ -141,6 +152,11 @@ def detect_kind(data: bytes, file_name: str) -> str:
             return "docx"
         raise DocumentError(f"binary content (a zip archive) behind a {ext} extension")
     if ext == ".docx":
+        if data.startswith(_OLE_SIGNATURE):
+            raise DocumentError(
+                "not a .docx file but an OLE container: a password-protected Word document or an "
+                "old .doc file; remove the password, or save it as .docx"
+            )
         raise DocumentError("not a .docx file: it is not a zip archive (corrupt or mislabelled)")
     if ext in _HTML_EXTENSIONS:
         return "html"
@@ -150,6 +166,8 @@ def detect_kind(data: bytes, file_name: str) -> str:
     return _TEXT_KINDS[ext]
 
 
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word's encrypted .docx and legacy .doc
+
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8"),
     (b"\xff\xfe", "utf-16"),
@@ -158,7 +176,11 @@ _BOMS = (
 
 
 def decode_text(data: bytes) -> str:
-    """Decode text: UTF-8 (a BOM is fine) or UTF-16 with a BOM; anything else is refused."""
+    """Decode text: UTF-8 (a BOM is fine) or UTF-16 with a BOM; anything else is refused.
+
+    A few stray NUL or control bytes in otherwise good text (a bad export, a padded log) are
+    dropped; a file with many of them is binary, or UTF-16 saved without a byte order mark.
+    """
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
@@ -168,20 +190,38 @@ def decode_text(data: bytes) -> str:
                     f"not valid {codec.upper()} text: bad bytes at offset {exc.start}"
                 ) from exc
     nul = data.find(b"\x00")
-    if nul >= 0:
-        raise DocumentError(f"binary content behind a text extension (NUL byte at offset {nul})")
+    if nul >= 0 and _looks_like_utf16(data[:4096]):
+        raise DocumentError(
+            "UTF-16 text without a byte order mark: save the file as UTF-8 (or UTF-16 with a BOM)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if nul >= 0:
+            raise DocumentError(
+                f"binary content behind a text extension (NUL byte at offset {nul})"
+            ) from exc
         raise DocumentError(
             f"not UTF-8 text: invalid byte 0x{data[exc.start]:02x} at offset {exc.start}; "
             "save the file as UTF-8"
         ) from exc
-    sample = text[:4096]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f")
-    if controls > max(2, len(sample) // 100):
-        raise DocumentError("binary content behind a text extension (control characters)")
-    return text
+    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    if not controls:
+        return text
+    if controls > len(data) * MAX_CONTROL_FRACTION:
+        where = f"NUL byte at offset {nul}" if nul >= 0 else "control characters"
+        raise DocumentError(f"binary content behind a text extension ({where})")
+    log.info("dropped %d stray NUL or control characters", controls)
+    return _CONTROL_CHARS.sub(lambda m: "" if m.group() == "\x00" else " ", text)
+
+
+def _looks_like_utf16(sample: bytes) -> bool:
+    """Mostly-ASCII UTF-16: NULs in nearly every other byte, and hardly any in the rest."""
+    half = len(sample) // 2
+    if half < 4:
+        return False
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return max(even, odd) >= 0.6 * half and min(even, odd) <= 0.05 * half
 
 
 # ============================================================================================
@@ -873,17 +913,26 @@ def _text_headings(raws: list[_Raw]) -> None:
 _HTML_SKIP = {"script", "style", "nav", "noscript", "template", "svg", "iframe", "form", "head"}
 _HTML_HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _HTML_TEXT_BLOCKS = {"p", "pre", "blockquote", "address", "figcaption", "dd", "dt", "caption"}
-_DTD_SUBSET = re.compile(r"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
+# An internal DTD subset in the prolog (anchored, and no lazy ".*?": both keep it linear on a
+# page that repeats "<!DOCTYPE x [" without ever closing it).
+_DTD_SUBSET = re.compile(
+    r"\A\s*(?:<\?xml[^>]*\?>\s*)?<!DOCTYPE[^\[>]*\[[^\]]*\]\s*>", re.IGNORECASE
+)
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY\b", re.IGNORECASE)
 
 
 def _load_html(data: bytes, file_name: str) -> _Draft:
     from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
     text = decode_text(data)
-    # Entity declarations are removed outright: an HTML document has no business defining
-    # entities, and this closes the door on "billion laughs" expansion whatever the parser.
+    # HTML never declares entities: a page that does is refused, which closes the door on
+    # "billion laughs" expansion whatever the parser. Any other internal DTD subset is dropped.
+    if _ENTITY_DECLARATION.search(text):
+        raise DocumentError(
+            "the page declares XML entities (<!ENTITY>), which HTML never does: "
+            "refused as a possible entity-expansion (billion laughs) bomb"
+        )
     text = _DTD_SUBSET.sub("", text)
-    text = re.sub(r"<!ENTITY[^>]*>", "", text, flags=re.IGNORECASE)
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -1052,17 +1101,45 @@ def _load_docx(data: bytes, file_name: str) -> _Draft:
 
 
 def _check_zip(data: bytes) -> None:
-    """Refuse archives that would inflate past the limits, before anything is decompressed."""
+    """Refuse archives that would inflate past the limits, before anything is decompressed,
+    and XML parts that declare a DTD (an entity-expansion bomb), before any is parsed."""
+    entries = _zip_entry_count(data)
+    if entries is not None and entries > MAX_DOCX_ENTRIES:
+        raise DocumentError(
+            f".docx archive lists {entries:,} entries (limit {MAX_DOCX_ENTRIES:,}): "
+            "refused as a possible zip bomb"
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DocumentError(f"corrupt .docx file: {_one_line(exc)}") from exc
+            _check_inflated_size(infos)
+            if "word/document.xml" not in {i.filename for i in infos}:
+                raise DocumentError("not a .docx file: the archive has no word/document.xml")
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels")) and _declares_dtd(archive, info):
+                    raise DocumentError(
+                        f".docx part {info.filename[:60]} declares a DTD (<!DOCTYPE>), which Word "
+                        "never writes: refused as a possible entity-expansion (billion laughs) bomb"
+                    )
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise DocumentError(f"corrupt or truncated .docx file: {_one_line(exc)}") from exc
+
+
+def _zip_entry_count(data: bytes) -> int | None:
+    """Entries the end-of-central-directory record announces (read before any listing)."""
+    eocd = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if eocd < 0 or eocd + 12 > len(data):
+        return None  # no record: zipfile reports the archive as corrupt
+    (count,) = struct.unpack_from("<H", data, eocd + 10)
+    return MAX_DOCX_ENTRIES + 1 if count == 0xFFFF else count  # 0xFFFF: a Zip64 count follows
+
+
+def _check_inflated_size(infos: list[zipfile.ZipInfo]) -> None:
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
     if total > MAX_DOCX_UNCOMPRESSED:
         raise DocumentError(
-            f".docx expands to {total // (1024 * 1024)} MB (limit "
+            f".docx expands to {total // (1024 * 1024):,} MB (limit "
             f"{MAX_DOCX_UNCOMPRESSED // (1024 * 1024)} MB): refused as a possible zip bomb"
         )
     if total / packed > MAX_DOCX_RATIO:
@@ -1070,8 +1147,20 @@ def _check_zip(data: bytes) -> None:
             f".docx compression ratio {total / packed:.0f}:1 exceeds {MAX_DOCX_RATIO}:1: "
             "refused as a possible zip bomb"
         )
-    if "word/document.xml" not in {i.filename for i in infos}:
-        raise DocumentError("not a .docx file: the archive has no word/document.xml")
+
+
+_DTD_MARKS = tuple(
+    mark.encode(codec)
+    for mark in ("<!DOCTYPE", "<!ENTITY")
+    for codec in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
+
+def _declares_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether an XML part's prolog declares a DTD (Word documents never have one)."""
+    with archive.open(info) as part:
+        head = part.read(DTD_SCAN_BYTES)
+    return any(mark in head for mark in _DTD_MARKS)
 
 
 def _docx_blocks(document: Any) -> Iterable[Block]:
@@ -1171,11 +1260,9 @@ def _load_pdf(data: bytes, file_name: str) -> _Draft:
         raise DocumentError(f"corrupt or truncated PDF: {_one_line(exc)}") from exc
     entries = _outline_entries(reader, n_pages)
     use_outline = sum(1 for e in entries if e.page >= 2) >= 2
-    texts, frags = _pdf_text(reader, n_pages, all_fonts=not use_outline)
+    texts, frags, failures = _pdf_text(reader, n_pages, all_fonts=not use_outline)
     if not any(t.strip() for t in texts):
-        raise DocumentError(
-            "no extractable text: the PDF seems to be scanned images (run OCR first)"
-        )
+        raise DocumentError(_no_pdf_text_reason(reader, n_pages, failures))
     texts = repair.strip_repeated_lines([repair.expand_ligature_glyphs(t) for t in texts])
     headings = entries if use_outline else _font_headings(frags)
     gate = repair.has_lost_ll("\n".join(texts))
@@ -1247,10 +1334,14 @@ def _heading_title_ok(title: str) -> bool:
     return bool(re.search(r"[A-Za-z]{2}", title)) and not _MONTH_YEAR.match(title)
 
 
-def _pdf_text(reader: Any, n_pages: int, all_fonts: bool) -> tuple[list[str], list[list[_Frag]]]:
-    """Text of every page in one pass; font sizes for the cover pages (or all, if needed)."""
+def _pdf_text(
+    reader: Any, n_pages: int, all_fonts: bool
+) -> tuple[list[str], list[list[_Frag]], dict[int, Exception]]:
+    """Text of every page in one pass; font sizes for the cover pages (or all, if needed); and
+    the pages (0-based) whose text could not be extracted, with the reason."""
     texts: list[str] = []
     frags: list[list[_Frag]] = []
+    failures: dict[int, Exception] = {}
     for i in range(n_pages):
         page_frags: list[_Frag] = []
         try:
@@ -1262,8 +1353,44 @@ def _pdf_text(reader: Any, n_pages: int, all_fonts: bool) -> tuple[list[str], li
         except Exception as exc:  # one bad page should not lose the document
             log.warning("page %d: text extraction failed: %s", i + 1, _one_line(exc))
             texts.append("")
+            failures[i] = exc
         frags.append(page_frags)
-    return texts, frags
+    return texts, frags, failures
+
+
+_NO_PDF_TEXT = "no extractable text: the PDF seems to be scanned images (run OCR first)"
+
+
+def _no_pdf_text_reason(reader: Any, n_pages: int, failures: dict[int, Exception]) -> str:
+    """Why a PDF gave no text: a decompression bomb, unreadable pages, blank pages or a scan."""
+    from pypdf.errors import LimitReachedError
+
+    bombs = [i for i, exc in failures.items() if isinstance(exc, LimitReachedError)]
+    if bombs:
+        return (
+            f"page {bombs[0] + 1}'s content expands past the decompression limit: "
+            "refused as a possible decompression bomb"
+        )
+    if n_pages and len(failures) == n_pages:
+        return f"corrupt PDF: no page could be read ({_one_line(next(iter(failures.values())))})"
+    if not n_pages:
+        return "no text: the PDF has no pages"
+    if all(_pdf_page_is_blank(reader, i) for i in range(n_pages)):
+        return f"no text: all {n_pages:,} pages of the PDF are blank"
+    return _NO_PDF_TEXT
+
+
+def _pdf_page_is_blank(reader: Any, index: int) -> bool:
+    """No images or forms, and no drawing operations at all."""
+    try:
+        page = reader.pages[index]
+        resources = page.get("/Resources")
+        if resources is not None and resources.get_object().get("/XObject"):
+            return False
+        contents = page.get_contents()
+        return contents is None or not contents.get_data().strip()
+    except Exception:  # unreadable is not blank
+        return False
 
 
 def _font_visitor(out: list[_Frag]) -> Callable[..., None]:
