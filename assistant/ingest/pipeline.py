@@ -1,12 +1,15 @@
 """Incremental, crash-safe ingestion: files in, chunks with vectors in the store.
 
-Order of writes for one document, chosen so that a run killed at any point can be rerun:
+Order of writes for one document, chosen so that a run killed at any point (SIGKILL, power,
+a Chroma server dying) leaves no record pointing at a missing chunk, and can simply be rerun:
 1. upsert the new chunks (ids derive from content, so a repeat is harmless);
-2. delete the document's chunks that are not in the new set;
-3. write the document record (content hash, chunk ids) last.
-A rerun sees a hash that differs from the record (or no record), finds the chunks already there,
-embeds nothing new, and finishes steps 2 and 3. A sweep at the end of every run deletes chunks
-that belong to no record (a new file killed half-way and then deleted).
+2. write the document record (content hash, chunk ids);
+3. delete the document's chunks that are not in the new set.
+Removing a document deletes its record first, then its chunks. At every moment a record lists
+only stored chunks; what a crash can leave is orphans (stored chunks no record lists). A rerun
+sees a hash that differs from the record (or no record, or stray chunks beside it), finds the
+chunks already there, embeds only what is missing, and finishes the steps. A sweep at the end of
+every run deletes chunks that belong to no record (a new file killed half-way and then deleted).
 """
 
 from __future__ import annotations
@@ -272,9 +275,6 @@ class Ingestor:
             )
             progress.on_embedded(len(batch))
         new_ids = [c.chunk_id for c in chunks]
-        stale = sorted(existing - set(new_ids))
-        if stale:
-            self.store.delete_chunks(stale)
         self.store.put_document(
             DocumentRecord(
                 meta=meta,
@@ -283,6 +283,9 @@ class Ingestor:
                 indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
+        stale = sorted(existing - set(new_ids))
+        if stale:  # after the record: a crash here leaves orphans, never a dangling record
+            self.store.delete_chunks(stale)
         return len(todo)
 
     # -- removal and consistency ----------------------------------------------------------
@@ -293,8 +296,8 @@ class Ingestor:
         ids = self.store.chunk_ids(doc_id)
         if record is None and not ids:
             return False
+        self.store.delete_document(doc_id)  # the record first: its chunks become orphans
         self.store.delete_chunks(sorted(ids))
-        self.store.delete_document(doc_id)
         self.store.bump_generation()
         return True
 
@@ -308,8 +311,8 @@ class Ingestor:
             if rec.meta.doc_id in seen:
                 continue
             if not src.exists() or under_root:
-                self.store.delete_chunks(sorted(self.store.chunk_ids(rec.meta.doc_id)))
                 self.store.delete_document(rec.meta.doc_id)
+                self.store.delete_chunks(sorted(self.store.chunk_ids(rec.meta.doc_id)))
                 pruned.append(rec.meta.doc_id)
         return pruned
 

@@ -207,6 +207,15 @@ class ChromaStore:
         with self._open_lock:
             self._chunks_col = self._docs_col = None
 
+    def close(self) -> None:
+        """Release the client (embedded: the SQLite file and the in-memory index), so another
+        process may open the same folder; a later call opens it again."""
+        with self._open_lock:
+            client, self._client = self._client, None
+            self._chunks_col = self._docs_col = None
+        if client is not None and hasattr(client, "close"):
+            client.close()
+
     # -- chunks ---------------------------------------------------------------------------
 
     @_guard
