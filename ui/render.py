@@ -20,8 +20,10 @@ REFUSAL_HEADING = "Not covered by the corpus"
 STREAMING_CURSOR = " …"
 RETRIEVED_SHOWN = 8
 
-# Every ASCII character Markdown may treat as syntax. A backslash makes each one literal.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Every ASCII character Markdown may treat as syntax. A backslash makes each one literal. ":"
+# and "@" too: the page's renderer turns "https://..." and "name@host" into links on sight,
+# escapes and all, and "https\://" or "name\@host" are the only spellings it leaves as text.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:@])")
 _MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
 _STEP = re.compile(r"^(\d{1,3})\\\.", re.M)
 _QUOTE_END = re.compile(rf"(\]\(#{CITE_ID_PREFIX}-\d+-\d+\)) (?=\S)")  # a marker link, a space
@@ -36,7 +38,7 @@ def escape_markdown(text: str) -> str:
     """``text`` as literal Markdown: HTML escaped, every syntax character backslashed.
 
     >>> escape_markdown("<b>2%</b> ![x](http://e.org)")
-    '&lt;b&gt;2%&lt;/b&gt; \\\\!\\\\[x\\\\]\\\\(http://e\\\\.org\\\\)'
+    '&lt;b&gt;2%&lt;/b&gt; \\\\!\\\\[x\\\\]\\\\(http\\\\://e\\\\.org\\\\)'
     """
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
