@@ -34,6 +34,13 @@ def soak(
     ),
     clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 50,
     duration: Annotated[float, typer.Option(min=1, help="Seconds of mixed load.")] = 60.0,
+    warmup_pass: Annotated[
+        bool,
+        typer.Option(
+            "--warmup-pass/--no-warmup-pass",
+            help="Ask every question once before the clock starts (fills the server's caches).",
+        ),
+    ] = True,
     max_rss_growth: Annotated[
         float, typer.Option(help="Largest RSS growth (%) from the first to the last window.")
     ] = 10.0,
@@ -79,6 +86,7 @@ def soak(
         clients=clients,
         duration_s=duration,
         corpus=list(corpus or []),
+        warmup_pass=warmup_pass,
         rss_window_s=rss_window,
         max_rss_growth_pct=max_rss_growth,
         limit_phase=limit_phase,

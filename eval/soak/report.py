@@ -65,6 +65,7 @@ def load_summary(load: dict[str, Any]) -> dict[str, Any]:
         "clients": load["clients"],
         "duration_s": load["duration_s"],
         "seconds": seconds,
+        "warmup_s": load.get("warmup_s", 0.0),
         "requests": len(measured),
         "warmup_requests": len(samples) - len(measured),
         "throughput_rps": per_second(sum(1 for s in measured if s["outcome"] == "ok"), seconds),
@@ -88,14 +89,17 @@ def rss_summary(
 
     ``rss`` holds (epoch seconds, MiB) samples; the run is [t0, t0 + duration]. When the run is
     shorter than three windows the window shrinks to a third of it, so the two never overlap.
+    Samples before t0 (the warm-up) give ``start_mb``, the server before any load.
     """
     window = min(window, duration / 3)
     run = [(t, mb) for t, mb in rss if t0 <= t <= t0 + duration]
+    before = [mb for t, mb in rss if t < t0]
     first = [mb for t, mb in run if t < t0 + window]
     last = [mb for t, mb in run if t > t0 + duration - window]
     summary: dict[str, Any] = {
         "samples": len(run),
         "window_s": window,
+        "start_mb": before[0] if before else None,
         "first_mb": _mean(first),
         "last_mb": _mean(last),
         "peak_mb": max((mb for _, mb in run), default=None),
@@ -305,6 +309,14 @@ def summary_rows(report: dict[str, Any]) -> list[list[str]]:
             f"{report['machine']['loadavg_start']} -> {report['machine']['loadavg_end']}",
         ],
     ]
+    if rss is not None and rss["start_mb"] is not None and rss["first_mb"] is not None:
+        rows.append(
+            [
+                "RSS idle -> after warm-up",
+                f"{rss['start_mb']:.0f} -> {rss['first_mb']:.0f} MiB "
+                f"({load['warmup_requests']} requests in {load['warmup_s']:.0f} s)",
+            ]
+        )
     if rss is not None and rss["growth_pct"] is not None:
         rows.append(
             [
