@@ -3,7 +3,19 @@
 Keys come from settings as ``scope:key`` pairs (``ask`` may ask and give feedback; ``admin`` may
 also manage documents). Only their SHA-256 digests are kept; a presented key is hashed and
 compared with every digest through :func:`hmac.compare_digest`. Clients send a key as
-``Authorization: Bearer KEY`` (what OpenAI clients do) or ``X-API-Key: KEY``.
+``Authorization: Bearer KEY`` (what OpenAI clients do) or ``X-API-Key: KEY``; a key anywhere
+else (a query string, another scheme such as ``Basic``) is not read, so the request is refused.
+
+* A missing or unknown key is a 401, a key without the scope a route needs a 403, and more
+  requests than the per-minute budget a 429 with ``Retry-After``. Refused attempts count too,
+  against a budget per client address, so keys cannot be guessed at full speed.
+* A key is disabled by removing it (or commenting it out with ``#`` in the keys file) and
+  restarting; only the keys configured at start-up are accepted.
+* ``api.auth_disabled`` serves without keys (everyone is admin, limited per client address),
+  for local development only, and only when no key is configured at all: once any key is
+  configured, keys are required whatever that setting says.
+* No key ever reaches a log or an error message: configuration errors name the entry by its
+  position, and :meth:`ApiKeyring.mask` hides a configured key that a client put in a URL path.
 """
 
 from __future__ import annotations
@@ -11,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
@@ -31,6 +44,8 @@ MIN_KEY_CHARS = 16
 KEY_ID_CHARS = 12  # digest prefix naming a key in logs and rate-limit buckets
 KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 ANONYMOUS = "anonymous"
+KEY_MASK = "[API key]"
+_TOKEN = re.compile(rf"[^/?&=;,\s]{{{MIN_KEY_CHARS},}}")  # what could be a key in a path
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -63,20 +78,23 @@ def _digest(key: str) -> bytes:
 def parse_key_pairs(text: str, source: str) -> list[tuple[Scope, str]]:
     """``scope:key`` pairs separated by commas or new lines ('#' starts a comment)."""
     pairs: list[tuple[Scope, str]] = []
+    entry = 0
     for raw_line in text.splitlines():
         line = raw_line.split("#", 1)[0]
         for item in filter(None, (part.strip() for part in line.split(","))):
+            entry += 1
             scope, sep, key = item.partition(":")
             scope, key = scope.strip(), key.strip()
             if not sep or scope not in SCOPES:
+                # Never echo the entry: without its "scope:" it may be nothing but a key.
                 raise ConfigurationError(
                     f"{source}: each API key must be written scope:key with scope one of "
-                    f"{', '.join(SCOPES)} (found an entry starting {scope[:10]!r})"
+                    f"{', '.join(SCOPES)} (entry {entry} is not)"
                 )
             if len(key) < MIN_KEY_CHARS:
                 raise ConfigurationError(
-                    f"{source}: an API key for scope {scope!r} is {len(key)} characters; use at "
-                    f"least {MIN_KEY_CHARS} (generate one with: {KEY_HINT})"
+                    f"{source}: the API key of entry {entry} (scope {scope!r}) is {len(key)} "
+                    f"characters; use at least {MIN_KEY_CHARS} (generate one with: {KEY_HINT})"
                 )
             pairs.append((scope, key))  # type: ignore[arg-type]
     return pairs
@@ -123,6 +141,22 @@ class ApiKeyring:
         counts = {s: sum(1 for _, scope in self._entries if scope == s) for s in SCOPES}
         return "API keys: " + ", ".join(f"{n} {s}" for s, n in counts.items())
 
+    def mask(self, text: str) -> str:
+        """``text`` with every configured key in it replaced by ``[API key]`` (for logs).
+
+        >>> ApiKeyring([("ask", "a-long-enough-ask-key")]).mask("/v1/a-long-enough-ask-key")
+        '/v1/[API key]'
+        """
+        if not self._entries:
+            return text
+
+        def hide(m: re.Match[str]) -> str:
+            digest = _digest(m.group(0))
+            known = any(hmac.compare_digest(digest, d) for d, _ in self._entries)
+            return KEY_MASK if known else m.group(0)
+
+        return _TOKEN.sub(hide, text)
+
     def authenticate(self, presented: str | None) -> Principal | None:
         """The principal for a presented key, or None; compares against every key in turn."""
         if self.disabled:
@@ -149,6 +183,7 @@ class ApiGuard:
     def check(self, presented: str | None, needed: Scope, client: str) -> Principal:
         principal = self.keyring.authenticate(presented)
         if principal is None:
+            self._limit(f"refused:{client}", "refused requests from this address")
             raise ApiError(
                 401,
                 "unauthorized",
@@ -159,16 +194,22 @@ class ApiGuard:
             raise ApiError(
                 403, "forbidden", f"this API key has scope {principal.scope!r}; {needed!r} needed"
             )
-        bucket = f"ip:{client}" if principal.key_id == ANONYMOUS else principal.key_id
+        if principal.key_id == ANONYMOUS:
+            self._limit(f"ip:{client}", "requests per client address")
+        else:
+            self._limit(principal.key_id, "requests per key")
+        return principal
+
+    def _limit(self, bucket: str, what: str) -> None:
+        """429 with Retry-After when ``bucket`` has spent its budget for the minute."""
         wait = self.limiter.acquire(bucket)
         if wait > 0:
             raise ApiError(
                 429,
                 "rate_limited",
-                f"rate limit reached: {self.limiter.capacity:g} requests per minute per key",
+                f"rate limit reached: {self.limiter.capacity:g} {what} per minute",
                 headers=retry_after_header(wait),
             )
-        return principal
 
 
 def require(needed: Scope) -> Callable[..., Awaitable[Principal]]:

@@ -71,11 +71,22 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Outermost middleware: request id, one access-log line, metrics, and a safe 500."""
+    """Outermost middleware: request id, one access-log line, metrics, and a safe 500.
 
-    def __init__(self, app: ASGIApp, observe: RequestObserver | None = None) -> None:
+    The access log shows the method, the path and the status, never the query string or a
+    header; ``scrub`` (the keyring's mask) hides an API key a client put in the path, and
+    :func:`assistant.redact.redact` any patient identifier.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        observe: RequestObserver | None = None,
+        scrub: Callable[[str], str] | None = None,
+    ) -> None:
         self.app = app
         self.observe = observe
+        self.scrub = scrub
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,7 +107,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            logger.exception("unhandled error in %s %s", scope["method"], self._path(scope))
             if state["started"]:
                 raise
             await self._internal_error(request_id, send_with_id)
@@ -126,6 +137,12 @@ class RequestContextMiddleware:
         route = route_template(scope)
         if self.observe is not None:
             self.observe(scope["method"], route, status, seconds)
-        # The path, never the query string or headers (they may hold keys or identifiers).
-        path = redact(scope["path"])
-        logger.info("%s %s -> %d in %.1f ms", scope["method"], path, status, seconds * 1e3)
+        logger.info(
+            "%s %s -> %d in %.1f ms", scope["method"], self._path(scope), status, seconds * 1e3
+        )
+
+    def _path(self, scope: Scope) -> str:
+        """The path as logged: never the query string or headers (they may hold keys or
+        identifiers), and no key or identifier a client put in the path itself."""
+        path: str = scope["path"]
+        return redact(self.scrub(path) if self.scrub else path)
