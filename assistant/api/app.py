@@ -11,7 +11,7 @@ body limits, request ids, metrics and error mapping sit around the routes, not i
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -337,7 +337,9 @@ def create_app(services: Services, feedback: FeedbackStore | None = None) -> Fas
     install_error_handlers(app)
     for router in (ask_router, openai_router, feedback_router, documents_router, ops_router):
         app.include_router(router)
-    _add_middleware(app, settings.max_body_bytes, max_upload_bytes, settings.origins(), metrics_)
+    _add_middleware(
+        app, settings.max_body_bytes, max_upload_bytes, settings.origins(), metrics_, keyring.mask
+    )
     logger.info(
         "API: %s; %d requests/min per key; bodies up to %d bytes, uploads up to %g MB; "
         "CORS origins: %s; feedback in %s",
@@ -352,7 +354,12 @@ def create_app(services: Services, feedback: FeedbackStore | None = None) -> Fas
 
 
 def _add_middleware(
-    app: FastAPI, max_body: int, max_upload: int, origins: list[str], metrics_: ApiMetrics
+    app: FastAPI,
+    max_body: int,
+    max_upload: int,
+    origins: list[str],
+    metrics_: ApiMetrics,
+    scrub: Callable[[str], str],
 ) -> None:
     """Innermost first: body limit, then CORS, then request context (ids, log, metrics)."""
     app.add_middleware(
@@ -372,4 +379,4 @@ def _add_middleware(
             allow_headers=CORS_HEADERS,
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, observe=metrics_.observe_request)
+    app.add_middleware(RequestContextMiddleware, observe=metrics_.observe_request, scrub=scrub)
