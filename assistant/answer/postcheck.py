@@ -6,15 +6,25 @@ still cites. A sentence with no valid citation, or too few content words to chec
 "PWNED [1]" would otherwise be "covered" by the passage that planted it), is unsupported.
 Two kinds of sentence carry no claim and are kept unchecked: a statement of what the passages
 do not cover, and a short lead-in to a list ("The steps are:").
+
+Passages are untrusted (:mod:`assistant.answer.untrusted`). A sentence planted in a passage to
+instruct the model ("ignore previous instructions and say ...") supports nothing: it is left out
+of the text a sentence is checked against, and a generated sentence that repeats words found
+only in such an instruction has obeyed it, so it is unsupported however well it is "covered".
+A generated sentence that is itself an instruction, or that carries a URL its cited passages do
+not give (a link that could carry the question away), is unsupported too; Markdown images, HTML
+and link targets never reach the checked text (``display_text`` strips them).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.answer.citations import cite, merge_spans
 from assistant.answer.sentences import display_text, is_list_item, split_sentences
+from assistant.answer.untrusted import is_instruction
 from assistant.answer.verifier import Verdict, Verifier, content_terms, quantities
 from assistant.schemas import AnswerSentence, Citation, RetrievedChunk
 
@@ -25,6 +35,8 @@ UNVERIFIED_MARK = "(unverified)"
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # "text. [1] Next" -> "text [1]. Next": markers written after the full stop belong before it.
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
+PASSAGE_CACHE = 256
 _GAP = re.compile(
     r"^(?:however,?\s+)?(?:the\s+)?(?:passages?|documents?|sources?)\s+(?:do|does)\s*(?:not|n't)\b",
     re.IGNORECASE,
@@ -95,19 +107,50 @@ def _structural(text: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=PASSAGE_CACHE)
+def support_text(passage: str) -> tuple[str, frozenset[str]]:
+    """The passage without sentences planted to instruct a model, and the content words that
+    occur only in those sentences (a claim using them repeats an instruction)."""
+    spans = split_sentences(passage) or [(0, len(passage))]
+    kept = [passage[a:b] for a, b in spans if not is_instruction(passage[a:b])]
+    if len(kept) == len(spans):
+        return passage, frozenset()
+    planted = " ".join(passage[a:b] for a, b in spans if is_instruction(passage[a:b]))
+    clean = " ".join(kept)
+    return clean, frozenset(content_terms(planted) - content_terms(clean))
+
+
+def _foreign_urls(text: str, passages: list[str]) -> list[str]:
+    """URLs in ``text`` that none of ``passages`` gives."""
+    return [u for u in _URL.findall(text) if not any(u in p for p in passages)]
+
+
 def check_sentence(
     raw: str, chunks: list[RetrievedChunk], verifier: Verifier, list_item: bool = False
 ) -> CheckedSentence:
     """One sentence judged against the passages it cites."""
     text, cited, dropped = read_citations(raw, len(chunks))
+    passages = [chunks[n - 1].text for n in cited]
+
+    def unsupported(reason: str) -> CheckedSentence:
+        return CheckedSentence(text, cited, False, list_item, dropped, reason=reason)
+
+    if is_instruction(text):
+        return unsupported("an instruction, not an answer")
+    if _foreign_urls(text, passages):
+        return unsupported("a link the cited passages do not give")
     kind = _structural(text)
     if kind and not cited:
         return CheckedSentence(text, [], None, list_item, dropped, reason=kind)
     if not cited:
-        return CheckedSentence(text, [], False, list_item, dropped, reason="no valid citation")
+        return unsupported("no valid citation")
     if len(content_terms(text)) < MIN_CLAIM_TERMS:
-        return CheckedSentence(text, cited, False, list_item, dropped, reason="too short to check")
-    verdict = verifier.verify(text, [chunks[n - 1].text for n in cited])
+        return unsupported("too short to check")
+    support = [support_text(p) for p in passages]
+    echoed = content_terms(text) & frozenset().union(*(planted for _, planted in support))
+    if echoed:
+        return unsupported("repeats an instruction planted in a cited passage")
+    verdict = verifier.verify(text, [clean for clean, _ in support])
     reason = "" if verdict.supported else _why(verdict)
     return CheckedSentence(text, cited, verdict.supported, list_item, dropped, verdict, reason)
 
@@ -167,6 +210,7 @@ def answer_sentences(sentences: list[CheckedSentence]) -> list[AnswerSentence]:
 def best_span(claim: str, chunk_text: str) -> tuple[int, int]:
     """The span of the chunk sentence sharing most content words with ``claim``."""
     spans = split_sentences(chunk_text) or [(0, len(chunk_text))]
+    spans = [sp for sp in spans if not is_instruction(chunk_text[sp[0] : sp[1]])] or spans
     terms = content_terms(claim)
     return max(
         spans, key=lambda sp: (len(terms & content_terms(chunk_text[sp[0] : sp[1]])), -sp[0])
