@@ -1,4 +1,10 @@
-"""Writes report.json, report.md and report.html (charts embedded, every text escaped)."""
+"""Writes report.json, report.md and report.html (charts embedded, every text escaped).
+
+Questions, answers, ids and document names in a report come from datasets and documents, so
+they are treated as untrusted: every value is HTML-escaped in report.html (which also forbids
+scripts and outside fetches in its Content-Security-Policy), and questions are written as
+literal Markdown in report.md.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ import io
 import json
 from pathlib import Path
 from typing import Any
+
+from assistant.transcript import literal
 
 METRICS_SHOWN = [
     ("recall_at_k", "recall@k"),
@@ -104,7 +112,7 @@ def write_markdown(report: dict[str, Any], out: Path) -> Path:
                 else f"recall@k {q['recall_at_k']:.2f}, citation recall {q['citation_recall']:.2f}"
             )
         )
-        parts.append(f"- `{q['id']}` {q['question']} — {what}")
+        parts.append(f"- `{str(q['id']).replace('`', '')}` {literal(q['question'])} — {what}")
     path = out / "report.md"
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path
@@ -190,7 +198,7 @@ def write_html(report: dict[str, Any], out: Path) -> Path:
         for q in failing
     )
     gate = "".join(
-        f"<li class='{'bad' if not g['ok'] else 'ok'}'>{e(g['metric'])} = {g['value']:.3f} (needs {e(g['op'])} {g['threshold']})</li>"
+        f"<li class='{'bad' if not g['ok'] else 'ok'}'>{e(g['metric'])} = {g['value']:.3f} (needs {e(g['op'])} {e(str(g['threshold']))})</li>"
         for g in report.get("gate", [])
     )
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -201,7 +209,7 @@ table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #d8dde0;p
 th{{background:#f0f4f5}} .bad{{color:#d5281b}} .ok{{color:#007f3b}} img{{max-width:100%}}
 </style></head><body>
 <h1>Evaluation: {e(report["dataset"])}</h1>
-<p>Mode {e(report["mode"])}; corpus {e(", ".join(report["corpus"]))}; k = {report["k"]}.</p>
+<p>Mode {e(report["mode"])}; corpus {e(", ".join(report["corpus"]))}; k = {e(str(report["k"]))}.</p>
 <ul>{gate}</ul>{"".join(rows)}{charts}
 <h2>Failing questions ({len(failing)})</h2>
 <table><tr><th>id</th><th>question</th><th>outcome</th><th>answer</th><th>retrieved</th></tr>{fail_rows}</table>
