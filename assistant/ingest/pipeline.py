@@ -39,7 +39,9 @@ logger = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"})
 PARTIAL_DOWNLOAD_SUFFIX = ".part"
 EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
-PARSE_CHILD_PRELOAD = [__name__, "pypdf", "docx", "bs4"]
+# "__main__" stays first, as in the default: the children then inherit the main module instead
+# of each running the main script again.
+PARSE_CHILD_PRELOAD = ["__main__", __name__, "pypdf", "docx", "bs4"]
 
 
 @dataclass
