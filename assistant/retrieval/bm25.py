@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
 CHUNKS_FILE = "chunks.jsonl"
+# Filter masks kept (one float32 per chunk each): filters come from requests, so without a bound
+# every new combination a client sends would stay in memory for good.
+MASK_CACHE_SIZE = 64
 
 
 def index_text(chunk: StoredChunk) -> str:
@@ -126,6 +129,8 @@ class BM25Index:
                 [matches(self._chunks[cid].metadata, filters) for cid in self._ids],
                 dtype=np.float32,
             )
+            if len(self._mask_cache) >= MASK_CACHE_SIZE:
+                del self._mask_cache[next(iter(self._mask_cache))]  # the oldest
             self._mask_cache[key] = mask
         return mask
 
