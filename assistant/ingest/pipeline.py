@@ -198,9 +198,19 @@ class Ingestor:
         report = IngestReport(files=list(refused))
         changed = False
         seen_docs: set[str] = set()
+        claimed: dict[str, Path] = {}  # doc id -> the file that has it in this run
         for path in files:
             progress.on_file_start(path)
-            outcome = self._ingest_file(path, progress)
+            first = claimed.setdefault(doc_id_for(path), path)
+            if first is path:
+                outcome = self._ingest_file(path, progress)
+            else:  # without this, the second file would silently replace the first
+                outcome = FileOutcome(
+                    path=str(path),
+                    status="failed",
+                    reason=f"same document id as {first.name[:60]!r} (the names differ only in "
+                    "case or punctuation): rename one of them",
+                )
             if outcome.doc_id:
                 seen_docs.add(outcome.doc_id)
             changed |= outcome.status in ("indexed", "updated")
