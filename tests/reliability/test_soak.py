@@ -119,6 +119,38 @@ def test_load_summary_keeps_warmup_out_of_latency_but_counts_its_errors():
     assert summary["kinds"]["ask"]["p99_ms"] == 20.0
 
 
+# -- memory that requests can grow ----------------------------------------------------------
+
+
+def test_distinct_filters_from_requests_do_not_grow_bm25_memory(tmp_path):
+    """Every filter combination a client sends was kept as a mask (one float per chunk) for good."""
+    import tracemalloc
+
+    from assistant.retrieval.bm25 import BM25Index
+    from assistant.schemas import Filters
+    from assistant.store.base import StoredChunk
+
+    n_chunks, n_filters = 4000, 400  # a mask is 16 kB; 400 of them kept would be 6.4 MB
+    index = BM25Index(tmp_path / "bm25")
+    index.build(
+        [
+            StoredChunk(f"c{i}", f"neighbourhood health team plan {i}", {"doc_id": f"d{i % 9}"})
+            for i in range(n_chunks)
+        ],
+        generation=1,
+    )
+    index.search("neighbourhood", 5, Filters(doc_ids=["d0"]))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(n_filters):
+            assert index.search("neighbourhood", 5, Filters(doc_ids=[f"unknown-{i}"])) == []
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 2_000_000, f"{grown:,} bytes kept after {n_filters} distinct filters"
+
+
 # -- the run fails when the server does -----------------------------------------------------
 
 
