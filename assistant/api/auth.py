@@ -30,6 +30,10 @@ from typing import Annotated, Literal, get_args
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from assistant.api.errors import ApiError
 from assistant.api.limits import TokenBucketLimiter, retry_after_header
@@ -45,6 +49,7 @@ KEY_ID_CHARS = 12  # digest prefix naming a key in logs and rate-limit buckets
 KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 ANONYMOUS = "anonymous"
 KEY_MASK = "[API key]"
+KEYED_PREFIX = "/v1/"  # every route under it needs a key; the others are public
 _TOKEN = re.compile(rf"[^/?&=;,\s]{{{MIN_KEY_CHARS},}}")  # what could be a key in a path
 
 bearer_scheme = HTTPBearer(
@@ -180,7 +185,9 @@ class ApiGuard:
         self.keyring = keyring
         self.limiter = limiter
 
-    def check(self, presented: str | None, needed: Scope, client: str) -> Principal:
+    def authenticate(self, presented: str | None, client: str) -> Principal:
+        """The caller's principal; 401 for a missing or unknown key (429 once this address
+        has been refused too often this minute)."""
         principal = self.keyring.authenticate(presented)
         if principal is None:
             self._limit(f"refused:{client}", "refused requests from this address")
@@ -190,6 +197,11 @@ class ApiGuard:
                 "missing or invalid API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        return principal
+
+    def check(self, presented: str | None, needed: Scope, client: str) -> Principal:
+        """Authentication, then the scope ``needed`` (403), then the per-key budget (429)."""
+        principal = self.authenticate(presented, client)
         if not principal.allows(needed):
             raise ApiError(
                 403, "forbidden", f"this API key has scope {principal.scope!r}; {needed!r} needed"
@@ -226,3 +238,42 @@ def require(needed: Scope) -> Callable[..., Awaitable[Principal]]:
         return guard.check(presented, needed, client)
 
     return dependency
+
+
+def presented_key(headers: Headers) -> str | None:
+    """The key a request carries, read exactly as the route dependencies read it: a bearer
+    token first, else ``X-API-Key``."""
+    scheme, credentials = get_authorization_scheme_param(headers.get("authorization"))
+    if scheme.lower() == "bearer" and credentials:
+        return credentials
+    return headers.get(api_key_scheme.model.name) or None
+
+
+class KeyGate:
+    """Refuses a request to a keyed path (``/v1/...``) that carries no valid key before its
+    body is read: an anonymous client cannot make the server parse JSON or spool an upload,
+    and learns nothing about a route but that it needs a key. Scopes and the per-key budget
+    are checked by each route's :func:`require`, after this.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        guard: ApiGuard,
+        reject: Callable[[ApiError], ASGIApp],
+        prefix: str = KEYED_PREFIX,
+    ) -> None:
+        self.app = app
+        self.guard = guard
+        self.reject = reject
+        self.prefix = prefix
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            client = scope["client"][0] if scope.get("client") else "unknown"
+            try:
+                self.guard.authenticate(presented_key(Headers(scope=scope)), client)
+            except ApiError as refused:
+                await self.reject(refused)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
