@@ -11,7 +11,7 @@ body limits, request ids, metrics and error mapping sit around the routes, not i
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from assistant.api.auth import ApiGuard, ApiKeyring, Principal, require
+from assistant.api.auth import ApiGuard, ApiKeyring, KeyGate, Principal, require
 from assistant.api.documents import DocumentService
 from assistant.api.errors import (
     ApiError,
@@ -326,7 +326,7 @@ def create_app(services: Services, feedback: FeedbackStore | None = None) -> Fas
     feedback = feedback or FeedbackStore(feedback_db_path(services.settings))
     max_upload_bytes = int(settings.max_upload_mb * BYTES_PER_MB)
     app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
-    app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
+    guard = app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
     app.state.ctx = ApiContext(
         services=services,
         asker=AskService(services, feedback, on_answer=metrics_.observe_answer),
@@ -338,7 +338,7 @@ def create_app(services: Services, feedback: FeedbackStore | None = None) -> Fas
     for router in (ask_router, openai_router, feedback_router, documents_router, ops_router):
         app.include_router(router)
     _add_middleware(
-        app, settings.max_body_bytes, max_upload_bytes, settings.origins(), metrics_, keyring.mask
+        app, settings.max_body_bytes, max_upload_bytes, settings.origins(), metrics_, guard
     )
     logger.info(
         "API: %s; %d requests/min per key; bodies up to %d bytes, uploads up to %g MB; "
@@ -359,9 +359,10 @@ def _add_middleware(
     max_upload: int,
     origins: list[str],
     metrics_: ApiMetrics,
-    scrub: Callable[[str], str],
+    guard: ApiGuard,
 ) -> None:
-    """Innermost first: body limit, then CORS, then request context (ids, log, metrics)."""
+    """Innermost first: body limit, then the key gate (no body is read for a request without
+    a valid key), then CORS, then request context (ids, log, metrics)."""
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=max_body,
@@ -371,6 +372,11 @@ def _add_middleware(
             413, "payload_too_large", f"request body too large: the limit is {limit:,} bytes"
         ),
     )
+    app.add_middleware(
+        KeyGate,
+        guard=guard,
+        reject=lambda e: error_response(e.status_code, e.code, e.message, headers=e.headers),
+    )
     if origins:
         app.add_middleware(
             CORSMiddleware,
@@ -379,4 +385,6 @@ def _add_middleware(
             allow_headers=CORS_HEADERS,
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, observe=metrics_.observe_request, scrub=scrub)
+    app.add_middleware(
+        RequestContextMiddleware, observe=metrics_.observe_request, scrub=guard.keyring.mask
+    )
