@@ -8,7 +8,7 @@ by two processes at once):
    completions (plain and streamed) and feedback, with a rate limit too high to be met, so every
    request should succeed. The server's VmRSS is read every second. First, unmeasured, every
    question is asked once: the first pass over the questions fills the server's bounded caches
-   (about 95 MiB over the real corpus), so the growth from the first to the last window
+   (about 105 MiB over the real corpus), so the growth from the first to the last window
    measures leaks, not caches filling; the report gives the warm-up's growth too.
 2. **Rate limit**: ``limit_clients`` clients hammer one key whose limit is ``limit_per_minute``
    while a bystander key asks at half its own limit.
