@@ -20,6 +20,7 @@ import contextlib
 import importlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 8.0
 MESSAGE_CHARS = 200  # of a server's error body quoted in our message
+SECRET_MASK = "[secret]"
+# A credential a server may quote back in its error ("Incorrect API key provided: Bearer ...").
+_CREDENTIAL = re.compile(r"\b(Bearer|Basic|api[-_]?key[\"':= ]+)\s*[^\s\"',;)}]+", re.I)
 
 
 def _http_modules() -> list[ModuleType]:
@@ -143,9 +147,18 @@ class ModelCaller:
             wait = max(wait, failure.retry_after)
         return min(wait, MAX_BACKOFF_S)
 
+    def _said(self, failure: _Failure) -> str:
+        """The failure as we repeat it (to logs and clients): never the API key, even when
+        the server quoted it back."""
+        text = str(failure)
+        key = self.settings.api_key.get_secret_value()
+        if key:
+            text = text.replace(key, SECRET_MASK)
+        return _CREDENTIAL.sub(lambda m: f"{m.group(1)} {SECRET_MASK}", text)
+
     def _give_up(self, failure: _Failure, attempt: int, exc: BaseException) -> None:
         tries = f" after {attempt + 1} attempts" if attempt else ""
-        raise BackendUnavailableError(f"the {self.name} {failure}{tries}") from exc
+        raise BackendUnavailableError(f"the {self.name} {self._said(failure)}{tries}") from exc
 
     def stream(self, inputs: dict[str, Any]) -> Iterator[str]:
         """Text pieces as the model writes them; retried only before the first piece."""
@@ -165,7 +178,7 @@ class ModelCaller:
                 if not failure.retryable or attempt + 1 == self.attempts:
                     self._give_up(failure, attempt, exc)
                 wait = self._backoff(attempt, failure)
-                logger.warning("%s %s; retrying in %.1f s", self.name, failure, wait)
+                logger.warning("%s %s; retrying in %.1f s", self.name, self._said(failure), wait)
                 self.sleep(wait)
 
     def _stream_once(self, inputs: dict[str, Any]) -> Iterator[str]:
