@@ -122,6 +122,7 @@ def test_load_summary_keeps_warmup_out_of_latency_but_counts_its_errors():
 # -- memory that requests can grow ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_distinct_filters_from_requests_do_not_grow_bm25_memory(tmp_path):
     """Every filter combination a client sends was kept as a mask (one float per chunk) for good."""
     import tracemalloc
