@@ -3,7 +3,10 @@
 Each answer is recorded under an ``answer_id`` so a rating can refer to it later. Questions and
 comments are redacted (:mod:`assistant.redact`) here, on the way in, whoever the caller is.
 SQLite runs in WAL mode with a busy timeout, and every operation opens its own short-lived
-connection, so several threads (and several API processes on one machine) can write at once.
+connection, so several threads (and several API processes on one machine) can write at once,
+and several processes may create the file at the same moment. A database that stays locked
+beyond the timeout, or a disk that refuses the write, is a :class:`BackendUnavailableError`
+(HTTP 503), never a lost record reported as saved.
 
 >>> store = FeedbackStore(Path("data/feedback.sqlite"))                      # doctest: +SKIP
 >>> store.record_answer(StoredAnswer(answer_id="a1", question="q", answer="a"))  # doctest: +SKIP
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +35,7 @@ from assistant.redact import redact
 Rating = Literal["up", "down"]
 FEEDBACK_FILE = "feedback.sqlite"
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another writer's lock
+CREATE_RETRY_S = 0.05  # pause between attempts to set up a file another process is setting up
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -97,18 +102,39 @@ class UnknownAnswerError(LookupError):
     """Feedback names an answer_id that was never recorded."""
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 class FeedbackStore:
     """Answers and ratings in one SQLite file (WAL mode, safe for concurrent writers)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._open()
-        try:
-            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
-            db.executescript(_SCHEMA)
-        finally:
-            db.close()
+        self._initialise()
+
+    def _initialise(self) -> None:
+        """Switch the file to WAL and create the tables, retrying while another process that
+        starts at the same moment does the same (switching the journal mode does not wait on
+        the busy timeout: it fails at once with "database is locked")."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            db = self._open()
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block
+                db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise BackendUnavailableError(
+                        f"cannot set up the feedback database {self.path}: {exc}"
+                    ) from exc
+            finally:
+                db.close()
+            time.sleep(CREATE_RETRY_S)
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -133,9 +159,14 @@ class FeedbackStore:
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield db
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise BackendUnavailableError(
+                    f"cannot {'write' if write else 'read'} the feedback database "
+                    f"{self.path}: {exc}"
+                ) from exc
             raise
         finally:
             db.close()

@@ -13,15 +13,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -31,7 +29,7 @@ from assistant.services import Services, build_services
 from assistant.store.base import DocumentRecord, StoredChunk
 from assistant.store.chroma import ChromaStore
 from assistant.store.memory import InMemoryStore
-from tests.api.conftest import ADMIN_KEY, ASK_KEY
+from tests.api.conftest import ADMIN_KEY
 from tests.conftest import PROJECT_ROOT, fake_settings, free_port
 from tests.reliability.index_checks import (
     answer_sources,
@@ -40,8 +38,8 @@ from tests.reliability.index_checks import (
     note_text,
     write_note,
 )
+from tests.reliability.processes import BIN, cli_env, serve_process
 
-BIN = Path(sys.executable).parent
 BIG_NOTE_PARAGRAPHS = 6000  # about 270 passages: seconds of writing on this machine
 KILL_DEADLINE_S = 120.0
 SQLITE_BATCH = 400  # passages per Chroma write in the SQLite test
@@ -146,17 +144,6 @@ def test_a_crash_before_any_write_of_an_update_leaves_no_dangling_record_and_a_r
 # --- real processes, SIGKILL -----------------------------------------------------------------
 
 
-def cli_env(data_dir: Path) -> dict[str, str]:
-    """The CLI configured from the environment only, as an operator would."""
-    return {
-        **os.environ,
-        "NHS_ASSISTANT_EMBEDDING_BACKEND": "fake",
-        "NHS_ASSISTANT_DATA_DIR": str(data_dir),
-        "NHS_ASSISTANT_API_KEYS": f"ask:{ASK_KEY},admin:{ADMIN_KEY}",
-        "NHS_ASSISTANT_API_RATE_LIMIT_PER_MINUTE": "100000",
-    }
-
-
 def stored_passages(data_dir: Path, doc_id: str) -> int:
     """Passages of ``doc_id`` in embedded Chroma's SQLite, read without the Chroma client (the
     process under test holds it): only to time the kill, never to judge the result."""
@@ -253,28 +240,6 @@ def test_ingest_killed_while_writing_a_large_document_is_finished_by_the_rerun(
     for name in recorded:
         assert outcomes[name]["status"] == "unchanged" and outcomes[name]["embedded"] == 0
     assert_consistent_and_answerable(data, [0, 1, 2, 4])
-
-
-@contextmanager
-def serve_process(data_dir: Path, port: int, log: Path) -> Iterator[subprocess.Popen]:
-    cmd = [str(BIN / "nhs-assistant"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with open(log, "a") as out:
-        proc = subprocess.Popen(cmd, env=cli_env(data_dir), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, log.read_text()[-2000:]
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.1)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(30)
 
 
 @pytest.mark.integration
