@@ -36,15 +36,26 @@ def safe_file_name(name: str) -> str:
     >>> safe_file_name("../../etc/passwd.md")
     'passwd.md'
     >>> safe_file_name("C:\\\\Users\\\\me\\\\Plan (final)…v2.md")
-    'Plan _final_v2.md'
+    'Plan _final_.v2.md'
+    >>> safe_file_name("Cafe\u0301 ｆｉｎａｌ\u202eplan.md")
+    'Cafe final_plan.md'
     """
-    base = PureWindowsPath(PurePosixPath(name or "").name).name
-    base = unicodedata.normalize("NFKC", base)
+    # Compatibility forms first, so a fullwidth solidus is a folder separator like "/"; accents
+    # come off their letters ("café" -> "cafe") rather than becoming "_".
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    base = PureWindowsPath(PurePosixPath(plain).name).name
     base = _UNSAFE_CHARS.sub("_", base)
     base = re.sub(r"\.{2,}", ".", base).strip(" ._-")
     stem, dot, ext = base.rpartition(".")
-    if dot and len(base) > MAX_FILE_NAME_CHARS:
-        base = stem[: MAX_FILE_NAME_CHARS - len(ext) - 1] + "." + ext
+    if len(base) > MAX_FILE_NAME_CHARS:
+        keep = MAX_FILE_NAME_CHARS - len(ext) - 1
+        base = (
+            stem[:keep].rstrip(" ._-") + "." + ext
+            if dot and keep > 0
+            else base[:MAX_FILE_NAME_CHARS]
+        )
+        stem, dot, ext = base.rpartition(".")
     if not base or not dot or not stem.strip(" ._-"):
         raise ApiError(
             422,
@@ -98,12 +109,19 @@ class DocumentService:
         except DocumentError as exc:
             raise ApiError(415, "unsupported_media_type", f"{name}: {exc}") from exc
         with self._write_lock:
+            previous = self._set_aside(name)
             path = self._save(name, data)
-            report = self.services.ingest([path])
-        outcome = report.files[0]
-        if outcome.status == "failed" or outcome.doc_id is None:
-            path.unlink(missing_ok=True)
-            raise DocumentError(f"{name}: {outcome.reason or 'could not be indexed'}")
+            try:
+                outcome = self.services.ingest([path]).files[0]
+            except BaseException:
+                self._put_back(path, previous)
+                raise
+            if outcome.status == "failed" or outcome.doc_id is None:
+                # The index still holds the earlier upload of this name: keep its file too.
+                self._put_back(path, previous)
+                raise DocumentError(f"{name}: {outcome.reason or 'could not be indexed'}")
+            if previous is not None:
+                previous.unlink(missing_ok=True)
         logger.info("upload %s: %s, %d chunks", redact(name), outcome.status, outcome.chunks)
         return UploadResponse(
             doc_id=outcome.doc_id,
@@ -113,6 +131,23 @@ class DocumentService:
             embedded=outcome.embedded,
             seconds=round(outcome.seconds, 3),
         )
+
+    def _set_aside(self, name: str) -> Path | None:
+        """Move an earlier upload of the same name to a hidden file (ingestion skips dot files),
+        so a replacement that fails to index can be undone."""
+        target = self.upload_dir / name
+        if not target.is_file():
+            return None
+        aside = self.upload_dir / f".previous-{name}"
+        os.replace(target, aside)
+        return aside
+
+    def _put_back(self, path: Path, previous: Path | None) -> None:
+        """Undo a failed upload: remove its file, and restore the earlier one of that name."""
+        if previous is not None:
+            os.replace(previous, path)
+        else:
+            path.unlink(missing_ok=True)
 
     def _save(self, name: str, data: bytes) -> Path:
         """Write atomically (temporary file, then rename) so ingestion never reads half a file."""
