@@ -12,8 +12,9 @@ instruct the model ("ignore previous instructions and say ...") supports nothing
 of the text a sentence is checked against, and a generated sentence that repeats words found
 only in such an instruction has obeyed it, so it is unsupported however well it is "covered".
 A generated sentence that is itself an instruction, or that carries a URL its cited passages do
-not give (a link that could carry the question away), is unsupported too; Markdown images, HTML
-and link targets never reach the checked text (``display_text`` strips them).
+not give (a link that could carry the question away), or an NHS number, email address or phone
+number they do not give (one typed in the question, repeated), is unsupported too; Markdown
+images, HTML and link targets never reach the checked text (``display_text`` strips them).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from assistant.answer.citations import cite, merge_spans
 from assistant.answer.sentences import display_text, is_list_item, split_sentences
 from assistant.answer.untrusted import is_instruction
 from assistant.answer.verifier import Verdict, Verifier, content_terms, quantities
+from assistant.redact import identifiers
 from assistant.schemas import AnswerSentence, Citation, RetrievedChunk
 
 MIN_CLAIM_TERMS = 3  # fewer content words than this: nothing a source could confirm
@@ -125,6 +127,20 @@ def _foreign_urls(text: str, passages: list[str]) -> list[str]:
     return [u for u in _URL.findall(text) if not any(u in p for p in passages)]
 
 
+def _identifier_key(found: str) -> str:
+    """An identifier however it is written: an address in lower case, else its digits."""
+    return found.lower() if "@" in found else re.sub(r"\D", "", found)
+
+
+def _foreign_identifiers(text: str, passages: list[str]) -> list[str]:
+    """NHS numbers, email addresses and phone numbers in ``text`` that no passage gives."""
+    found = identifiers(text)
+    if not found:
+        return []
+    given = {_identifier_key(x) for p in passages for x in identifiers(p)}
+    return [x for x in found if _identifier_key(x) not in given]
+
+
 def check_sentence(
     raw: str, chunks: list[RetrievedChunk], verifier: Verifier, list_item: bool = False
 ) -> CheckedSentence:
@@ -139,6 +155,8 @@ def check_sentence(
         return unsupported("an instruction, not an answer")
     if _foreign_urls(text, passages):
         return unsupported("a link the cited passages do not give")
+    if _foreign_identifiers(text, passages):
+        return unsupported("an identifier or contact the cited passages do not give")
     kind = _structural(text)
     if kind and not cited:
         return CheckedSentence(text, [], None, list_item, dropped, reason=kind)
