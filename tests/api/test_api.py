@@ -417,7 +417,7 @@ class UnreachableStore:
 
     upsert_chunks = delete_chunks = chunk_ids = get_chunks = all_chunks = count = search = _down
     put_document = get_document = list_documents = delete_document = _down
-    generation = bump_generation = ping = _down
+    generation = bump_generation = ping = put_lease = leases = delete_lease = _down
 
 
 class BrokenStore(InMemoryStore):
