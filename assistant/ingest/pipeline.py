@@ -9,7 +9,10 @@ Removing a document deletes its record first, then its chunks. At every moment a
 only stored chunks; what a crash can leave is orphans (stored chunks no record lists). A rerun
 sees a hash that differs from the record (or no record, or stray chunks beside it), finds the
 chunks already there, embeds only what is missing, and finishes the steps. A sweep at the end of
-every run deletes chunks that belong to no record (a new file killed half-way and then deleted).
+every run deletes chunks that belong to no record (a new file killed half-way and then deleted),
+except those of a document another process is writing at that moment: a writer holds a lease on
+its document (``LEASE_S``, renewed as it goes), so two processes ingesting into one Chroma
+server do not delete each other's work in progress.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ logger = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"})
 PARTIAL_DOWNLOAD_SUFFIX = ".part"
 EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
+# A document being written holds a lease this long past its last renewal (renewed at most
+# every LEASE_RENEW_S, as batches go in): a sweep leaves its unlisted chunks alone meanwhile.
+# A writer killed mid-document leaves its lease to run out; a rerun of the file takes it over.
+LEASE_S = 300.0
+LEASE_RENEW_S = 30.0
 # "__main__" stays first, as in the default: the children then inherit the main module instead
 # of each running the main script again.
 PARSE_CHILD_PRELOAD = ["__main__", __name__, "pypdf", "docx", "bs4"]
@@ -278,18 +286,13 @@ class Ingestor:
     def _write(
         self, meta: DocumentMeta, chunks: list[Chunk], source: str, progress: Progress
     ) -> int:
+        """Store a document's chunks, then its record, then drop its stale chunks; returns how
+        many passages were embedded. A lease, renewed as batches go in, tells a sweep in
+        another process that the unlisted chunks of this document are work in progress."""
+        lease = _Lease(self.store, meta.doc_id)
         existing = self.store.chunk_ids(meta.doc_id)
         todo = [c for c in chunks if c.chunk_id not in existing]
-        for start in range(0, len(todo), EMBED_BATCH):
-            batch = todo[start : start + EMBED_BATCH]
-            vectors = self.embedder.embed_documents([embedding_text(meta, c) for c in batch])
-            self.store.upsert_chunks(
-                [
-                    StoredChunk(c.chunk_id, c.text, chunk_metadata(meta, c), vectors[i])
-                    for i, c in enumerate(batch)
-                ]
-            )
-            progress.on_embedded(len(batch))
+        self._embed_and_store(meta, todo, progress, lease)
         new_ids = [c.chunk_id for c in chunks]
         self.store.put_document(
             DocumentRecord(
@@ -299,10 +302,34 @@ class Ingestor:
                 indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
-        stale = sorted(existing - set(new_ids))
+        # A sweep elsewhere that began before the lease may still have deleted a chunk kept
+        # from an interrupted run: put back whatever the record lists and the store lacks.
+        stored = self.store.chunk_ids(meta.doc_id)
+        lost = [c for c in chunks if c.chunk_id not in stored]
+        if lost:
+            logger.warning("%s: %d passages vanished while writing; storing them again",
+                           meta.doc_id, len(lost))  # fmt: skip
+            self._embed_and_store(meta, lost, progress, lease)
+        stale = sorted(stored - set(new_ids))
         if stale:  # after the record: a crash here leaves orphans, never a dangling record
             self.store.delete_chunks(stale)
-        return len(todo)
+        lease.release()
+        return len(todo) + len(lost)
+
+    def _embed_and_store(
+        self, meta: DocumentMeta, chunks: list[Chunk], progress: Progress, lease: _Lease
+    ) -> None:
+        for start in range(0, len(chunks), EMBED_BATCH):
+            batch = chunks[start : start + EMBED_BATCH]
+            vectors = self.embedder.embed_documents([embedding_text(meta, c) for c in batch])
+            lease.renew()
+            self.store.upsert_chunks(
+                [
+                    StoredChunk(c.chunk_id, c.text, chunk_metadata(meta, c), vectors[i])
+                    for i, c in enumerate(batch)
+                ]
+            )
+            progress.on_embedded(len(batch))
 
     # -- removal and consistency ----------------------------------------------------------
 
@@ -333,12 +360,48 @@ class Ingestor:
         return pruned
 
     def sweep_orphans(self) -> int:
-        """Delete chunks that no document record lists (left by a run killed half-way)."""
+        """Delete chunks that no document record lists (left by a run killed half-way), except
+        those of a document another process is writing now (it holds an unexpired lease).
+
+        Read in this order (records, chunks, leases, records again) so that a document whose
+        write finishes during the sweep is never taken for an orphan.
+        """
         listed: set[str] = set()
         for rec in self.store.list_documents():
             listed.update(rec.chunk_ids)
-        orphans = sorted(self.store.chunk_ids() - listed)
+        orphans = self.store.chunk_ids() - listed
+        now = time.time()
+        leases = self.store.leases()
+        for doc_id, until in leases.items():
+            if until <= now:  # its writer died; a rerun of that file takes a new one
+                self.store.delete_lease(doc_id)
+        writing = {doc_id for doc_id, until in leases.items() if until > now}
+        if orphans and writing:
+            owner = {c.chunk_id: c.metadata.get("doc_id") for c in
+                     self.store.get_chunks(sorted(orphans))}  # fmt: skip
+            orphans = {cid for cid in orphans if owner.get(cid) not in writing}
+        if orphans:
+            for rec in self.store.list_documents():
+                orphans -= set(rec.chunk_ids)
         if orphans:
             logger.info("removing %d orphan chunks", len(orphans))
-            self.store.delete_chunks(orphans)
+            self.store.delete_chunks(sorted(orphans))
         return len(orphans)
+
+
+class _Lease:
+    """A document's claim to be in the middle of a write, renewed as the write goes on."""
+
+    def __init__(self, store: VectorStore, doc_id: str) -> None:
+        self.store, self.doc_id = store, doc_id
+        self._renewed = 0.0
+        self.renew()
+
+    def renew(self) -> None:
+        now = time.time()
+        if now - self._renewed >= LEASE_RENEW_S:
+            self.store.put_lease(self.doc_id, now + LEASE_S)
+            self._renewed = now
+
+    def release(self) -> None:
+        self.store.delete_lease(self.doc_id)

@@ -83,6 +83,17 @@ class VectorStore(Protocol):
         """Raise BackendUnavailableError when the store cannot be reached."""
         ...
 
+    def put_lease(self, doc_id: str, until: float) -> None:
+        """Mark ``doc_id`` as being written until ``until`` (epoch seconds): its chunks that no
+        record lists yet are work in progress, which a sweep in another process leaves alone."""
+        ...
+
+    def leases(self) -> dict[str, float]:
+        """Documents being written, with the time each lease runs out (expired ones too)."""
+        ...
+
+    def delete_lease(self, doc_id: str) -> None: ...
+
 
 def chunk_metadata(meta: DocumentMeta, chunk: Any) -> dict[str, Any]:
     """Flat metadata stored with a chunk (Chroma takes no None values)."""

@@ -1,7 +1,8 @@
 """Chroma as the vector store: embedded on disk (PersistentClient) or a `chroma run` server.
 
 Two collections: ``<name>`` holds chunks (text, metadata, vector; cosine space) and
-``<name>-documents`` holds one record per indexed document plus a generation counter. The chunk
+``<name>-documents`` holds one record per indexed document, the generation counter, and a
+lease for each document being written. The chunk
 collection's metadata records the embedding model and dimension; opening it with another model
 is refused, because vectors from two models cannot be compared.
 
@@ -31,6 +32,7 @@ from assistant.store.base import DenseHit, DocumentRecord, StoredChunk
 logger = logging.getLogger(__name__)
 
 STATE_ID = "__state__"
+LEASE_PREFIX = "__lease__:"  # doc ids are slugs of [a-z0-9.-], so never clash with these
 WRITE_BATCH = 1000
 SERVER_TIMEOUT_S = 15.0  # longest wait for one answer from a Chroma server (none by default)
 SERVER_CONNECT_TIMEOUT_S = 3.0
@@ -356,6 +358,26 @@ class ChromaStore:
     @_guard
     def ping(self) -> None:
         self._client.heartbeat()
+
+    # -- leases ---------------------------------------------------------------------------
+
+    @_guard
+    def put_lease(self, doc_id: str, until: float) -> None:
+        self._docs_col.upsert(
+            ids=[LEASE_PREFIX + doc_id],
+            embeddings=[[1.0]],
+            documents=["lease"],
+            metadatas=[{"kind": "lease", "doc_id": doc_id, "until": float(until)}],
+        )
+
+    @_guard
+    def leases(self) -> dict[str, float]:
+        got = self._docs_col.get(where={"kind": "lease"}, include=["metadatas"])
+        return {str(md["doc_id"]): float(md["until"]) for md in got["metadatas"]}
+
+    @_guard
+    def delete_lease(self, doc_id: str) -> None:
+        self._docs_col.delete(ids=[LEASE_PREFIX + doc_id])
 
 
 def _http_client(host: str, port: int, ssl: bool, settings: Any, timeout_s: float) -> Any:

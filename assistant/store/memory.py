@@ -18,6 +18,7 @@ class InMemoryStore:
         self.dimension = dimension
         self._chunks: dict[str, StoredChunk] = {}
         self._docs: dict[str, DocumentRecord] = {}
+        self._leases: dict[str, float] = {}
         self._generation = 0
 
     def upsert_chunks(self, chunks: list[StoredChunk]) -> None:
@@ -89,3 +90,12 @@ class InMemoryStore:
 
     def ping(self) -> None:
         return None
+
+    def put_lease(self, doc_id: str, until: float) -> None:
+        self._leases[doc_id] = until
+
+    def leases(self) -> dict[str, float]:
+        return dict(self._leases)
+
+    def delete_lease(self, doc_id: str) -> None:
+        self._leases.pop(doc_id, None)

@@ -7,6 +7,9 @@
   stored rows);
 * BM25 was built from the store's current generation and holds exactly the stored chunks.
 
+(A writer killed mid-document may leave its lease, which only delays the sweep of that
+document's orphans until it runs out: not an inconsistency.)
+
 Also the generated documents the fault tests ingest: written here from word lists, so nothing is
 copied from a real corpus, and each carries a made-up code word that only it contains, so a
 question naming the code word has one right source.

@@ -82,6 +82,14 @@ class CrashingStore(InMemoryStore):
         self._write()
         return super().bump_generation()
 
+    def put_lease(self, doc_id: str, until: float) -> None:
+        self._write()
+        super().put_lease(doc_id, until)
+
+    def delete_lease(self, doc_id: str) -> None:
+        self._write()
+        super().delete_lease(doc_id)
+
 
 def dangling_records(services: Services) -> list[str]:
     """Records listing a chunk that is not stored: what a crash must never leave."""
@@ -123,7 +131,7 @@ def test_a_crash_before_any_write_of_an_update_leaves_no_dangling_record_and_a_r
     before = store.writes
     update()
     writes = store.writes - before
-    assert writes >= 8  # batches, records, stale deletes, a prune, the generation
+    assert writes >= 12  # leases, batches, records, stale deletes, a prune, the generation
     expected = {r.meta.doc_id: set(r.chunk_ids) for r in services.store.list_documents()}
 
     for k in range(1, writes + 1):
