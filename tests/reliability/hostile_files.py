@@ -175,8 +175,8 @@ def write_blank_pages_pdf(folder: Path, name: str = "blank-pages.pdf") -> Path:
 
 
 def write_pdf_flate_bomb(folder: Path, name: str = "flate-bomb.pdf") -> Path:
-    """One page whose compressed content stream inflates to 1 GiB of text operators."""
-    block = b"BT /F1 12 Tf 72 700 Td (hostile) Tj ET\n" * 26_000  # about 1 MiB
+    """One page whose compressed content stream inflates to 1 GiB of drawing operators."""
+    block = b"q Q " * (MIB // 4)  # save and restore the graphics state: short, so it packs tight
     count = PDF_BOMB_INFLATED // len(block)
     stream = StreamObject()
     stream.set_data(zlib_repeated(b"", block, count, b""))
