@@ -328,6 +328,7 @@ def chunk_document(
     sentences shared between neighbours of the same section."""
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
+    count_tokens = _at_least_chars(count_tokens)
     overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
     blocks = [b for b in doc.blocks if not is_table_of_contents(b.text)]
     sections = [
@@ -343,6 +344,21 @@ def chunk_document(
         for units in _pack(section.units, count_tokens, max_tokens, overlap_tokens):
             chunks.append(_make_chunk(doc.meta.doc_id, section.headings, units, seen, len(chunks)))
     return chunks
+
+
+# Word-piece tokenizers read a word longer than about 100 characters as one unknown token, so a
+# 100,000-character run with no space would count as one token and become one huge passage. No
+# real text has more characters than this per token; counting at least this many keeps it cut.
+MAX_CHARS_PER_TOKEN = 16
+
+
+def _at_least_chars(count: TokenCounter) -> TokenCounter:
+    """``count``, but never fewer tokens than the characters allow."""
+
+    def bounded(text: str) -> int:
+        return max(count(text), len(text) // MAX_CHARS_PER_TOKEN)
+
+    return bounded
 
 
 # Reference lists and footnotes name every topic and answer none: they are not indexed.

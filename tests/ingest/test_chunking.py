@@ -379,3 +379,20 @@ def test_reference_and_footnote_sections_are_not_chunked():
     )
     chunks = chunk_document(doc, lambda t: len(t.split()))
     assert [c.headings for c in chunks] == [["Findings"]]
+
+
+def test_a_run_of_100000_characters_without_spaces_is_cut_into_bounded_passages():
+    """A word-piece tokenizer counts an over-long word as one unknown token; the chunker must not
+    believe it, or the run becomes one 100 kB passage."""
+    from assistant.schemas import Block, DocumentMeta, ParsedDocument
+
+    doc = ParsedDocument(
+        meta=DocumentMeta(doc_id="d", title="Dump", file_name="d.txt"),
+        blocks=[
+            Block(kind="paragraph", text="Plans are due in June."),
+            Block(kind="paragraph", text="x" * 100_000),
+        ],
+    )
+    chunks = chunk_document(doc, lambda t: len(t.split()), max_tokens=200)  # a word = 1 token
+    assert sum(len(c.text) for c in chunks) >= 100_000
+    assert max(len(c.text) for c in chunks) <= 200 * 16 + 100
