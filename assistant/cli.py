@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigurationError, InvalidInputError
@@ -98,6 +100,20 @@ def _services(settings: Settings) -> Any:
     except ConfigurationError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+
+
+def shown(value: str) -> Text:
+    """Text from a file or document for a terminal table: Rich markup in it stays literal, and
+    control and direction-changing characters (a newline or right-to-left override in a file
+    name) show as escapes instead of garbling the row.
+    """
+    out = []
+    for ch in value:
+        if ch.isprintable() and unicodedata.category(ch) not in ("Cf", "Zl", "Zp"):
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return Text("".join(out))
 
 
 def _fail(exc: AssistantError, code: int = 1) -> typer.Exit:
@@ -278,11 +294,11 @@ def ingest(
         for f in report.files:
             style = {"failed": "red", "unchanged": "dim"}.get(f.status, "")
             table.add_row(
-                Path(f.path).name,
+                shown(Path(f.path).name),
                 f.status,
                 str(f.chunks),
                 str(f.embedded),
-                f.reason or "",
+                shown(f.reason or ""),
                 style=style,
             )
         console.print(table)
@@ -326,7 +342,9 @@ def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     for col in ("doc id", "title", "publisher", "chunks"):
         table.add_column(col)
     for d in stats["by_document"]:
-        table.add_row(d["doc_id"], d["title"][:70], d["publisher"] or "", str(d["chunks"]))
+        table.add_row(
+            d["doc_id"], shown(d["title"][:70]), shown(d["publisher"] or ""), str(d["chunks"])
+        )
     console.print(table)
 
 
@@ -675,7 +693,9 @@ def corpus_fetch(
         note = "; ".join(x for x in (o.detail, "" if o.redistribute else "local use only") if x)
         size = "" if o.size is None else f"{o.size / 1e6:.2f} MB"
         style = {"failed": "red", "unchanged": "dim", "skipped": "dim"}.get(o.status, "")
-        table.add_row(o.source_id, o.file_name or "", o.status, size, note, style=style)
+        table.add_row(
+            o.source_id, shown(o.file_name or ""), o.status, size, shown(note), style=style
+        )
     console.print(table)
     counts = "  ".join(
         f"{s}: {report.count(s)}"

@@ -100,3 +100,11 @@ def test_a_wrong_model_for_the_index_is_refused_clearly(env, monkeypatch):
     result = run("ask", "When are plans due?")
     assert result.exit_code == 2
     assert "built with embedding model" in result.output
+
+
+def test_tables_show_file_names_literally_with_control_characters_escaped():
+    from assistant.cli import shown
+
+    assert shown("minutes\u202etxt.md").plain == "minutes\\u202etxt.md"
+    assert shown("two\nlines [red]x[/red].md").plain == "two\\nlines [red]x[/red].md"
+    assert shown("Café plan – 2026.md").plain == "Café plan – 2026.md"
