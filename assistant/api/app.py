@@ -366,11 +366,10 @@ def _add_middleware(
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=max_body,
-        max_upload_bytes=max_upload + MULTIPART_OVERHEAD_BYTES,
+        max_upload_bytes=max_upload,
+        upload_overhead_bytes=MULTIPART_OVERHEAD_BYTES,
         upload_paths=frozenset({DOCUMENTS_PATH}),
-        reject=lambda limit: error_response(
-            413, "payload_too_large", f"request body too large: the limit is {limit:,} bytes"
-        ),
+        reject=lambda message: error_response(413, "payload_too_large", message),
     )
     app.add_middleware(
         KeyGate,

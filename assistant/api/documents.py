@@ -102,7 +102,7 @@ class DocumentService:
             raise ApiError(
                 413,
                 "payload_too_large",
-                f"file is {len(data):,} bytes; the limit is {self.max_upload_bytes:,}",
+                f"upload too large: a file may be at most {self.max_upload_bytes / 1e6:g} MB",
             )
         try:
             detect_kind(data, name)

@@ -76,13 +76,17 @@ def retry_after_header(seconds: float) -> dict[str, str]:
 class BodyTooLargeError(HTTPException):
     """The request body is over the limit for its route (413)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body too large: the limit is {limit:,} bytes")
+    def __init__(self, limit: int, message: str | None = None) -> None:
+        super().__init__(413, message or f"request body too large: the limit is {limit:,} bytes")
         self.limit = limit
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over ``max_body_bytes``, or ``max_upload_bytes`` on upload routes."""
+    """413 for bodies over ``max_body_bytes``, or ``max_upload_bytes`` on upload routes.
+
+    An upload's body holds the file plus multipart framing, so its limit is the file limit plus
+    ``upload_overhead_bytes``; the message names the file limit a user set, in MB.
+    """
 
     def __init__(
         self,
@@ -90,16 +94,28 @@ class BodyLimitMiddleware:
         max_body_bytes: int,
         max_upload_bytes: int,
         upload_paths: frozenset[str],
-        reject: Callable[[int], ASGIApp],
+        reject: Callable[[str], ASGIApp],
+        upload_overhead_bytes: int = 0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.upload_overhead_bytes = upload_overhead_bytes
         self.upload_paths = upload_paths
         self.reject = reject
 
     def limit_for(self, scope: Scope) -> int:
-        return self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_body_bytes
+        if scope["path"] in self.upload_paths:
+            return self.max_upload_bytes + self.upload_overhead_bytes
+        return self.max_body_bytes
+
+    def message_for(self, scope: Scope) -> str:
+        if scope["path"] in self.upload_paths:
+            return (
+                f"upload too large: a file may be at most "
+                f"{self.max_upload_bytes / BYTES_PER_MB:g} MB"
+            )
+        return f"request body too large: the limit is {self.max_body_bytes:,} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +124,7 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self.reject(limit)(scope, receive, send)
+            await self.reject(self.message_for(scope))(scope, receive, send)
             return
         received = 0
 
@@ -118,7 +134,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLargeError(limit)
+                    raise BodyTooLargeError(limit, self.message_for(scope))
             return message
 
         await self.app(scope, counted_receive, send)

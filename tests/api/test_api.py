@@ -263,6 +263,7 @@ def test_an_upload_over_the_size_limit_is_413(tmp_path):
         r = client.post("/v1/documents", files={"file": ("big.md", big, "text/markdown")})
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
+    assert r.json()["error"]["message"] == "upload too large: a file may be at most 0.01 MB"
 
 
 def test_delete_removes_a_document_and_a_second_delete_is_404(fresh_api):
