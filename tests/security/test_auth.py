@@ -32,6 +32,7 @@ from pydantic import SecretStr
 from starlette.routing import Mount
 
 from assistant.api import create_app
+from assistant.api.auth import KEYED_PREFIX
 from assistant.errors import ConfigurationError
 from assistant.services import build_services
 from tests.api.conftest import ADMIN_KEY, ASK_KEY, RunningApi, api_settings, serve
@@ -119,6 +120,7 @@ def keyed_api(tmp_path_factory) -> Iterator[RunningApi]:
 # --- every route --------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_every_route_is_either_public_with_a_reason_or_keyed_with_a_scope(keyed_api):
     from ui import build_ui, mount_ui
 
@@ -128,6 +130,10 @@ def test_every_route_is_either_public_with_a_reason_or_keyed_with_a_scope(keyed_
         f"new routes to classify: {found - set(PUBLIC) - set(KEYED)}; "
         f"gone: {(set(PUBLIC) | set(KEYED)) - found}"
     )
+    # The key gate refuses anonymous requests before their body is read by path prefix: every
+    # keyed route must sit under it, and no public one.
+    assert all(path.startswith(KEYED_PREFIX) for _, path in KEYED)
+    assert not any(path.startswith(KEYED_PREFIX) for _, path in PUBLIC)
     # The page, when mounted, is the one documented exception: it has no login of its own.
     mount_ui(app, build_ui(app.state.ctx.asker))
     assert set(routes(app)) - found == {("MOUNT", "/ui")}
