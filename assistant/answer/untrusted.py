@@ -22,29 +22,37 @@ from __future__ import annotations
 
 import re
 
-# Each pattern names a way documents have been seen to address a model. They are matched
-# case-insensitively against one sentence; ordinary guidance for NHS leaders says none of them.
+# Each pattern names a way documents have been seen to address a model, worded narrowly enough
+# that guidance for NHS leaders does not trip it ("respond with a plan", "the new rules", "you
+# are now required to" and "tell the user" are ordinary prose). Matched case-insensitively
+# against one sentence, except where marked.
 _INSTRUCTION_PATTERNS = (
-    # "ignore / disregard / forget (all) (the) previous instructions"
-    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?]{0,40}?\b"
-    r"(?:instructions?|prompts?|rules|directions|guidelines|guardrails)\b",
-    # "new instructions", "the real system prompt"
-    r"\b(?:new|updated|real|actual|hidden|secret)\s+(?:instructions?|rules|system\s+prompt)\b",
+    # "ignore (all) (the) previous instructions", "disregard your system prompt"
+    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+)?"
+    r"(?:previous|prior|above|earlier|preceding|system|original)\s+"
+    r"(?:instructions?|prompts?|directions|guidelines|rules|messages)\b",
+    r"\b(?:ignore|disregard)\s+(?:all|any)\s+(?:instructions|prompts)\b",
+    # "new instructions follow", "your real system prompt:"
+    r"\b(?:new|updated|real|actual|hidden|secret)\s+(?:instructions?|system\s+prompt)\s*"
+    r"(?::|follow|below|are\b|for\s+(?:you|the\s+(?:ai|assistant|model)))",
     r"\bsystem\s+prompt\b",
     # a turn that impersonates the system or the assistant: "SYSTEM: ...", "[assistant]: ..."
-    r"^\W*(?:system|assistant|developer)(?:\s+(?:prompt|message|note))?\s*\]?\s*:",
-    r"\byou\s+are\s+now\b",
+    r"^\W*(?-i:SYSTEM|ASSISTANT|DEVELOPER)\s*:",
+    r"^\W*\[(?:system|assistant|developer)\]\s*:?",
+    r"^\W*(?:system|assistant)\s+(?:prompt|message|override)\s*:",
+    r"\byou\s+are\s+now\s+(?:an?\s+)?(?:ai|assistant|chatbot|bot|language\s+model|dan|"
+    r"unrestricted|jailbroken|free\s+of)\b",
     r"\b(?:developer|jailbreak|god)\s+mode\b",
     r"\b(?:as\s+an?\s+(?:ai|language\s+model)|dear\s+(?:ai|assistant|chatbot|llm))\b",
     # orders about the reply itself
-    r"\b(?:tell|inform|remind)\s+the\s+(?:reader|user)s?\b",
-    r"\b(?:reply|respond|answer)\s+(?:only\s+|every\s+question\s+|all\s+questions\s+)?"
-    r"(?:with|by\s+saying)\b",
+    r"\b(?:tell|inform|remind)\s+the\s+readers?\s+(?:that|to)\b",
+    r"\b(?:reply|respond|answer)\s+(?:only\s+with|with\s+only|exactly|by\s+saying|"
+    r"(?:to\s+)?(?:every|all|each|any)\s+questions?\s+(?:only\s+)?with)\b",
     r"\bsay\s+(?:exactly|only)\b",
-    r"\b(?:render|display|embed|include|insert|show)\s+(?:this|the|an?)\s+"
-    r"(?:image|picture|pixel|link|url)\b",
+    r"\b(?:render|display|embed|show|insert)\s+(?:this|the\s+following)\s+"
+    r"(?:image|picture|pixel|link|url|markdown)\b",
     # chat-template and fence tokens
-    r"</?\s*(?:passages?|system|instructions?|context|documents?)\s*>",
+    r"</?\s*(?:passages?|system|instructions?|context)\s*>",
     r"<<<|>>>|<\|im_(?:start|end)\|>|\[/?INST\]",
 )
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.I | re.M)
