@@ -17,6 +17,7 @@ question naming the code word has one right source.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -32,6 +33,9 @@ CODE_WORDS = [
     "gorsewick",
     "hollinby",
 ]
+DENSE_SAMPLE = 10  # chunks per document checked against the vector index
+DENSE_K = 5
+_SYLLABLES = ["ka", "lo", "mi", "ren", "tas", "vel", "dor", "sul", "bri", "nax", "pe", "qui"]
 _SUBJECTS = ["The board", "Each trust", "The practice team", "The council", "The network"]
 _VERBS = ["reviews", "publishes", "agrees", "funds", "audits", "staffs", "redesigns", "measures"]
 _OBJECTS = [
@@ -46,6 +50,13 @@ _OBJECTS = [
 ]
 
 
+def _site_name(rng: random.Random) -> str:
+    """A made-up place name, so that passages differ in words and not only in numbers (with
+    the hashing embedder, passages that differ only in numbers get near-identical vectors,
+    which approximate search cannot tell apart)."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(3)).title()
+
+
 def note_text(number: int, paragraphs: int) -> str:
     """An operating note: a title with its code word, then numbered, distinct clauses.
 
@@ -53,6 +64,7 @@ def note_text(number: int, paragraphs: int) -> str:
     word> note agree?".
     """
     code = CODE_WORDS[number % len(CODE_WORDS)]
+    rng = random.Random(number)
     parts = [
         f"# Operating note {number}\n",
         f"The {code.title()} programme agrees a shared waiting list for {code} patients "
@@ -62,9 +74,9 @@ def note_text(number: int, paragraphs: int) -> str:
         if j % 12 == 0:
             parts.append(f"## Part {j // 12}\n")
         parts.append(
-            f"{_SUBJECTS[(number + j) % 5]} {_VERBS[(number * j + j) % 8]} "
-            f"{_OBJECTS[(3 * j + number) % 8]} every {j % 5 + 2} weeks from {2026 + j % 4}, "
-            f"under clause {number}.{j}."
+            f"{rng.choice(_SUBJECTS)} at {_site_name(rng)} {rng.choice(_VERBS)} "
+            f"{rng.choice(_OBJECTS)} with {_site_name(rng)} every {j % 5 + 2} weeks from "
+            f"{2026 + j % 4}, under clause {number}.{j}."
         )
     return "\n\n".join(parts) + "\n"
 
@@ -125,12 +137,14 @@ def index_problems(services: Services) -> list[str]:
 
 
 def _dense_problems(services: Services, doc_id: str, chunk_ids: list[str]) -> list[str]:
-    """The first and last chunk of a document must be found by their own vectors."""
-    sample = [c for c in services.store.get_chunks(chunk_ids[:1] + chunk_ids[-1:], True)]
+    """A sample of a document's chunks (first, last and evenly between) must be found by their
+    own vectors: the vector index holds what the records list."""
+    step = max(1, len(chunk_ids) // DENSE_SAMPLE)
+    sample = sorted(set(chunk_ids[::step] + chunk_ids[-1:]))
     problems = []
-    for chunk in sample:
+    for chunk in services.store.get_chunks(sample, with_embeddings=True):
         assert chunk.embedding is not None
-        hits = services.store.search(chunk.embedding, k=3)
+        hits = services.store.search(chunk.embedding, k=DENSE_K)
         if chunk.chunk_id not in {h.chunk_id for h in hits}:
             problems.append(f"{doc_id}: dense search does not find {chunk.chunk_id}")
     return problems

@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LOAD_WORKERS = 4
 RECOVERY_LIMIT_S = 30.0  # from relaunching Chroma to the API's first 200
 HUNG_TIMEOUT_S = 1.0  # the store's time limit in the hung-server test
-BIG_NOTE_PARAGRAPHS = 3000  # about 200 passages: several embedding batches
+BIG_NOTE_PARAGRAPHS = 2000  # about 175 passages: three embedding batches
 
 
 @pytest.fixture

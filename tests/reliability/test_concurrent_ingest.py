@@ -61,7 +61,7 @@ def test_a_sweep_by_one_writer_leaves_the_document_another_is_writing_alone(
     slow = PausingEmbedder()
     first = writer(chroma_server, tmp_path / "first", collection, embedder=slow)
     second = writer(chroma_server, tmp_path / "second", collection)
-    big = write_note(tmp_path / "big", 5, paragraphs=2000)  # about 90 passages: two batches
+    big = write_note(tmp_path / "big", 5, paragraphs=1000)  # about 90 passages: two batches
     small = write_note(tmp_path / "small", 1)
     seen: dict[str, int] = {}
 

@@ -40,9 +40,10 @@ from tests.reliability.index_checks import (
 )
 from tests.reliability.processes import BIN, cli_env, serve_process
 
-BIG_NOTE_PARAGRAPHS = 6000  # about 270 passages: seconds of writing on this machine
+BIG_NOTE_PARAGRAPHS = 2500  # about 220 passages: seconds of writing on this machine
 KILL_DEADLINE_S = 120.0
 SQLITE_BATCH = 400  # passages per Chroma write in the SQLite test
+NOTE_PARAGRAPHS = 800  # the updated note of the in-process crash test: about 70 passages
 
 
 class Crash(BaseException):
@@ -108,14 +109,16 @@ def crash_scenario(root: Path) -> tuple[Services, CrashingStore, Callable[[], No
     services = build_services(fake_settings(root / "data"), store=store)
     services.ingestor.isolate_parsing = False  # in process: hundreds of runs, no child each
     corpus = root / "corpus"
-    write_note(corpus, 0, paragraphs=1200)  # about 60 passages: two upsert batches
+    write_note(corpus, 0, paragraphs=NOTE_PARAGRAPHS)
     write_note(corpus, 1)
     write_note(corpus, 2)
     assert not services.ingest([corpus]).failed
 
     def update() -> None:
-        half = note_text(0, 1200).split("\n\n")
-        rewritten = half[:600] + [p.replace("weeks", "months") for p in half[600:]]
+        half = note_text(0, NOTE_PARAGRAPHS).split("\n\n")
+        rewritten = half[: NOTE_PARAGRAPHS // 2] + [
+            p.replace("weeks", "months") for p in half[NOTE_PARAGRAPHS // 2 :]
+        ]
         (corpus / "note-00.md").write_text("\n\n".join(rewritten), encoding="utf-8")
         (corpus / "note-01.md").unlink()
         write_note(corpus, 3)
@@ -152,6 +155,17 @@ def test_a_crash_before_any_write_of_an_update_leaves_no_dangling_record_and_a_r
 # --- real processes, SIGKILL -----------------------------------------------------------------
 
 
+# Passages of one document in the chunk collection (the documents collection holds the lease,
+# whose metadata names the document too).
+CHROMA_PASSAGES_SQL = """
+SELECT count(*) FROM embedding_metadata m
+JOIN embeddings e ON e.id = m.id
+JOIN segments s ON s.id = e.segment_id
+JOIN collections c ON c.id = s.collection
+WHERE m.key = 'doc_id' AND m.string_value = ? AND c.name = 'nhs-assistant'
+"""
+
+
 def stored_passages(data_dir: Path, doc_id: str) -> int:
     """Passages of ``doc_id`` in embedded Chroma's SQLite, read without the Chroma client (the
     process under test holds it): only to time the kill, never to judge the result."""
@@ -160,22 +174,21 @@ def stored_passages(data_dir: Path, doc_id: str) -> int:
         return 0
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as db:
-            row = db.execute(
-                "SELECT count(*) FROM embedding_metadata WHERE key = 'doc_id' AND string_value = ?",
-                (doc_id,),
-            ).fetchone()
+            row = db.execute(CHROMA_PASSAGES_SQL, (doc_id,)).fetchone()
     except sqlite3.Error:
         return 0  # not created yet, or locked for a moment by the writer
     return int(row[0])
 
 
-def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], what: str) -> None:
+def kill_when(
+    proc: subprocess.Popen, ready: Callable[[], bool], what: str, every_s: float = 0.01
+) -> None:
     """SIGKILL ``proc`` as soon as ``ready()``; fail if it ends first."""
     deadline = time.monotonic() + KILL_DEADLINE_S
     while not ready():
         assert proc.poll() is None, f"{what} ended before it could be killed"
         assert time.monotonic() < deadline, f"{what} never reached the kill point"
-        time.sleep(0.01)
+        time.sleep(every_s)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
 
@@ -324,7 +337,7 @@ def test_embedded_chroma_killed_inside_a_sqlite_write_opens_and_a_rerun_repairs(
     tmp_path: Path,
 ) -> None:
     corpus, data = tmp_path / "corpus", tmp_path / "data"
-    write_note(corpus, 6, paragraphs=25_000)  # about 1,200 passages, in one store write
+    write_note(corpus, 6, paragraphs=10_000)  # about 850 passages, in one store write
     script = tmp_path / "write_all_at_once.py"
     script.write_text(SQLITE_WRITER)
     env = {**cli_env(data), "PYTHONPATH": str(PROJECT_ROOT)}
@@ -335,11 +348,23 @@ def test_embedded_chroma_killed_inside_a_sqlite_write_opens_and_a_rerun_repairs(
         text=True,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
-    kill_when(proc, lambda: stored_passages(data, "note-06.md") >= 1, "the writer")
+    journal = data / "chroma" / "chroma.sqlite3-journal"  # exists while a write is open
+
+    first_batch_in: list[bool] = []
+
+    def inside_a_write() -> bool:
+        if not first_batch_in:  # the first batch is committed: the next write is under way
+            first_batch_in.extend([True] if stored_passages(data, "note-06.md") else [])
+            return False
+        return journal.exists()
+
+    kill_when(proc, inside_a_write, "the writer", every_s=0.0005)
+    hot = journal.exists()  # left behind: SQLite rolls it back when the file is next opened
+    assert hot, "the kill came between two writes, not inside one"
 
     killed = build_services(fake_settings(data))  # opens: the SQLite file is not corrupt
     partial = killed.store.chunk_ids("note-06.md")
-    print(f"\nkilled inside a write: {len(partial)} passages of note-06.md stored")
+    print(f"\nkilled inside a write (hot journal: {hot}): {len(partial)} passages stored")
     assert len(partial) % SQLITE_BATCH == 0  # a batch is all there or not at all
     assert killed.store.get_document("note-06.md") is None
     close(killed)
