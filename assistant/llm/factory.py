@@ -83,6 +83,25 @@ def describe(settings: LLMSettings) -> str:
     """How to name the model in messages: backend, model and where it runs (never the key)."""
     if settings.backend == "fake":
         return "fake LLM"
-    where = settings.base_url or "api.openai.com"
+    where = without_credentials(settings.base_url) if settings.base_url else "api.openai.com"
     name = settings.azure_deployment if settings.backend == "azure" else settings.model
     return f"LLM {name} at {where}"
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any user name, password or key in it hidden, for messages and logs.
+
+    >>> without_credentials("https://user:s3cret@llm.example.org/v1?api_key=abc&x=1")
+    'https://***@llm.example.org/v1?api_key=***&x=1'
+    """
+    import re
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = re.sub(
+        r"(?i)((?:api[_-]?key|key|token|secret|password|sig)=)[^&]*", r"\1***", parts.query
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

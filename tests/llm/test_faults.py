@@ -138,3 +138,15 @@ def test_connection_refused_is_retried_then_reported_quickly():
     assert time.monotonic() - started < 2.0
     assert sleeps == [0.01, 0.02]
     assert "Traceback" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_llm_address_with_credentials_in_it_is_never_shown_with_them():
+    from assistant.config import LLMSettings
+    from assistant.llm.factory import describe
+
+    settings = LLMSettings(
+        backend="openai", base_url="http://bob:hunter2@127.0.0.1:9/v1?key=abc", model="m"
+    )
+    shown = describe(settings)
+    assert "hunter2" not in shown and "bob" not in shown and "abc" not in shown
+    assert shown == "LLM m at http://***@127.0.0.1:9/v1?key=***"
