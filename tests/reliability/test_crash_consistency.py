@@ -127,6 +127,7 @@ def crash_scenario(root: Path) -> tuple[Services, CrashingStore, Callable[[], No
     return services, store, update
 
 
+@pytest.mark.slow
 def test_a_crash_before_any_write_of_an_update_leaves_no_dangling_record_and_a_rerun_repairs(
     tmp_path: Path,
 ) -> None:

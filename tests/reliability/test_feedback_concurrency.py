@@ -70,6 +70,7 @@ def test_opening_a_file_another_process_is_setting_up_waits_for_it_instead_of_fa
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.integration
 def test_a_feedback_database_locked_too_long_is_a_503_and_the_retry_is_stored_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,13 +11,13 @@ again, without a restart.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from assistant.services import build_services
-from tests.api.conftest import api_settings, ingested_services, serve
+from tests.api.conftest import RunningApi, api_settings, ingested_services, serve
 from tests.api.test_api import events
 from tests.conftest import free_port
 from tests.llm.conftest import BadLLM, bad_llm  # noqa: F401 - the fixture, shared
@@ -43,7 +43,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "data"
 
 
-def llm_api(data_dir: Path, url: str, on_failure: str) -> Iterator:
+def llm_api(data_dir: Path, url: str, on_failure: str) -> AbstractContextManager[RunningApi]:
     settings = api_settings(
         data_dir,
         answer__mode="llm",
