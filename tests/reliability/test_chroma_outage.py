@@ -134,7 +134,8 @@ def wait_for_recovery(api: RunningApi, chroma: ChromaProcess, launched: float) -
                 break
             assert_store_unavailable(r, chroma)
             time.sleep(0.05)
-    assert heartbeat_at is not None
+    if heartbeat_at is None:  # Chroma came up between the last failed heartbeat and this ask
+        heartbeat_at = ok_at
     return {
         "chroma_serving_s": heartbeat_at - launched,
         "first_200_s": ok_at - launched,
