@@ -17,8 +17,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ READY_TIMEOUT_S = 120.0
 READY_POLL_S = 0.05
 IDLE_SETTLE_S = 1.0  # let start-up work finish before reading the idle RSS
 STOP_TIMEOUT_S = 10.0
+LOG_TAIL_CHARS = 3000  # of the server's log, in the error when it does not start
 LOAD_TIMEOUT_MARGIN_S = 60.0
 HTTP_OK = 200
 
@@ -79,29 +80,38 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def running_server(data_dir: Path, workdir: Path) -> Iterator[RunningServer]:
-    """Start the API on a free loopback port, wait until /readyz says 200, stop it after."""
-    port, key = free_port(), secrets.token_hex(KEY_HEX_BYTES)
+def start_server(
+    data_dir: Path,
+    log_path: Path,
+    keys: Sequence[str],
+    per_minute: int,
+    feedback_db: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[RunningServer]:
+    """``nhs-assistant serve`` on a free loopback port with these ``ask`` keys, rate limit and
+    feedback database; waits until /readyz says 200 and stops the server after the block."""
+    port = free_port()
     env = {
         **os.environ,
-        "NHS_ASSISTANT_API_KEYS": f"ask:{key}",
-        "NHS_ASSISTANT_API_RATE_LIMIT_PER_MINUTE": str(UNTHROTTLED_PER_MINUTE),
-        "NHS_ASSISTANT_API_FEEDBACK_DB": str(workdir / "bench-feedback.sqlite"),
+        **(extra_env or {}),
+        "NHS_ASSISTANT_API_KEYS": ",".join(f"ask:{k}" for k in keys),
+        "NHS_ASSISTANT_API_RATE_LIMIT_PER_MINUTE": str(per_minute),
+        "NHS_ASSISTANT_API_FEEDBACK_DB": str(feedback_db),
     }
     cmd = [*serve_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--data-dir", str(data_dir)]
     url = f"http://127.0.0.1:{port}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    with open(workdir / "server.log", "wb") as log:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
         t0 = time.perf_counter()
         process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
         try:
             while not _ready(url):
                 if process.poll() is not None or time.perf_counter() - t0 > READY_TIMEOUT_S:
-                    tail = (workdir / "server.log").read_text(errors="replace")[-3000:]
+                    tail = log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
                     raise RuntimeError(f"the API did not become ready:\n{tail}")
                 time.sleep(READY_POLL_S)
-            yield RunningServer(url, key, process, time.perf_counter() - t0)
+            yield RunningServer(url, keys[0], process, time.perf_counter() - t0)
         finally:
             process.terminate()
             try:
@@ -109,6 +119,17 @@ def running_server(data_dir: Path, workdir: Path) -> Iterator[RunningServer]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def running_server(data_dir: Path, workdir: Path) -> AbstractContextManager[RunningServer]:
+    """The benchmark's server: one fresh key, no throttling, its own feedback database."""
+    return start_server(
+        data_dir,
+        workdir / "server.log",
+        [secrets.token_hex(KEY_HEX_BYTES)],
+        UNTHROTTLED_PER_MINUTE,
+        workdir / "bench-feedback.sqlite",
+    )
 
 
 def run_load_process(

@@ -28,8 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,13 +38,10 @@ from eval.bench.measure import rss_mb
 from eval.bench.scale import PROJECT_ROOT
 from eval.bench.server import (
     KEY_HEX_BYTES,
-    READY_POLL_S,
-    READY_TIMEOUT_S,
-    STOP_TIMEOUT_S,
+    LOG_TAIL_CHARS,
     UNTHROTTLED_PER_MINUTE,
-    RunningServer,
-    free_port,
     serve_command,
+    start_server,
 )
 from eval.dataset import load_dataset
 from eval.soak import report as rpt
@@ -59,7 +55,6 @@ MAX_RSS_GROWTH_PCT = 10.0
 RSS_WINDOW_S = 10.0
 CLIENT_START_MARGIN_S = 60.0  # interpreter start-up and the warm-up, on a busy machine
 INGEST_TIMEOUT_S = 1800.0
-LOG_TAIL_CHARS = 3000
 HTTP_OK = 200
 
 Say = Callable[[str], None]
@@ -92,54 +87,6 @@ class SoakConfig:
 
 
 # -- the server ------------------------------------------------------------------------------
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-            return int(response.status) == HTTP_OK
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@contextmanager
-def soak_server(
-    data_dir: Path,
-    log_path: Path,
-    keys: Sequence[str],
-    per_minute: int,
-    feedback_db: Path,
-    extra_env: dict[str, str],
-) -> Iterator[RunningServer]:
-    """``nhs-assistant serve`` on a free loopback port with these ask keys and rate limit."""
-    port = free_port()
-    env = {
-        **os.environ,
-        **extra_env,
-        "NHS_ASSISTANT_API_KEYS": ",".join(f"ask:{k}" for k in keys),
-        "NHS_ASSISTANT_API_RATE_LIMIT_PER_MINUTE": str(per_minute),
-        "NHS_ASSISTANT_API_FEEDBACK_DB": str(feedback_db),
-    }
-    cmd = [*serve_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--data-dir", str(data_dir)]
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        t0 = time.perf_counter()
-        process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
-        try:
-            while not _ready(url):
-                if process.poll() is not None or time.perf_counter() - t0 > READY_TIMEOUT_S:
-                    tail = log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
-                    raise RuntimeError(f"the API did not become ready:\n{tail}")
-                time.sleep(READY_POLL_S)
-            yield RunningServer(url, keys[0], process, time.perf_counter() - t0)
-        finally:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def server_5xx(url: str) -> int | None:
@@ -284,7 +231,7 @@ def mixed_phase(config: SoakConfig, work: Path, questions: Path, say: Say) -> di
         return _mixed_figures(config, load, rss, alive, config.feedback_db, None)
     keys, db = _new_keys(config.keys), work / "soak-feedback.sqlite"
     db.unlink(missing_ok=True)
-    with soak_server(
+    with start_server(
         config.data_dir, work / "server.log", keys, UNTHROTTLED_PER_MINUTE, db, config.extra_env
     ) as server:
         say(
@@ -330,7 +277,7 @@ def limit_phase(config: SoakConfig, work: Path, questions: Path, say: Say) -> di
     paced = max(1, config.limit_per_minute // 2)
     args = ["--mode", "limit", "--clients", str(config.limit_clients)]
     args += ["--duration", str(config.limit_duration_s), "--bystander-requests", str(paced)]
-    with soak_server(
+    with start_server(
         config.data_dir,
         work / "limit-server.log",
         keys,
