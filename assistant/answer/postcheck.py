@@ -113,12 +113,12 @@ def _structural(text: str) -> str:
 def support_text(passage: str) -> tuple[str, frozenset[str]]:
     """The passage without sentences planted to instruct a model, and the content words that
     occur only in those sentences (a claim using them repeats an instruction)."""
-    spans = split_sentences(passage) or [(0, len(passage))]
-    kept = [passage[a:b] for a, b in spans if not is_instruction(passage[a:b])]
-    if len(kept) == len(spans):
+    sentences = [passage[a:b] for a, b in split_sentences(passage) or [(0, len(passage))]]
+    planted_flags = [is_instruction(s) for s in sentences]
+    if not any(planted_flags):
         return passage, frozenset()
-    planted = " ".join(passage[a:b] for a, b in spans if is_instruction(passage[a:b]))
-    clean = " ".join(kept)
+    planted = " ".join(s for s, flag in zip(sentences, planted_flags, strict=True) if flag)
+    clean = " ".join(s for s, flag in zip(sentences, planted_flags, strict=True) if not flag)
     return clean, frozenset(content_terms(planted) - content_terms(clean))
 
 
