@@ -95,27 +95,12 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real `chroma run` server on loopback, started for the test session."""
-    import shutil
-    import sys
+    from tests.reliability.chroma_process import ChromaProcess
 
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "w")  # noqa: SIM115 - open for the server's lifetime
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    heartbeat = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-    wait_until_serving(proc, heartbeat, 60, path / "server.log", "chroma run")
-    yield {"host": "127.0.0.1", "port": port, "process": proc}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    chroma = ChromaProcess(tmp_path_factory.mktemp("chroma-server"))
+    chroma.start()
+    yield {"host": chroma.host, "port": chroma.port, "process": chroma.proc}
+    chroma.stop()
 
 
 def fake_settings(data_dir: Path, **overrides: object):
