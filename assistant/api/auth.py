@@ -199,9 +199,17 @@ class ApiGuard:
             )
         return principal
 
-    def check(self, presented: str | None, needed: Scope, client: str) -> Principal:
-        """Authentication, then the scope ``needed`` (403), then the per-key budget (429)."""
-        principal = self.authenticate(presented, client)
+    def check(
+        self,
+        presented: str | None,
+        needed: Scope,
+        client: str,
+        principal: Principal | None = None,
+    ) -> Principal:
+        """Authentication (unless :class:`KeyGate` already gave the ``principal``), then the
+        scope ``needed`` (403), then the per-key budget (429)."""
+        if principal is None:
+            principal = self.authenticate(presented, client)
         if not principal.allows(needed):
             raise ApiError(
                 403, "forbidden", f"this API key has scope {principal.scope!r}; {needed!r} needed"
@@ -224,6 +232,9 @@ class ApiGuard:
             )
 
 
+PRINCIPAL_STATE = "principal"  # request.state attribute where KeyGate leaves the caller
+
+
 def require(needed: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits keys with scope ``needed`` (or admin) within their rate limit."""
 
@@ -235,7 +246,8 @@ def require(needed: Scope) -> Callable[..., Awaitable[Principal]]:
         guard: ApiGuard = request.app.state.guard
         presented = bearer.credentials if bearer is not None else api_key
         client = request.client.host if request.client else "unknown"
-        return guard.check(presented, needed, client)
+        gated = getattr(request.state, PRINCIPAL_STATE, None)
+        return guard.check(presented, needed, client, gated)
 
     return dependency
 
@@ -272,8 +284,9 @@ class KeyGate:
         if scope["type"] == "http" and scope["path"].startswith(self.prefix):
             client = scope["client"][0] if scope.get("client") else "unknown"
             try:
-                self.guard.authenticate(presented_key(Headers(scope=scope)), client)
+                principal = self.guard.authenticate(presented_key(Headers(scope=scope)), client)
             except ApiError as refused:
                 await self.reject(refused)(scope, receive, send)
                 return
+            scope.setdefault("state", {})[PRINCIPAL_STATE] = principal  # for require()
         await self.app(scope, receive, send)
