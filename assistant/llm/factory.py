@@ -9,7 +9,9 @@ tested in one place. Nothing here counts tokens (that would make tiktoken downlo
 from __future__ import annotations
 
 import logging
+import re
 from typing import get_args
+from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
@@ -94,9 +96,6 @@ def without_credentials(url: str) -> str:
     >>> without_credentials("https://user:s3cret@llm.example.org/v1?api_key=abc&x=1")
     'https://***@llm.example.org/v1?api_key=***&x=1'
     """
-    import re
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
