@@ -1,33 +1,51 @@
-"""From a request to a recorded answer: the one place the API and the UI call the services.
+"""The one answering service: every surface asks its questions here.
 
-``/v1/ask``, its stream, the OpenAI-compatible endpoint and the Gradio UI all go through
-:class:`AskService`, so they give the CLI's answers; it also records each answer for feedback
-(the feedback store redacts the question), reports it to an observer (the API's metrics), and
-logs only redacted text.
+The CLI, the HTTP API (``/v1/ask``, its stream, the OpenAI-compatible endpoint), the Gradio page
+and the evaluation harness all call :class:`AskService`, so they give the same answer to the
+same question. One request goes through these steps, each once:
+
+1. validate and clean the question (:meth:`AskService.validate`);
+2. rewrite a follow-up into a standalone question (the condenser of the answering mode);
+3. retrieve (``retriever``);
+4. answer, streaming (the extractive or the LLM answerer; the LLM answer is post-checked);
+5. give the result an ``answer_id``; for an answer served to a user who may rate it (the API and
+   the page), the feedback store records it, the metrics count it and the log notes it with the
+   question redacted.
+
+The result, :class:`AskResult`, has one :meth:`AskResult.to_response` that every wire format is
+built from (the API's JSON, the CLI's ``--json``, the OpenAI-compatible reply, eval's records).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from assistant.answer.base import Answerer
+from assistant.answer.followup import Condenser
 from assistant.errors import FieldInputError, InvalidInputError
-from assistant.feedback import FeedbackStore, StoredAnswer
 from assistant.redact import redact
+from assistant.retrieval.base import Retriever
 from assistant.schemas import (
     Answer,
+    AskDetail,
     AskRequest,
     AskResponse,
+    ChatMessage,
     Citation,
+    CitationDetail,
     CitationInfo,
     DeltaEvent,
     FinalEvent,
     GroundingSummary,
+    RetrievedChunk,
+    RetrievedInfo,
     SourcesEvent,
 )
-from assistant.services import Services
+from assistant.text import clean_question
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +64,28 @@ def citation_info(c: Citation) -> CitationInfo:
         source_url=c.source_url,
         publisher=c.publisher,
         chunk_id=c.chunk_id,
+    )
+
+
+def citation_detail(c: Citation) -> CitationDetail:
+    return CitationDetail(
+        **citation_info(c).model_dump(), chunk_text=c.chunk_text, score=round(c.score, 6)
+    )
+
+
+def retrieved_info(c: RetrievedChunk) -> RetrievedInfo:
+    return RetrievedInfo(
+        rank=c.rank,
+        doc_id=c.doc_id,
+        title=c.title,
+        section=c.section,
+        page=c.page_start,
+        chunk_id=c.chunk_id,
+        chunk_text=c.text,
+        score=round(c.score, 6),
+        dense_score=None if c.dense_score is None else round(c.dense_score, 4),
+        bm25_score=None if c.bm25_score is None else round(c.bm25_score, 4),
+        source_url=c.source_url,
     )
 
 
@@ -70,96 +110,204 @@ def grounding_summary(answer: Answer) -> GroundingSummary:
 
 @dataclass
 class AskResult:
+    """An answer and the id feedback refers to; :meth:`to_response` is its one wire form."""
+
     answer: Answer
-    response: AskResponse
+    answer_id: str
+
+    def to_response(self, detail: bool = False) -> AskResponse:
+        """The answer as every surface reports it. ``detail`` adds what a developer or an
+        evaluator reads (the question, the ranked passages, the passage of each citation, the
+        sentences and what the grounding check removed): the CLI's ``--json`` and eval."""
+        a = self.answer
+        common = {
+            "answer_id": self.answer_id,
+            "answer": a.answer,
+            "refused": a.refused,
+            "mode": a.mode,
+            "evidence_score": round(a.evidence_score, 4),
+            "grounding": grounding_summary(a),
+            "standalone_question": a.standalone_question,
+            "timings_ms": {k: round(v, 2) for k, v in a.timings_ms.items()},
+        }
+        if not detail:
+            return AskResponse(citations=[citation_info(c) for c in a.citations], **common)
+        return AskDetail(
+            question=a.question,
+            citations=[citation_detail(c) for c in a.citations],
+            retrieved=[retrieved_info(c) for c in a.retrieved],
+            sentences=a.sentences,
+            removed=a.removed,
+            removed_sentences=a.removed_sentences,
+            dropped_citations=a.dropped_citations,
+            fallback_reason=a.fallback_reason,
+            **common,
+        )
+
+    @property
+    def response(self) -> AskResponse:
+        return self.to_response()
 
 
 AskEvent = SourcesEvent | DeltaEvent | AskResult
+AnswerObserver = Callable[[AskResult, str], None]  # (result, the cleaned question)
 
 
 class AskService:
-    """Validates a question the CLI's way, answers it, records it under a new answer_id.
+    """Validates a question once, answers it in the chosen mode, and reports the result.
 
-    >>> asker = AskService(build_services(Settings()), FeedbackStore(path))  # doctest: +SKIP
-    >>> asker.ask(AskRequest(question="What is a neighbourhood health team?")).response
+    >>> asker = build_services(Settings()).asker                        # doctest: +SKIP
+    >>> asker.ask(AskRequest(question="What is a neighbourhood health team?")).answer.answer
     """
 
     def __init__(
         self,
-        services: Services,
-        feedback: FeedbackStore,
-        on_answer: Callable[[AskResponse], None] | None = None,
+        retriever: Retriever,
+        answerers: dict[str, Answerer],
+        condensers: dict[str, Condenser],
+        default_mode: str,
+        top_k: int,
+        max_question_chars: int,
+        recorder: AnswerObserver | None = None,
+        observers: list[AnswerObserver] | None = None,
     ) -> None:
-        self.services = services
-        self.feedback = feedback
-        self.on_answer = on_answer
+        self.retriever = retriever
+        self.answerers = answerers
+        self.condensers = condensers
+        self.default_mode = default_mode
+        self.top_k = top_k
+        self.max_question_chars = max_question_chars
+        self.recorder = recorder
+        self.observers = list(observers or [])
+
+    # --- modes and validation -------------------------------------------------------------
 
     @property
-    def mode(self) -> str:
-        return self.services.settings.answer.mode
+    def modes(self) -> list[str]:
+        """Answering modes available here, the configured default first."""
+        default = self.default_mode
+        return [default, *(m for m in self.answerers if m != default)]
+
+    def answerer_for(self, mode: str | None) -> Answerer:
+        """The answerer for ``mode`` (default: the configured one)."""
+        mode = mode or self.default_mode
+        if mode not in self.answerers:
+            raise InvalidInputError(
+                f"answer mode {mode!r} is not available here; available: {', '.join(self.modes)}"
+            )
+        return self.answerers[mode]
+
+    def clean(self, question: str) -> str:
+        """The question without surrounding white space; raises when empty or too long."""
+        return clean_question(question, self.max_question_chars)
 
     def validate(self, request: AskRequest) -> str:
         """The cleaned question; raises FieldInputError naming the field at fault."""
-        if request.mode is not None and request.mode not in self.services.modes:
+        if request.mode is not None and request.mode not in self.modes:
             raise FieldInputError(
                 "mode",
                 f"mode {request.mode!r} is not available here: this server answers in "
-                f"{' or '.join(repr(m) for m in self.services.modes)} mode",
+                f"{' or '.join(repr(m) for m in self.modes)} mode",
             )
         try:
-            return self.services.retriever.validate(request.question)
+            return self.clean(request.question)
         except InvalidInputError as exc:
             raise FieldInputError("question", str(exc)) from exc
 
-    def ask(self, request: AskRequest) -> AskResult:
-        for event in self.stream(request):
+    # --- asking -----------------------------------------------------------------------------
+
+    def ask(
+        self, request: AskRequest, *, k: int | None = None, report_k: int = 0, record: bool = True
+    ) -> AskResult:
+        """Answer ``request``; see :meth:`stream` for the options."""
+        for event in self.stream(request, k=k, report_k=report_k, record=record):
             if isinstance(event, AskResult):
                 return event
         raise RuntimeError("answer stream ended without a result")
 
-    def stream(self, request: AskRequest) -> Iterator[AskEvent]:
-        """The sources, the answer text as it is produced, then the recorded result."""
-        question = self.validate(request)
-        events = self.services.ask_stream(
-            question, filters=request.filters, history=request.history, mode=request.mode
-        )
-        for event in events:
-            if isinstance(event, FinalEvent):
-                yield self._record(question, event.answer)
-            else:
-                yield event
+    def stream(
+        self, request: AskRequest, *, k: int | None = None, report_k: int = 0, record: bool = True
+    ) -> Iterator[AskEvent]:
+        """The sources found, the answer text as it is produced, then the result.
 
-    def _record(self, question: str, answer: Answer) -> AskResult:
-        response = AskResponse(
-            answer_id=uuid.uuid4().hex,
-            answer=answer.answer,
-            refused=answer.refused,
-            mode=answer.mode,
-            citations=[citation_info(c) for c in answer.citations],
-            evidence_score=round(answer.evidence_score, 4),
-            grounding=grounding_summary(answer),
-            standalone_question=answer.standalone_question,
-            timings_ms={k: round(v, 2) for k, v in answer.timings_ms.items()},
+        ``k`` is how many passages the answerer reads (default ``retrieval.top_k``);
+        ``report_k`` widens ``Answer.retrieved`` (for evaluation) without widening what the
+        answerer reads. ``record`` marks an answer served to a user who may rate it (the API and
+        the page): it is stored for feedback and the observers (metrics, the log) hear of it.
+        The CLI, eval and benchmarks pass ``record=False``.
+        """
+        asked = self.validate(request)
+        mode = request.mode
+        answerer = self.answerer_for(mode)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        question = self.standalone(asked, request.history, answerer.mode)
+        if question != asked:
+            timings["condense"] = (time.perf_counter() - t0) * 1000
+        k = k or self.top_k
+        chunks = self.retriever.retrieve(
+            question, k=max(k, report_k), filters=request.filters, timings_ms=timings
         )
-        self.feedback.record_answer(
-            StoredAnswer(
-                answer_id=response.answer_id,
-                question=question,
-                answer=response.answer,
-                refused=response.refused,
-                mode=response.mode,
-                evidence_score=response.evidence_score,
-                citations=[c.model_dump() for c in response.citations],
-            )
-        )
-        if self.on_answer is not None:
-            self.on_answer(response)
-        logger.info(
-            "answer %s: refused=%s evidence=%.2f citations=%d question=%r",
-            response.answer_id,
-            response.refused,
-            response.evidence_score,
-            len(response.citations),
-            redact(question)[:LOGGED_QUESTION_CHARS],
-        )
-        return AskResult(answer, response)
+        timings["retrieve"] = (time.perf_counter() - t0) * 1000
+        yield SourcesEvent(retrieved=chunks)
+        first_piece = True
+        events = answerer.stream(question, chunks[:k], history=request.history, timings_ms=timings)
+        for event in events:
+            if isinstance(event, DeltaEvent):
+                if first_piece:
+                    first_piece = False
+                    timings["first_piece"] = (time.perf_counter() - t0) * 1000
+                yield event
+            elif isinstance(event, FinalEvent):
+                self._finish(event.answer, asked, chunks, timings, t0)
+                yield self._report(asked, event.answer, record)
+
+    def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:
+        """The question rewritten to stand alone when it follows on from ``history``."""
+        condenser = self.condensers.get(mode) or self.condensers.get("extractive")
+        if not history or condenser is None:
+            return question
+        standalone = condenser.condense(question, history)
+        if standalone != question:
+            logger.info("follow-up condensed (%d -> %d chars)", len(question), len(standalone))
+        return self.clean(standalone) if standalone.strip() else question
+
+    @staticmethod
+    def _finish(
+        answer: Answer,
+        asked: str,
+        chunks: list[RetrievedChunk],
+        timings: dict[str, float],
+        t0: float,
+    ) -> None:
+        """Report the question as asked, every chunk retrieved, and the shared timings."""
+        if answer.question != asked:
+            answer.standalone_question = answer.question
+            answer.question = asked
+        answer.retrieved = chunks
+        for key in ("condense", "retrieve", "first_piece"):
+            if key in timings:
+                answer.timings_ms[key] = timings[key]
+        answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+
+    def _report(self, question: str, answer: Answer, record: bool) -> AskResult:
+        result = AskResult(answer, uuid.uuid4().hex)
+        if record:
+            if self.recorder is not None:
+                self.recorder(result, question)
+            for observe in self.observers:
+                observe(result, question)
+        return result
+
+
+def log_answer(result: AskResult, question: str) -> None:
+    """An observer: one log line per answer, the question redacted and cut short."""
+    a = result.answer
+    logger.info(
+        "answer %s: refused=%s evidence=%.2f citations=%d question=%r",
+        result.answer_id,
+        a.refused,
+        a.evidence_score,
+        len(a.citations),
+        redact(question)[:LOGGED_QUESTION_CHARS],
+    )

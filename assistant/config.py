@@ -20,6 +20,8 @@ LLMBackend = Literal["openai", "azure", "fake"]
 UnsupportedPolicy = Literal["remove", "mark"]
 LLMFailurePolicy = Literal["extractive", "error"]
 
+BYTES_PER_MB = 1_000_000  # sizes in settings are in decimal megabytes
+
 
 class EmbeddingSettings(BaseModel):
     backend: EmbeddingBackend = Field(

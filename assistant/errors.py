@@ -47,3 +47,27 @@ class EmptyIndexError(BackendUnavailableError):
             "the index is empty: add documents with `nhs-assistant ingest FOLDER` (or upload "
             "them through the API), then ask again"
         )
+
+
+class NotFoundError(AssistantError):
+    """The thing named (a document, an answer) does not exist."""
+
+
+class UnknownDocumentError(NotFoundError):
+    """No document with this id is in the index."""
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(f"no document {doc_id!r} in the index")
+        self.doc_id = doc_id
+
+
+class InvalidFileNameError(InvalidInputError):
+    """An uploaded file's name cannot be made safe (no base name or no extension)."""
+
+
+class UploadTooLargeError(InvalidInputError):
+    """An uploaded file is over the configured size limit."""
+
+
+class UnsupportedDocumentError(DocumentError):
+    """The content is no supported document type (whatever its extension says)."""

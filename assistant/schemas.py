@@ -1,4 +1,9 @@
-"""Typed shapes shared by ingestion, retrieval, answering, the CLI, the API, the UI and eval."""
+"""Typed shapes shared by ingestion, retrieval, answering, the CLI, the API, the UI and eval.
+
+Domain shapes (documents, chunks, answers, events) and the asking request and response every
+surface uses. Shapes that only the HTTP API speaks (errors, feedback, health, the OpenAI
+Chat Completions format) live beside it in :mod:`assistant.api.wire`.
+"""
 
 from __future__ import annotations
 
@@ -215,8 +220,8 @@ class IngestReport(BaseModel):
 
 
 # ============================================================================================
-# HTTP API: request and response shapes (assistant/api). Names say what each one is; the
-# OpenAI-compatible shapes follow the Chat Completions API closely enough for its clients.
+# Asking: the request every surface sends and the response every surface reports (the API's
+# JSON, the CLI's --json, the page, eval). HTTP-only and OpenAI shapes live in assistant/api/wire.py.
 
 ChatRole = Literal["system", "developer", "user", "assistant", "tool"]
 
@@ -305,42 +310,6 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
-class FeedbackRequest(BaseModel):
-    """A rating of an answer given earlier."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    answer_id: str = Field(min_length=1, max_length=100)
-    rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=4000)
-
-
-class FeedbackResponse(BaseModel):
-    feedback_id: str
-    answer_id: str
-    rating: Literal["up", "down"]
-
-
-class FieldError(BaseModel):
-    """One invalid field: where it is (dotted path) and what is wrong."""
-
-    field: str
-    message: str
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable machine-readable code, e.g. 'unauthorized'.")
-    message: str = Field(description="What went wrong, in words a user can act on.")
-    request_id: str = Field(description="Quote this when reporting a problem.")
-    fields: list[FieldError] | None = None
-
-
-class ErrorResponse(BaseModel):
-    """Every error the API returns: ``{"error": {"code", "message", "request_id"}}``."""
-
-    error: ErrorDetail
-
-
 class DocumentInfo(BaseModel):
     """One indexed document."""
 
@@ -357,10 +326,6 @@ class DocumentInfo(BaseModel):
     indexed_at: str = ""
 
 
-class DocumentList(BaseModel):
-    documents: list[DocumentInfo]
-
-
 class UploadResponse(BaseModel):
     """What indexing an uploaded file did."""
 
@@ -372,110 +337,38 @@ class UploadResponse(BaseModel):
     seconds: float
 
 
-class DeleteResponse(BaseModel):
+class CitationDetail(CitationInfo):
+    """A citation with its whole passage and retrieval score (the CLI's ``--json``, eval)."""
+
+    chunk_text: str
+    score: float = 0.0
+
+
+class RetrievedInfo(BaseModel):
+    """A ranked passage as reported with a detailed answer."""
+
+    rank: int
     doc_id: str
-    removed: bool
+    title: str
+    section: str = ""
+    page: int | None = None
+    chunk_id: str
+    chunk_text: str
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    source_url: str | None = None
 
 
-class HealthResponse(BaseModel):
-    status: Literal["ok"] = "ok"
+class AskDetail(AskResponse):
+    """An answer with what a developer or an evaluator reads besides: the question, the ranked
+    passages, each citation's passage, the sentences and what the grounding check removed."""
 
-
-class ReadyResponse(BaseModel):
-    """Readiness: the store answers and the index holds passages."""
-
-    status: Literal["ready", "not_ready"]
-    chunks: int | None = None
-    message: str = ""
-    request_id: str | None = None
-
-
-class ChatContentPart(BaseModel):
-    """A part of a message's content (only text parts are read)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    text: str | None = None
-
-
-class ChatCompletionMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    role: ChatRole
-    content: str | list[ChatContentPart] | None = None
-
-
-class ChatCompletionRequest(BaseModel):
-    """OpenAI Chat Completions request; sampling options are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-
-    model: str = Field(examples=["nhs-assistant"])
-    messages: list[ChatCompletionMessage] = Field(min_length=1, max_length=100)
-    stream: bool = False
-
-
-class AssistantMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str
-
-
-class ChatCompletionChoice(BaseModel):
-    index: int = 0
-    message: AssistantMessage
-    finish_reason: Literal["stop"] = "stop"
-
-
-class CompletionUsage(BaseModel):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-class ChatCompletionResponse(BaseModel):
-    """OpenAI Chat Completions response, plus the structured ``citations``."""
-
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[ChatCompletionChoice]
-    usage: CompletionUsage
-    answer_id: str
-    citations: list[CitationInfo]
-
-
-class ChatDelta(BaseModel):
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-
-
-class ChatChunkChoice(BaseModel):
-    index: int = 0
-    delta: ChatDelta
-    finish_reason: Literal["stop"] | None = None
-
-
-class ChatCompletionChunk(BaseModel):
-    """One ``data:`` line of a streamed completion; the last carries the citations."""
-
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChatChunkChoice]
-    answer_id: str | None = None
-    citations: list[CitationInfo] | None = None
-
-
-class ModelInfo(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelInfo]
+    question: str
+    citations: list[CitationDetail]  # type: ignore[assignment]
+    retrieved: list[RetrievedInfo] = Field(default_factory=list)
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    removed: int = 0
+    removed_sentences: list[AnswerSentence] = Field(default_factory=list)
+    dropped_citations: int = 0
+    fallback_reason: str | None = None

@@ -1,41 +1,46 @@
 """The composition root: the one place that turns Settings into working parts.
 
-CLI commands, the API and the UI all call ``build_services(settings)`` and use what it returns,
-so every surface gives the same answers. Tests pass fakes through the same settings
-(``embedding.backend="fake"``, ``chroma.backend="memory"``) or build ``Services`` directly.
+The CLI, the API, the page and eval all call ``build_services(settings)`` and use what it
+returns (the answering service, the document service, the feedback store, the metrics), so every
+surface gives the same answers and no surface builds a service of its own. Tests pass fakes
+through the same settings (``embedding.backend="fake"``, ``chroma.backend="memory"``) or hand in
+an embedder, a store or a feedback store.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import cast
 
-from assistant.answer.base import Answerer, final_answer
+from assistant.answer.base import Answerer
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.followup import Condenser, LLMCondenser, RuleCondenser
 from assistant.answer.generative import LLMAnswerer
-from assistant.config import Settings
+from assistant.asking import AskResult, AskService, log_answer
+from assistant.config import BYTES_PER_MB, AnswerMode, Settings
+from assistant.documents import UPLOADS_DIR, DocumentService
 from assistant.embeddings.base import Embedder
 from assistant.embeddings.factory import make_embedder
-from assistant.errors import ConfigurationError, InvalidInputError
+from assistant.errors import ConfigurationError
+from assistant.feedback import FeedbackStore, StoredAnswer, feedback_db_path
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.pipeline import Ingestor, Progress
 from assistant.llm.factory import make_chat_model
+from assistant.metrics import Metrics
+from assistant.retrieval.base import Retriever
 from assistant.retrieval.bm25 import BM25Index
 from assistant.retrieval.hybrid import HybridRetriever
 from assistant.schemas import (
     Answer,
-    AnswerEvent,
+    AskRequest,
     ChatMessage,
-    DeltaEvent,
     Filters,
-    FinalEvent,
     IngestReport,
     RetrievedChunk,
-    SourcesEvent,
 )
 from assistant.store.base import VectorStore
 from assistant.store.factory import make_vector_store
@@ -45,15 +50,24 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Services:
-    """Everything a surface needs, already wired together."""
+    """Everything a surface needs, already wired together.
+
+    The components are fields; the services built on them (``asker``, ``documents``,
+    ``feedback``) are made on first use, so commands that never rate answers create no feedback
+    database, and ``dataclasses.replace(services, settings=...)`` gives services of their own.
+    """
 
     settings: Settings
     embedder: Embedder
     store: VectorStore
-    retriever: HybridRetriever
-    answerers: dict[str, Answerer]
+    retriever: Retriever
     ingestor: Ingestor
-    condensers: dict[str, Condenser] = field(default_factory=dict)
+    answerers: dict[str, Answerer]
+    condensers: dict[str, Condenser]
+    metrics: Metrics = field(default_factory=Metrics)
+    feedback_store: FeedbackStore | None = field(default=None, repr=False)
+
+    # --- documents --------------------------------------------------------------------------
 
     def ingest(
         self, paths: Iterable[Path], prune: bool = False, progress: Progress | None = None
@@ -68,25 +82,64 @@ class Services:
             self.retriever.sync(force=True)
         return removed
 
+    @cached_property
+    def documents(self) -> DocumentService:
+        """List, upload and remove documents (the API's routes and ``index rm``)."""
+        return DocumentService(
+            self.store,
+            ingest=self.ingest,
+            remove=self.remove,
+            upload_dir=self.settings.data_dir / UPLOADS_DIR,
+            max_upload_bytes=int(self.settings.api.max_upload_mb * BYTES_PER_MB),
+        )
+
+    # --- feedback ---------------------------------------------------------------------------
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Answers served and their ratings; opened on first use, so commands that never rate
+        (ingest, eval) create no database."""
+        return self.feedback_store or FeedbackStore(feedback_db_path(self.settings))
+
+    def record_answer(self, result: AskResult, question: str) -> None:
+        """Keep a served answer so a rating can refer to it (the store redacts the question)."""
+        response = result.to_response()
+        self.feedback.record_answer(
+            StoredAnswer(
+                answer_id=response.answer_id,
+                question=question,
+                answer=response.answer,
+                refused=response.refused,
+                mode=response.mode,
+                evidence_score=response.evidence_score,
+                citations=[c.model_dump() for c in response.citations],
+            )
+        )
+
+    # --- asking -----------------------------------------------------------------------------
+
+    @cached_property
+    def asker(self) -> AskService:
+        """The one answering service; answers it serves are recorded, counted and logged."""
+        return AskService(
+            self.retriever,
+            self.answerers,
+            self.condensers,
+            default_mode=self.settings.answer.mode,
+            top_k=self.settings.retrieval.top_k,
+            max_question_chars=self.settings.answer.max_question_chars,
+            recorder=self.record_answer,
+            observers=[self.metrics.observe_answer, log_answer],
+        )
+
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> list[RetrievedChunk]:
-        return self.retriever.retrieve(question, k=k, filters=filters)
+        return self.retriever.retrieve(self.asker.clean(question), k=k, filters=filters)
 
     @property
     def modes(self) -> list[str]:
-        """Answering modes available here, the configured default first."""
-        default = self.settings.answer.mode
-        return [default, *(m for m in self.answerers if m != default)]
-
-    def answerer_for(self, mode: str | None) -> Answerer:
-        """The answerer for ``mode`` (default: the configured one)."""
-        mode = mode or self.settings.answer.mode
-        if mode not in self.answerers:
-            raise InvalidInputError(
-                f"answer mode {mode!r} is not available here; available: {', '.join(self.modes)}"
-            )
-        return self.answerers[mode]
+        return self.asker.modes
 
     def ask(
         self,
@@ -97,85 +150,25 @@ class Services:
         history: list[ChatMessage] | None = None,
         mode: str | None = None,
     ) -> Answer:
-        """Retrieve, then answer from the top ``k`` chunks; timings in ``Answer.timings_ms``.
-
-        ``report_k`` widens ``Answer.retrieved`` (for evaluation) without widening what the
-        answerer reads.
-        """
-        return final_answer(
-            e
-            for e in self.ask_stream(question, filters, k, report_k, history, mode)
-            if not isinstance(e, SourcesEvent)
+        """A shortcut for scripts and tests: :meth:`AskService.ask`, not recorded."""
+        chosen = cast(AnswerMode, self.asker.answerer_for(mode).mode)  # unknown: fails by name
+        request = AskRequest.model_construct(
+            question=question, history=history or [], filters=filters, mode=chosen
         )
-
-    def ask_stream(
-        self,
-        question: str,
-        filters: Filters | None = None,
-        k: int | None = None,
-        report_k: int = 0,
-        history: list[ChatMessage] | None = None,
-        mode: str | None = None,
-    ) -> Iterator[AnswerEvent]:
-        """:meth:`ask` as a stream: the sources found, the text as produced, the final answer."""
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        answerer = self.answerer_for(mode)
-        asked = self.retriever.validate(question)
-        question = self.standalone(asked, history, answerer.mode)
-        if question != asked:
-            timings["condense"] = (time.perf_counter() - t0) * 1000
-        k = k or self.settings.retrieval.top_k
-        chunks = self.retriever.retrieve(
-            question, k=max(k, report_k), filters=filters, timings_ms=timings
-        )
-        timings["retrieve"] = (time.perf_counter() - t0) * 1000
-        yield SourcesEvent(retrieved=chunks)
-        first_piece = True
-        for event in answerer.stream(question, chunks[:k], history=history, timings_ms=timings):
-            if isinstance(event, DeltaEvent) and first_piece:
-                first_piece = False
-                timings["first_piece"] = (time.perf_counter() - t0) * 1000
-            if isinstance(event, FinalEvent):
-                self._finish(event.answer, asked, chunks, timings, t0)
-            yield event
-
-    def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:
-        """The question rewritten to stand alone when it follows on from ``history``."""
-        condenser = self.condensers.get(mode) or self.condensers.get("extractive")
-        if not history or condenser is None:
-            return question
-        standalone = condenser.condense(question, history)
-        if standalone != question:
-            logger.info("follow-up condensed (%d -> %d chars)", len(question), len(standalone))
-        return self.retriever.validate(standalone) if standalone.strip() else question
-
-    @staticmethod
-    def _finish(
-        answer: Answer,
-        asked: str,
-        chunks: list[RetrievedChunk],
-        timings: dict[str, float],
-        t0: float,
-    ) -> None:
-        """Report the question as asked, every chunk retrieved, and the shared timings."""
-        if answer.question != asked:
-            answer.standalone_question = answer.question
-            answer.question = asked
-        answer.retrieved = chunks
-        for key in ("condense", "retrieve", "first_piece"):
-            if key in timings:
-                answer.timings_ms[key] = timings[key]
-        answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+        return self.asker.ask(request, k=k, report_k=report_k, record=False).answer
 
 
 def build_services(
-    settings: Settings, embedder: Embedder | None = None, store: VectorStore | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    store: VectorStore | None = None,
+    feedback: FeedbackStore | None = None,
 ) -> Services:
-    """Create the embedder, store, BM25 index, retriever, answerers and ingestor from settings.
+    """Create the embedder, store, BM25 index, retriever, answerers, ingestor, the answering and
+    document services, the metrics and (on first use) the feedback store, from settings.
 
     ``embedder`` lets a caller share one loaded model between several Services (tests, bench);
-    ``store`` lets a test put in a store that fails on purpose.
+    ``store`` lets a test put in a store that fails on purpose; ``feedback`` an existing store.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or make_embedder(settings.embedding)
@@ -185,15 +178,19 @@ def build_services(
     bm25 = BM25Index(
         settings.data_dir / "bm25", k1=settings.retrieval.bm25_k1, b=settings.retrieval.bm25_b
     )
-    retriever = HybridRetriever(
-        embedder,
-        store,
-        bm25,
-        settings.retrieval,
-        max_question_chars=settings.answer.max_question_chars,
-    )
+    retriever = HybridRetriever(embedder, store, bm25, settings.retrieval)
     answerers, condensers = _answerers(settings, embedder)
     ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
+    services = Services(
+        settings,
+        embedder,
+        store,
+        retriever,
+        ingestor,
+        answerers,
+        condensers,
+        feedback_store=feedback,
+    )
     where = (
         f"Chroma server {settings.chroma.host}:{settings.chroma.port}"
         if settings.chroma.host and settings.chroma.backend == "chroma"
@@ -202,7 +199,7 @@ def build_services(
     logger.info(
         "services: embedder=%s, %s, answer mode=%s", embedder.name, where, settings.answer.mode
     )
-    return Services(settings, embedder, store, retriever, answerers, ingestor, condensers)
+    return services
 
 
 def _answerers(

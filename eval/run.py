@@ -94,7 +94,7 @@ def _retriever_system(name: str, services: Services, dense: bool, bm25: bool, mo
 
     def ask(question: str) -> Answer:
         chunks = retriever.retrieve(question, k=TOP_N_REPORTED)
-        answer = final_answer(services.answerer_for(mode).stream(question, chunks[:k]))
+        answer = final_answer(services.asker.answerer_for(mode).stream(question, chunks[:k]))
         answer.retrieved = chunks
         return answer
 
@@ -107,7 +107,7 @@ def _recipe_system(services: Services, files: list[Path], cache: Path, mode: str
 
     def ask(question: str) -> Answer:
         chunks = recipe.retrieve(question, k=TOP_N_REPORTED)
-        answerer = services.answerer_for(mode)
+        answerer = services.asker.answerer_for(mode)
         answer = final_answer(answerer.stream(question, chunks[:RECIPE_TOP_K]))
         answer.retrieved = chunks
         return answer
@@ -147,7 +147,7 @@ def run_evaluation(
     if not items:
         raise ConfigurationError(f"no questions in {dataset} for split {split!r}")
     services = build_services(settings)
-    if mode not in services.answerers:
+    if mode not in services.asker.answerers:
         # Say so rather than silently scoring extractive answers under another name.
         raise ConfigurationError(
             f"answer mode {mode!r} is not available: no LLM is configured "

@@ -1,11 +1,12 @@
 """The Gradio UI: a chat for managers beside a panel of the sources behind each answer.
 
-Callbacks are thin: each reads the page, calls :class:`AskService` or the feedback store (the
-same ones the HTTP API uses), and formats the result with :mod:`ui.render`. Run it alone with
-``nhs-assistant ui`` or inside the API with ``nhs-assistant serve --ui`` (at ``/ui``).
+Callbacks are thin: each reads the page, calls the answering service or the feedback store that
+``build_services`` made (the same ones the HTTP API uses), and formats the result with
+:mod:`ui.render`. Run it alone with ``nhs-assistant ui`` or inside the API with
+``nhs-assistant serve --ui`` (at ``/ui``).
 
->>> demo = build_ui(AskService(build_services(Settings()), feedback))  # doctest: +SKIP
->>> launch_ui(demo, host="127.0.0.1", port=7860)                       # doctest: +SKIP
+>>> demo = build_ui(build_services(Settings()))         # doctest: +SKIP
+>>> launch_ui(demo, host="127.0.0.1", port=7860)        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 from fastapi import FastAPI
 
-from assistant.asking import AskResult, AskService
+from assistant.asking import AskResult
 from assistant.errors import AssistantError
 from assistant.feedback import Rating
 from assistant.redact import redact
@@ -36,6 +37,7 @@ from assistant.schemas import (
     Filters,
     SourcesEvent,
 )
+from assistant.services import Services
 from assistant.transcript import Exchange, conversation_markdown
 from ui import render
 from ui.examples import examples_for
@@ -105,8 +107,9 @@ def _transcript_file(session: ChatSession) -> str:
 class UiHandlers:
     """The page's callbacks: parse, call the shared services, format."""
 
-    def __init__(self, asker: AskService) -> None:
-        self.asker = asker
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.asker = services.asker
 
     # --- asking -------------------------------------------------------------------------
 
@@ -164,7 +167,7 @@ class UiHandlers:
         self, question: str, result: AskResult, turn: int, messages: Messages, session: ChatSession
     ) -> tuple[Any, ...]:
         session.exchanges.append(Exchange(question, answer=result.answer))
-        session.answer_ids.append(result.response.answer_id)
+        session.answer_ids.append(result.answer_id)
         messages = _replace_last(messages, render.answer_markdown(result.answer, turn))
         panel = render.sources_html(session.exchanges)
         download = gr.update(value=_transcript_file(session), interactive=True)
@@ -189,7 +192,7 @@ class UiHandlers:
         if answer_id is None or not isinstance(like.liked, bool):
             return session, "There is no answer to rate there.", gr.update(visible=False)
         rating: Rating = "up" if like.liked else "down"
-        session.last_feedback_id = self.asker.feedback.add_feedback(answer_id, rating)
+        session.last_feedback_id = self.services.feedback.add_feedback(answer_id, rating)
         thanks = "Thank you: your rating is saved." + (
             " Tell us what was wrong, if you can." if rating == "down" else ""
         )
@@ -201,7 +204,7 @@ class UiHandlers:
             return session, "Rate an answer first (thumbs up or down).", gr.update()
         if not (text or "").strip():
             return session, "Type a comment first.", gr.update()
-        self.asker.feedback.set_comment(session.last_feedback_id, text.strip())
+        self.services.feedback.set_comment(session.last_feedback_id, text.strip())
         return session, "Thank you: your comment is saved.", gr.update(value="")
 
     # --- page ---------------------------------------------------------------------------
@@ -214,19 +217,19 @@ class UiHandlers:
 
     def filter_choices(self) -> tuple[Any, ...]:
         """Documents and publishers in the index now (uploads may have added some)."""
-        docs = self.asker.services.store.list_documents()
+        docs = self.services.store.list_documents()
         titles = sorted(((d.meta.title, d.meta.doc_id) for d in docs), key=lambda x: x[0].lower())
         publishers = sorted({d.meta.publisher for d in docs if d.meta.publisher})
         return gr.update(choices=titles), gr.update(choices=publishers)
 
     def themes(self) -> list[str]:
-        return [t for d in self.asker.services.store.list_documents() for t in d.meta.themes]
+        return [t for d in self.services.store.list_documents() for t in d.meta.themes]
 
 
-def build_ui(asker: AskService) -> gr.Blocks:
-    """The page, wired to ``asker`` (and its feedback store)."""
-    h = UiHandlers(asker)
-    modes = asker.services.modes
+def build_ui(services: Services) -> gr.Blocks:
+    """The page, wired to ``services`` (their answering service and feedback store)."""
+    h = UiHandlers(services)
+    modes = services.asker.modes
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         session = gr.State(ChatSession())
         gr.HTML(f"<h1>{TITLE}</h1><p>{SUBTITLE}</p>", elem_id="nhs-header")

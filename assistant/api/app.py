@@ -3,16 +3,16 @@
 >>> app = create_app(build_services(Settings()))   # doctest: +SKIP
 >>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
 
-Each route parses its request, calls one service (:class:`AskService`, :class:`DocumentService`,
-:class:`FeedbackStore`, the store) and returns a typed response. Authentication, rate limits,
-body limits, request ids, metrics and error mapping sit around the routes, not inside them.
+Each route parses its request, calls one service that ``build_services`` made (the answering
+service, the document service, the feedback store, the store) and returns a typed response.
+Authentication, rate limits, body limits, request ids, metrics and error mapping sit around the
+routes, not inside them; domain errors become HTTP statuses in :mod:`assistant.api.errors`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
@@ -21,15 +21,13 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.api.auth import ApiGuard, ApiKeyring, KeyGate, Principal, require
-from assistant.api.documents import DocumentService
 from assistant.api.errors import (
     ApiError,
     describe_assistant_error,
     error_response,
     install_error_handlers,
 )
-from assistant.api.limits import BYTES_PER_MB, BodyLimitMiddleware, TokenBucketLimiter
-from assistant.api.metrics import ApiMetrics
+from assistant.api.limits import BodyLimitMiddleware, TokenBucketLimiter
 from assistant.api.openai_compat import (
     completion_chunks,
     completion_response,
@@ -48,16 +46,10 @@ from assistant.api.request_context import (
     current_request_id,
 )
 from assistant.api.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
-from assistant.asking import AskResult, AskService
-from assistant.errors import AssistantError, BackendUnavailableError
-from assistant.feedback import FeedbackStore, UnknownAnswerError, feedback_db_path
-from assistant.schemas import (
-    AskRequest,
-    AskResponse,
+from assistant.api.wire import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     DeleteResponse,
-    DeltaEvent,
     DocumentList,
     ErrorDetail,
     ErrorResponse,
@@ -66,8 +58,12 @@ from assistant.schemas import (
     HealthResponse,
     ModelList,
     ReadyResponse,
-    UploadResponse,
 )
+from assistant.asking import AskResult, AskService
+from assistant.errors import AssistantError, BackendUnavailableError
+from assistant.feedback import UnknownAnswerError
+from assistant.metrics import Metrics
+from assistant.schemas import AskRequest, AskResponse, DeltaEvent, UploadResponse
 from assistant.services import Services
 
 logger = logging.getLogger(__name__)
@@ -87,23 +83,12 @@ CORS_METHODS = ["GET", "POST", "DELETE"]
 CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"]
 
 
-@dataclass
-class ApiContext:
-    """What the routes use, built once in :func:`create_app`."""
-
-    services: Services
-    asker: AskService
-    documents: DocumentService
-    feedback: FeedbackStore
-    metrics: ApiMetrics
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
-def get_context(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated[ApiContext, Depends(get_context)]
+Ctx = Annotated[Services, Depends(get_services)]
 AskKey = Annotated[Principal, Depends(require("ask"))]
 AdminKey = Annotated[Principal, Depends(require("admin"))]
 
@@ -115,7 +100,7 @@ ask_router = APIRouter(prefix="/v1", tags=["ask"])
 @ask_router.post("/ask", response_model=AskResponse, responses=errors_doc(*KEYED_ERRORS, 503))
 def ask(body: AskRequest, ctx: Ctx, _key: AskKey) -> AskResponse:
     """Answer a question from the indexed documents, with numbered citations."""
-    return ctx.asker.ask(body).response
+    return ctx.asker.ask(body).to_response()
 
 
 @ask_router.post(
@@ -147,7 +132,7 @@ async def _answer_events(asker: AskService, body: AskRequest) -> AsyncIterator[s
             if isinstance(event, DeltaEvent):
                 yield sse_event(event, event="delta")
             elif isinstance(event, AskResult):
-                yield sse_event(event.response, event="final")
+                yield sse_event(event.to_response(), event="final")
     except AssistantError as exc:
         yield sse_event(describe_assistant_error(exc)[1], event="error")
     except Exception:
@@ -185,10 +170,10 @@ openai_router = APIRouter(prefix="/v1", tags=["openai"])
 def chat_completions(body: ChatCompletionRequest, ctx: Ctx, _key: AskKey) -> Any:
     """OpenAI Chat Completions: the last user message is the question."""
     request = to_ask_request(body)
-    result = ctx.asker.ask(request)
+    response = ctx.asker.ask(request).to_response()
     if not body.stream:
-        return completion_response(request.question, result)
-    chunks = completion_chunks(result)
+        return completion_response(request.question, response)
+    chunks = completion_chunks(response)
     return StreamingResponse(_openai_events(chunks), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 
@@ -283,7 +268,7 @@ async def healthz() -> HealthResponse:
 )
 def readyz(ctx: Ctx) -> Any:
     """Ready when the vector store answers and the index holds passages."""
-    ready = readiness(ctx.services)
+    ready = readiness(ctx)
     if ready.status == "ready":
         return ready
     return JSONResponse(ready.model_dump(), status_code=503)
@@ -318,22 +303,16 @@ def metrics(ctx: Ctx) -> Response:
 # --- the app --------------------------------------------------------------------------------
 
 
-def create_app(services: Services, feedback: FeedbackStore | None = None) -> FastAPI:
+def create_app(services: Services) -> FastAPI:
     """The API over ``services``; raises ConfigurationError when no API key is configured."""
     settings = services.settings.api
     keyring = ApiKeyring.from_settings(settings)
-    metrics_ = ApiMetrics()
-    feedback = feedback or FeedbackStore(feedback_db_path(services.settings))
-    max_upload_bytes = int(settings.max_upload_mb * BYTES_PER_MB)
+    metrics_ = services.metrics
+    feedback = services.feedback
+    max_upload_bytes = services.documents.max_upload_bytes
     app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
     guard = app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
-    app.state.ctx = ApiContext(
-        services=services,
-        asker=AskService(services, feedback, on_answer=metrics_.observe_answer),
-        documents=DocumentService(services, max_upload_bytes),
-        feedback=feedback,
-        metrics=metrics_,
-    )
+    app.state.services = services
     install_error_handlers(app)
     for router in (ask_router, openai_router, feedback_router, documents_router, ops_router):
         app.include_router(router)
@@ -358,7 +337,7 @@ def _add_middleware(
     max_body: int,
     max_upload: int,
     origins: list[str],
-    metrics_: ApiMetrics,
+    metrics_: Metrics,
     guard: ApiGuard,
 ) -> None:
     """Innermost first: body limit, then the key gate (no body is read for a request without

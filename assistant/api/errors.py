@@ -16,15 +16,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.api.request_context import current_request_id
+from assistant.api.wire import ErrorDetail, ErrorResponse, FieldError
 from assistant.errors import (
     AssistantError,
     BackendUnavailableError,
     ConfigurationError,
     DocumentError,
     FieldInputError,
+    InvalidFileNameError,
     InvalidInputError,
+    NotFoundError,
+    UnsupportedDocumentError,
+    UploadTooLargeError,
 )
-from assistant.schemas import ErrorDetail, ErrorResponse, FieldError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,10 @@ BACKEND_RETRY_AFTER_S = 5  # Retry-After sent with 503 when the store cannot be 
 
 # The package's errors, most specific first: (class, HTTP status, code).
 _ASSISTANT_ERRORS: tuple[tuple[type[AssistantError], int, str], ...] = (
+    (UploadTooLargeError, 413, "payload_too_large"),
+    (InvalidFileNameError, 422, "invalid_file_name"),
+    (UnsupportedDocumentError, 415, "unsupported_media_type"),
+    (NotFoundError, 404, "not_found"),
     (InvalidInputError, 422, "invalid_input"),
     (DocumentError, 422, "document_error"),
     (BackendUnavailableError, 503, "backend_unavailable"),

@@ -17,9 +17,10 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.config import BYTES_PER_MB
+
 SECONDS_PER_MINUTE = 60.0
 MAX_BUCKETS = 10_000  # full buckets are dropped beyond this many clients (they hold no state)
-BYTES_PER_MB = 1_000_000
 
 
 @dataclass

@@ -13,10 +13,7 @@ from collections.abc import Iterator
 
 from assistant.answer.untrusted import strip_markup
 from assistant.api.errors import ApiError
-from assistant.asking import AskResult
-from assistant.errors import FieldInputError
-from assistant.schemas import (
-    AskRequest,
+from assistant.api.wire import (
     AssistantMessage,
     ChatChunkChoice,
     ChatCompletionChoice,
@@ -25,12 +22,12 @@ from assistant.schemas import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     ChatDelta,
-    ChatMessage,
-    CitationInfo,
     CompletionUsage,
     ModelInfo,
     ModelList,
 )
+from assistant.errors import FieldInputError
+from assistant.schemas import AskRequest, AskResponse, ChatMessage, CitationInfo
 
 MODEL_NAME = "nhs-assistant"
 MODEL_OWNER = "nhs-assistant"
@@ -72,9 +69,8 @@ def source_line(c: CitationInfo) -> str:
     return f"[{c.n}] {label}, p. {c.page}" if c.page is not None else f"[{c.n}] {label}"
 
 
-def completion_text(result: AskResult) -> str:
+def completion_text(response: AskResponse) -> str:
     """The answer with its numbered sources at the end (a refusal already lists them)."""
-    response = result.response
     if response.refused or not response.citations:
         return response.answer
     sources = "\n".join(source_line(c) for c in response.citations)
@@ -89,29 +85,29 @@ def _usage(question: str, text: str) -> CompletionUsage:
     )
 
 
-def completion_response(question: str, result: AskResult) -> ChatCompletionResponse:
-    text = completion_text(result)
+def completion_response(question: str, response: AskResponse) -> ChatCompletionResponse:
+    text = completion_text(response)
     return ChatCompletionResponse(
-        id=COMPLETION_ID_PREFIX + result.response.answer_id,
+        id=COMPLETION_ID_PREFIX + response.answer_id,
         created=int(time.time()),
         model=MODEL_NAME,
         choices=[ChatCompletionChoice(message=AssistantMessage(content=text))],
         usage=_usage(question, text),
-        answer_id=result.response.answer_id,
-        citations=result.response.citations,
+        answer_id=response.answer_id,
+        citations=response.citations,
     )
 
 
-def completion_chunks(result: AskResult) -> Iterator[ChatCompletionChunk]:
+def completion_chunks(response: AskResponse) -> Iterator[ChatCompletionChunk]:
     """The completion as chunks: the role, the text piece by piece, then stop and citations."""
     base = ChatCompletionChunk(
-        id=COMPLETION_ID_PREFIX + result.response.answer_id,
+        id=COMPLETION_ID_PREFIX + response.answer_id,
         created=int(time.time()),
         model=MODEL_NAME,
         choices=[ChatChunkChoice(delta=ChatDelta(role="assistant", content=""))],
     )
     yield base
-    for piece in _PIECE_END.split(completion_text(result)):
+    for piece in _PIECE_END.split(completion_text(response)):
         if piece:
             yield base.model_copy(
                 update={"choices": [ChatChunkChoice(delta=ChatDelta(content=piece))]}
@@ -119,7 +115,7 @@ def completion_chunks(result: AskResult) -> Iterator[ChatCompletionChunk]:
     yield base.model_copy(
         update={
             "choices": [ChatChunkChoice(delta=ChatDelta(), finish_reason="stop")],
-            "answer_id": result.response.answer_id,
-            "citations": result.response.citations,
+            "answer_id": response.answer_id,
+            "citations": response.citations,
         }
     )

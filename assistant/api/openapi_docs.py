@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.api.sse import SSE_MEDIA_TYPE
-from assistant.schemas import ErrorResponse
+from assistant.api.wire import ErrorResponse
 
 _ERROR_DESCRIPTIONS = {
     400: "The request body could not be parsed.",

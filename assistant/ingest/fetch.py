@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import httpx
 
+from assistant.config import BYTES_PER_MB
 from assistant.errors import ConfigurationError, DocumentError, InvalidInputError
 from assistant.ingest.loaders import decode_text
 from assistant.ingest.manifest import DEFAULT_MANIFEST, PROJECT_ROOT
@@ -45,7 +46,6 @@ PART_SUFFIX = ".part"
 STATE_FILE = ".fetch-state.json"
 STATE_VERSION = 1
 SNIFF_BYTES = 1024
-BYTES_PER_MB = 1_000_000
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE_RE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
 _TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})

@@ -1,6 +1,6 @@
 """The `bench` command: a Typer function for `nhs-assistant bench`, and a standalone app.
 
-Register it in ``assistant/cli.py`` with ``app.command("bench")(bench)``; until then run
+``eval/cli.py`` registers it into ``nhs-assistant``; alone, run
 ``python -m eval.bench.cli --quick --out artifacts/bench``.
 """
 

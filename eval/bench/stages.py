@@ -161,7 +161,7 @@ def query_services(settings: Settings, embedder: Embedder) -> tuple[Services, Ti
     """
     services = build_services(settings, embedder=embedder)
     timed = TimingEmbedder(embedder)
-    services.answerers["extractive"] = ExtractiveAnswerer(settings.answer, timed)
+    services.asker.answerers["extractive"] = ExtractiveAnswerer(settings.answer, timed)
     return services, timed
 
 

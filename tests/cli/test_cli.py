@@ -103,7 +103,7 @@ def test_a_wrong_model_for_the_index_is_refused_clearly(env, monkeypatch):
 
 
 def test_tables_show_file_names_literally_with_control_characters_escaped():
-    from assistant.cli import shown
+    from assistant.cli.common import shown
 
     assert shown("minutes\u202etxt.md").plain == "minutes\\u202etxt.md"
     assert shown("two\nlines [red]x[/red].md").plain == "two\\nlines [red]x[/red].md"

@@ -119,7 +119,7 @@ def test_follow_up_is_condensed_by_the_model_before_retrieval(services: Services
         ChatMessage(role="user", content=QUESTIONS[0]),
         ChatMessage(role="assistant", content="By 27 March 2025 [1]."),
     ]
-    standalone = services.standalone("and who signs it off?", history, "llm")
+    standalone = services.asker.standalone("and who signs it off?", history, "llm")
     assert standalone.strip() and "\n" not in standalone
     assert len(standalone) <= services.settings.answer.max_question_chars
 

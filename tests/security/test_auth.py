@@ -135,7 +135,7 @@ def test_every_route_is_either_public_with_a_reason_or_keyed_with_a_scope(keyed_
     assert all(path.startswith(KEYED_PREFIX) for _, path in KEYED)
     assert not any(path.startswith(KEYED_PREFIX) for _, path in PUBLIC)
     # The page, when mounted, is the one documented exception: it has no login of its own.
-    mount_ui(app, build_ui(app.state.ctx.asker))
+    mount_ui(app, build_ui(keyed_api.services))
     assert set(routes(app)) - found == {("MOUNT", "/ui")}
 
 

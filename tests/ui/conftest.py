@@ -96,10 +96,10 @@ def serve_ui(services: Services, feedback_path: Path) -> Iterator[RunningUi]:
 
     settings = services.settings.model_copy(deep=True)
     settings.api.keys = SecretStr(f"ask:{ASK_KEY}")
-    services = dataclasses.replace(services, settings=settings)
     feedback = FeedbackStore(feedback_path)
-    app = create_app(services, feedback=feedback)
-    mount_ui(app, build_ui(app.state.ctx.asker))
+    services = dataclasses.replace(services, settings=settings, feedback_store=feedback)
+    app = create_app(services)
+    mount_ui(app, build_ui(services))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)

@@ -14,8 +14,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-from assistant.asking import AskService
-from assistant.feedback import FeedbackStore
 from assistant.schemas import AskRequest
 from tests.ui.conftest import RunningUi, serve_ui
 
@@ -80,8 +78,7 @@ def chat(browser, running) -> Iterator[ChatPage]:
 
 
 def _direct_answer(running: RunningUi, question: str):
-    asker = AskService(running.services, FeedbackStore(running.feedback.path))
-    return asker.ask(AskRequest(question=question)).answer
+    return running.services.asker.ask(AskRequest(question=question), record=False).answer
 
 
 def test_a_question_gets_a_streamed_cited_answer_and_its_citation_shows_the_quote(

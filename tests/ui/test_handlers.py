@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from assistant.asking import AskService
 from assistant.feedback import FeedbackStore
 from assistant.services import build_services
 from tests.conftest import fake_settings, free_port
@@ -21,7 +21,9 @@ QUESTION = "Who must agree a joint plan with partner trusts?"
 def handlers(tmp_path) -> UiHandlers:
     services = build_services(fake_settings(tmp_path / "data", chroma__backend="memory"))
     services.ingest([write_corpus(tmp_path / "corpus")])
-    return UiHandlers(AskService(services, FeedbackStore(tmp_path / "feedback.sqlite")))
+    return UiHandlers(
+        dataclasses.replace(services, feedback_store=FeedbackStore(tmp_path / "feedback.sqlite"))
+    )
 
 
 def _run(handlers: UiHandlers, question: str, session: ChatSession, **kw):
@@ -58,13 +60,15 @@ def test_a_too_long_question_is_a_readable_message_not_an_exception(handlers):
 
 def test_an_empty_index_says_so_in_the_chat(tmp_path):
     services = build_services(fake_settings(tmp_path / "data", chroma__backend="memory"))
-    h = UiHandlers(AskService(services, FeedbackStore(tmp_path / "f.sqlite")))
+    h = UiHandlers(
+        dataclasses.replace(services, feedback_store=FeedbackStore(tmp_path / "f.sqlite"))
+    )
     update = _run(h, QUESTION, ChatSession())[-1]
     assert "the index is empty" in update[1][-1]["content"]
 
 
 def test_a_document_filter_limits_the_sources(handlers):
-    docs = {d.meta.file_name: d.meta.doc_id for d in handlers.asker.services.store.list_documents()}
+    docs = {d.meta.file_name: d.meta.doc_id for d in handlers.services.store.list_documents()}
     session = ChatSession()
     _run(handlers, "Who meets weekly?", session, doc_ids=[docs["notes.txt"]])
     answer = session.exchanges[0].answer
@@ -79,7 +83,7 @@ def test_a_rating_then_a_comment_are_stored_against_the_answer(handlers):
     session, status, row = handlers.rate(session, like)  # type: ignore[arg-type]
     assert "saved" in status and row["visible"] is True
     session, status, _ = handlers.comment("Clear, thanks. Call 020 7946 0000", session)
-    [record] = list(handlers.asker.feedback.records())
+    [record] = list(handlers.services.feedback.records())
     assert record.answer_id == session.answer_ids[0] and record.rating == "up"
     assert record.comment and "7946" not in record.comment
 
@@ -88,7 +92,7 @@ def test_rating_the_question_bubble_or_an_error_stores_nothing(handlers):
     session = ChatSession()
     _run(handlers, "plan " * 2000, session)  # an error, no answer id
     _, status, _ = handlers.rate(session, SimpleNamespace(index=1, liked=False))  # type: ignore[arg-type]
-    assert "no answer to rate" in status and not list(handlers.asker.feedback.records())
+    assert "no answer to rate" in status and not list(handlers.services.feedback.records())
 
 
 def test_follow_ups_carry_the_earlier_answered_turns(handlers):
@@ -105,7 +109,7 @@ def test_filter_choices_list_indexed_documents_and_publishers(handlers):
 
 
 def test_the_mode_switch_shows_only_when_an_llm_is_configured(handlers):
-    demo = build_ui(handlers.asker)
+    demo = build_ui(handlers.services)
     [radio] = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "mode"]
     assert radio.visible is False
 
@@ -115,13 +119,15 @@ def _llm_handlers(tmp_path, **llm: object) -> UiHandlers:
     settings = fake_settings(tmp_path / "data", chroma__backend="memory", **overrides)
     services = build_services(settings)
     services.ingest([write_corpus(tmp_path / "corpus")])
-    return UiHandlers(AskService(services, FeedbackStore(tmp_path / "feedback.sqlite")))
+    return UiHandlers(
+        dataclasses.replace(services, feedback_store=FeedbackStore(tmp_path / "feedback.sqlite"))
+    )
 
 
 def test_with_an_llm_configured_the_mode_switch_shows_and_llm_answers_are_checked(tmp_path):
     reply = "Every integrated care board must agree a joint plan with its partner trusts [1]."
     h = _llm_handlers(tmp_path, backend="fake", fake_responses=[reply])
-    demo = build_ui(h.asker)
+    demo = build_ui(h.services)
     [radio] = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "mode"]
     assert radio.visible is True and [c[1] for c in radio.choices] == ["extractive", "llm"]
     session = ChatSession()

@@ -1,8 +1,11 @@
-"""Documents over HTTP: list, upload (checked, saved under DATA_DIR/uploads, ingested), delete.
+"""Documents as a service: list, add (checked, saved under DATA_DIR/uploads, ingested), remove.
 
-Uploads go through the same ingestion pipeline as ``nhs-assistant ingest``; the content decides
-the type (:func:`detect_kind`), not only the extension, and the file name is reduced to a safe
-base name before anything touches the disk. Writes are serialised within a process.
+The API's upload and delete routes and the CLI's ``index rm`` call this one service. Uploads go
+through the same ingestion pipeline as ``nhs-assistant ingest``; the content decides the type
+(:func:`detect_kind`), not only the extension, and the file name is reduced to a safe base name
+before anything touches the disk. Writes are serialised within a process. Failures are domain
+errors (:mod:`assistant.errors`) that each surface maps to its own form (an HTTP status, an exit
+code).
 """
 
 from __future__ import annotations
@@ -13,15 +16,20 @@ import re
 import tempfile
 import threading
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from assistant.api.errors import ApiError
-from assistant.errors import DocumentError
+from assistant.errors import (
+    DocumentError,
+    InvalidFileNameError,
+    UnknownDocumentError,
+    UnsupportedDocumentError,
+    UploadTooLargeError,
+)
 from assistant.ingest.loaders import detect_kind
 from assistant.redact import redact
-from assistant.schemas import DocumentInfo, UploadResponse
-from assistant.services import Services
-from assistant.store.base import DocumentRecord
+from assistant.schemas import DocumentInfo, IngestReport, UploadResponse
+from assistant.store.base import DocumentRecord, VectorStore
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +65,8 @@ def safe_file_name(name: str) -> str:
         )
         stem, dot, ext = base.rpartition(".")
     if not base or not dot or not stem.strip(" ._-"):
-        raise ApiError(
-            422,
-            "invalid_file_name",
-            "the file needs a name with an extension (.md .txt .html .pdf .docx)",
+        raise InvalidFileNameError(
+            "the file needs a name with an extension (.md .txt .html .pdf .docx)"
         )
     return base
 
@@ -83,36 +89,51 @@ def document_info(record: DocumentRecord) -> DocumentInfo:
 
 
 class DocumentService:
-    """Lists, adds and removes documents through ``services``."""
+    """Lists, adds and removes documents.
 
-    def __init__(self, services: Services, max_upload_bytes: int) -> None:
-        self.services = services
+    ``ingest`` and ``remove`` are the composition root's (they keep BM25 in step with the store).
+
+    >>> docs = services.documents                              # doctest: +SKIP
+    >>> docs.upload("plan.md", b"# Plan\n\nICBs must ...").status  # doctest: +SKIP
+    'indexed'
+    """
+
+    def __init__(
+        self,
+        store: VectorStore,
+        ingest: Callable[[list[Path]], IngestReport],
+        remove: Callable[[str], bool],
+        upload_dir: Path,
+        max_upload_bytes: int,
+    ) -> None:
+        self.store = store
+        self._ingest = ingest
+        self._remove = remove
         self.max_upload_bytes = max_upload_bytes
-        self.upload_dir = services.settings.data_dir / UPLOADS_DIR
+        self.upload_dir = upload_dir
         self._write_lock = threading.Lock()
 
     def list(self) -> list[DocumentInfo]:
-        records = self.services.store.list_documents()
+        records = self.store.list_documents()
         return sorted((document_info(r) for r in records), key=lambda d: d.doc_id)
 
     def upload(self, file_name: str, data: bytes) -> UploadResponse:
-        """Check, save and index one file; raises ApiError (413, 415) or DocumentError (422)."""
+        """Check, save and index one file. Raises InvalidFileNameError, UploadTooLargeError,
+        UnsupportedDocumentError (content of no supported type) or DocumentError (unreadable)."""
         name = safe_file_name(file_name)
         if len(data) > self.max_upload_bytes:
-            raise ApiError(
-                413,
-                "payload_too_large",
-                f"upload too large: a file may be at most {self.max_upload_bytes / 1e6:g} MB",
+            raise UploadTooLargeError(
+                f"upload too large: a file may be at most {self.max_upload_bytes / 1e6:g} MB"
             )
         try:
             detect_kind(data, name)
         except DocumentError as exc:
-            raise ApiError(415, "unsupported_media_type", f"{name}: {exc}") from exc
+            raise UnsupportedDocumentError(f"{name}: {exc}") from exc
         with self._write_lock:
             previous = self._set_aside(name)
             path = self._save(name, data)
             try:
-                outcome = self.services.ingest([path]).files[0]
+                outcome = self._ingest([path]).files[0]
             except BaseException:
                 self._put_back(path, previous)
                 raise
@@ -164,11 +185,12 @@ class DocumentService:
         return target
 
     def delete(self, doc_id: str) -> None:
-        """Remove a document (and its uploaded file, if it came through the API); 404 if unknown."""
+        """Remove a document (and its uploaded file, if it was uploaded); raises
+        UnknownDocumentError when no such document is indexed."""
         with self._write_lock:
-            record = self.services.store.get_document(doc_id)
-            if not self.services.remove(doc_id):
-                raise ApiError(404, "not_found", f"no document {doc_id!r} in the index")
+            record = self.store.get_document(doc_id)
+            if not self._remove(doc_id):
+                raise UnknownDocumentError(doc_id)
             if record is not None:
                 source = Path(record.source_path)
                 if source.parent.resolve() == self.upload_dir.resolve():

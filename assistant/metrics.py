@@ -1,25 +1,31 @@
-"""Prometheus metrics for the API, in a registry of its own (one per app).
+"""Prometheus metrics, in a registry of their own (one per ``build_services``).
 
-Request counts by route template and status, request latency, answers, refusals and grounding
-removals. With several worker processes each exposes its own counters; scrape each process.
+Request counts by route template and status and request latency (fed by the HTTP API's
+middleware), and answers, refusals and grounding removals (fed by the answering service for every
+answer served to a user, through the API or the page). With several worker processes each
+exposes its own counters; scrape each process.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
-from assistant.schemas import AskResponse
+if TYPE_CHECKING:
+    from assistant.asking import AskResult
+
 
 METRICS_PREFIX = "nhs_assistant"
 # Seconds: answers take tens of milliseconds with the extractive answerer, uploads many seconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-class ApiMetrics:
-    """The API's counters and histograms.
+class Metrics:
+    """The service's counters and histograms.
 
-    >>> metrics = ApiMetrics()
+    >>> metrics = Metrics()
     >>> metrics.observe_request("POST", "/v1/ask", 200, 0.042)
     >>> b"nhs_assistant_http_requests_total" in metrics.render()
     True
@@ -63,12 +69,14 @@ class ApiMetrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 
-    def observe_answer(self, response: AskResponse) -> None:
-        self.answers.labels(response.mode).inc()
-        if response.refused:
+    def observe_answer(self, result: AskResult, question: str = "") -> None:
+        """An answer observer (see :class:`assistant.asking.AskService`)."""
+        answer = result.answer
+        self.answers.labels(answer.mode).inc()
+        if answer.refused:
             self.refusals.inc()
-        if response.grounding.removed:
-            self.grounding_removed.inc(response.grounding.removed)
+        if answer.removed:
+            self.grounding_removed.inc(answer.removed)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

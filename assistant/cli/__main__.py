@@ -1,0 +1,5 @@
+"""``python -m assistant.cli``: the same as ``nhs-assistant``."""
+
+from assistant.cli import app
+
+app()

@@ -1,0 +1,135 @@
+"""`ingest` and `index stats|rm`: what is indexed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from assistant.cli.common import (
+    DataDir,
+    JsonOut,
+    console,
+    err_console,
+    fail,
+    progress_bar,
+    services_for,
+    settings_for,
+    shown,
+)
+from assistant.errors import AssistantError, UnknownDocumentError
+from assistant.ingest.loaders import SUPPORTED_EXTENSIONS
+from assistant.ingest.pipeline import Progress as IngestProgress
+
+index_app = typer.Typer(help="Inspect and edit the index.", no_args_is_help=True)
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
+    prune: Annotated[bool, typer.Option(help="Remove documents whose files are gone.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero if any file fails.")] = False,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Index documents; unchanged files are skipped."""
+    services = services_for(settings_for(data_dir))
+    with progress_bar(disable=json_out) as bar:
+        files_task = bar.add_task("files", total=None)
+        chunks_task = bar.add_task("passages embedded", total=None)
+        hooks = IngestProgress(
+            on_file_start=lambda p: bar.update(files_task, description=f"reading {p.name[:40]}"),
+            on_embedded=lambda n: bar.advance(chunks_task, n),
+            on_file_done=lambda o: bar.advance(files_task, 1),
+        )
+        try:
+            report = services.ingest(paths, prune=prune, progress=hooks)
+        except AssistantError as exc:
+            raise fail(exc) from exc
+    if json_out:
+        console.print_json(report.model_dump_json())
+    else:
+        table = Table(title=f"Ingested in {report.seconds:.1f} s")
+        for col in ("file", "status", "chunks", "embedded", "reason"):
+            table.add_column(col)
+        for f in report.files:
+            style = {"failed": "red", "unchanged": "dim"}.get(f.status, "")
+            table.add_row(
+                shown(Path(f.path).name),
+                f.status,
+                str(f.chunks),
+                str(f.embedded),
+                shown(f.reason or ""),
+                style=style,
+            )
+        console.print(table)
+        console.print(
+            f"files: {len(report.files)}  indexed: {report.count('indexed')}  updated: "
+            f"{report.count('updated')}  unchanged: {report.count('unchanged')}  failed: "
+            f"{len(report.failed)}  pruned: {len(report.pruned)}  chunks: {report.chunks}  "
+            f"embedded: {report.embedded}"
+        )
+    if strict and report.failed:
+        raise typer.Exit(1)
+
+
+ingest.__doc__ = f"Index documents ({' '.join(SUPPORTED_EXTENSIONS)}); unchanged files are skipped."
+
+
+@index_app.command("stats")
+def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
+    """Documents and chunks in the index."""
+    settings = settings_for(data_dir)
+    services = services_for(settings)
+    docs = services.store.list_documents()
+    stats: dict[str, Any] = {
+        "data_dir": str(settings.data_dir),
+        "embedding_model": services.embedder.name,
+        "documents": len(docs),
+        "chunks": services.store.count(),
+        "by_document": [
+            {
+                "doc_id": d.meta.doc_id,
+                "title": d.meta.title,
+                "chunks": len(d.chunk_ids),
+                "publisher": d.meta.publisher,
+            }
+            for d in docs
+        ],
+    }
+    if json_out:
+        console.print_json(json.dumps(stats))
+        return
+    table = Table(
+        title=f"{stats['documents']} documents, {stats['chunks']} chunks ({settings.data_dir})"
+    )
+    for col in ("doc id", "title", "publisher", "chunks"):
+        table.add_column(col)
+    for d in stats["by_document"]:
+        table.add_row(
+            d["doc_id"], shown(d["title"][:70]), shown(d["publisher"] or ""), str(d["chunks"])
+        )
+    console.print(table)
+
+
+@index_app.command("rm")
+def index_rm(
+    doc_id: Annotated[str, typer.Argument(help="Document id (see `index stats`).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Remove one document, its chunks and, if it was uploaded, its file."""
+    services = services_for(settings_for(data_dir))
+    try:
+        services.documents.delete(doc_id)
+    except UnknownDocumentError as exc:
+        err_console.print(
+            f"[red]error:[/red] no document {doc_id!r} in the index (see `nhs-assistant index stats`)",
+            highlight=False,
+            markup=True,
+        )
+        raise typer.Exit(1) from exc
+    except AssistantError as exc:
+        raise fail(exc) from exc
+    console.print(f"removed {doc_id}")

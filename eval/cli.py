@@ -1,0 +1,151 @@
+"""The evaluation harness's commands, registered into ``nhs-assistant`` by an entry point:
+``eval run``, ``eval calibrate``, ``bench`` and ``soak`` (see ``pyproject.toml``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.cli.common import (
+    DataDir,
+    JsonOut,
+    console,
+    err_console,
+    fail,
+    progress_bar,
+    settings_for,
+)
+from assistant.errors import AssistantError
+from eval.bench.cli import bench
+from eval.soak.cli import soak
+
+eval_app = typer.Typer(
+    help="Evaluate grounding and retrieval on a question set.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the evaluation commands to the ``nhs-assistant`` app."""
+    app.add_typer(eval_app, name="eval")
+    # Their heavy imports wait for a run.
+    app.command("bench")(bench)
+    app.command("soak")(soak)
+
+
+@eval_app.command("run")
+def eval_run(
+    dataset: Annotated[Path, typer.Option(help="JSONL questions (see eval/dataset.py).")] = Path(
+        "eval/datasets/dev.jsonl"
+    ),
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(help="Documents to index and resolve evidence in (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder for report.json, report.md, report.html.")
+    ] = Path("artifacts/eval"),
+    mode: Annotated[str, typer.Option(help="extractive or llm.")] = "extractive",
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="Also run BM25-only, dense-only and the LangChain recipe."),
+    ] = False,
+    split: Annotated[str, typer.Option(help="all, dev or heldout.")] = "all",
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="TOML of metric thresholds (default eval/thresholds.toml).")
+    ] = None,
+    verifier_embeddings: Annotated[
+        bool, typer.Option(help="Let the verifier use embedding similarity too.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Score answers and retrieval against gold evidence; exit 1 when a threshold fails."""
+    from eval.report import markdown_table
+    from eval.run import run_evaluation
+
+    settings = settings_for(data_dir)
+    if data_dir is None:
+        settings.data_dir = settings.data_dir / "eval-index"
+    corpus = corpus or [Path("../shared/corpus")]
+    with progress_bar() as bar:
+
+        def progress(name: str, total: int):
+            task = bar.add_task(name, total=total)
+            return lambda: bar.advance(task)
+
+        try:
+            report, ok = run_evaluation(
+                settings,
+                dataset,
+                corpus,
+                out,
+                mode=mode,
+                baselines=baseline,
+                split=split,
+                limit=limit,
+                thresholds=thresholds,
+                verifier_embeddings=verifier_embeddings,
+                progress=progress,
+            )
+        except AssistantError as exc:
+            raise fail(exc, 2) from exc
+    for split_name, summaries in report["summary"].items():
+        console.print(f"\n[bold]{split_name}[/bold]")
+        console.print(markdown_table(summaries), highlight=False)
+    for check in report["gate"]:
+        if not check["ok"]:
+            err_console.print(
+                f"[red]below threshold:[/red] {check['metric']} = {check['value']:.3f} "
+                f"(needs {check['op']} {check['threshold']})"
+            )
+    console.print(f"\nreports in {out}/ (report.json, report.md, report.html)")
+    if not ok:
+        raise typer.Exit(1)
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    labels: Annotated[
+        Path, typer.Option(help="Labelled (sentence, passages, supported) pairs.")
+    ] = Path("eval/datasets/verifier_labels.jsonl"),
+    corpus: Annotated[
+        list[Path] | None, typer.Option(help="Folders the label anchors point into.")
+    ] = None,
+    embeddings: Annotated[bool, typer.Option(help="Calibrate the similarity check too.")] = False,
+    json_out: JsonOut = False,
+) -> None:
+    """Choose the verifier's thresholds on half the labels; report accuracy and kappa on the rest."""
+    from eval.calibrate import calibrate
+
+    settings = settings_for(None)
+    embedder = None
+    if embeddings:
+        from assistant.embeddings.factory import make_embedder
+
+        embedder = make_embedder(settings.embedding)
+    try:
+        result = calibrate(labels, corpus or [Path("../shared/corpus")], embedder)
+    except AssistantError as exc:
+        raise fail(exc, 2) from exc
+    if json_out:
+        console.print_json(json.dumps(result))
+        return
+    console.print(
+        f"{result['pairs']} labelled pairs; chosen thresholds: coverage >= {result['min_coverage']}"
+        + (
+            f", similarity >= {result['min_similarity']}"
+            if result["min_similarity"] is not None
+            else ""
+        )
+    )
+    for half in ("calib", "test"):
+        a = result[half]
+        console.print(
+            f"{half:5}: n={a['n']} accuracy={a['accuracy']:.3f} kappa={a['kappa']:.3f} "
+            f"precision={a['precision']:.3f} recall={a['recall']:.3f}"
+        )
+    for kind, k in sorted(result["test_errors_by_kind"].items()):
+        console.print(f"  {kind:22} {k['wrong']}/{k['n']} wrong on the test half")
