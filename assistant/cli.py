@@ -21,6 +21,7 @@ from rich.text import Text
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigurationError, InvalidInputError
+from assistant.ingest.loaders import default_registry
 from assistant.schemas import (
     Answer,
     ChatMessage,
@@ -253,7 +254,7 @@ def print_sources(answer: Answer) -> None:
                 console.print(f"    {c.source_url}", style="blue", highlight=False)
 
 
-@app.command()
+@app.command(help=f"Index documents ({default_registry.describe()}); unchanged files are skipped.")
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
     prune: Annotated[bool, typer.Option(help="Remove documents whose files are gone.")] = False,
@@ -261,7 +262,7 @@ def ingest(
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Index documents (.md .txt .html .pdf .docx); unchanged files are skipped."""
+    """Index documents; unchanged files are skipped (the help lists the loaders' formats)."""
     from assistant.ingest.pipeline import Progress as IngestProgress
 
     settings = _settings(data_dir)

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.api.auth import ApiGuard, ApiKeyring, KeyGate, Principal, require
-from assistant.api.documents import DocumentService
+from assistant.api.documents import UPLOAD_FILE_DESCRIPTION, DocumentService
 from assistant.api.errors import (
     ApiError,
     describe_assistant_error,
@@ -245,7 +245,7 @@ def list_documents(ctx: Ctx, _key: AdminKey) -> DocumentList:
     responses=errors_doc(*KEYED_ERRORS, 415, 503),
 )
 def upload_document(
-    file: Annotated[UploadFile, File(description="A .md .txt .html .pdf or .docx file.")],
+    file: Annotated[UploadFile, File(description=UPLOAD_FILE_DESCRIPTION)],
     ctx: Ctx,
     _key: AdminKey,
 ) -> UploadResponse:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from assistant.api.errors import ApiError
 from assistant.errors import DocumentError
-from assistant.ingest.loaders import detect_kind
+from assistant.ingest.loaders import default_registry, detect_kind
 from assistant.redact import redact
 from assistant.schemas import DocumentInfo, UploadResponse
 from assistant.services import Services
@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 UPLOADS_DIR = "uploads"
 MAX_FILE_NAME_CHARS = 120
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+# The upload's OpenAPI description; like every list of extensions, from the loader registry.
+UPLOAD_FILE_DESCRIPTION = f"A {default_registry.describe(last=' or ')} file."
 
 
 def safe_file_name(name: str) -> str:
@@ -60,7 +62,7 @@ def safe_file_name(name: str) -> str:
         raise ApiError(
             422,
             "invalid_file_name",
-            "the file needs a name with an extension (.md .txt .html .pdf .docx)",
+            f"the file needs a name with an extension ({default_registry.describe()})",
         )
     return base
 

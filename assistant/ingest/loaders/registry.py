@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from assistant.errors import DocumentError
 from assistant.ingest.loaders.base import Loader, Precedence, Sample
@@ -44,6 +44,8 @@ __all__ = [
     "supported_extensions",
 ]
 
+AnyLoader = TypeVar("AnyLoader", bound=Loader)
+
 
 class LoaderRegistry:
     """Loaders by format, in the order help texts list them.
@@ -62,7 +64,7 @@ class LoaderRegistry:
 
     # -- membership -----------------------------------------------------------------------
 
-    def register(self, loader: Loader) -> Loader:
+    def register(self, loader: AnyLoader) -> AnyLoader:
         """Add a loader; ValueError if its kind or one of its extensions is taken or malformed."""
         if not isinstance(loader, Loader):
             raise TypeError(f"{loader!r} does not implement the Loader protocol")
