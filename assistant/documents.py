@@ -26,7 +26,7 @@ from assistant.errors import (
     UnsupportedDocumentError,
     UploadTooLargeError,
 )
-from assistant.ingest.loaders import detect_kind
+from assistant.ingest.loaders import default_registry, detect_kind
 from assistant.redact import redact
 from assistant.schemas import DocumentInfo, IngestReport, UploadResponse
 from assistant.store.base import DocumentRecord, VectorStore
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 UPLOADS_DIR = "uploads"
 MAX_FILE_NAME_CHARS = 120
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+# The upload's OpenAPI description; like every list of extensions, from the loader registry.
+UPLOAD_FILE_DESCRIPTION = f"A {default_registry.describe(last=' or ')} file."
 
 
 def safe_file_name(name: str) -> str:
@@ -66,7 +68,7 @@ def safe_file_name(name: str) -> str:
         stem, dot, ext = base.rpartition(".")
     if not base or not dot or not stem.strip(" ._-"):
         raise InvalidFileNameError(
-            "the file needs a name with an extension (.md .txt .html .pdf .docx)"
+            f"the file needs a name with an extension ({default_registry.describe()})"
         )
     return base
 

@@ -279,10 +279,13 @@ def load_manifest(path: Path = MANIFEST) -> dict[str, dict[str, Any]]:
 def source_file(source: dict[str, Any], corpus_dir: Path) -> Path | None:
     """The local file of a source in ``corpus_dir``: the Markdown rendering when there is one
     (it keeps headings), else the first listed file that exists."""
+    from assistant.ingest.loaders import default_registry
+
     files = [corpus_dir / f for f in source.get("files", [])]
     present = [f for f in files if f.is_file()]
+    markdown = default_registry.extensions("markdown")
     for f in present:
-        if f.suffix.lower() in (".md", ".markdown"):
+        if f.suffix.lower() in markdown:
             return f
     return present[0] if present else None
 
@@ -468,15 +471,17 @@ def corpus_texts(
     """(file name, text) for every document in the corpus folder: the parsed text (ligatures
     repaired, PDFs extracted) and, for text files, the raw text as well."""
     from assistant.errors import DocumentError
-    from assistant.ingest.loaders import SUPPORTED_EXTENSIONS, load_document
+    from assistant.ingest.loaders import default_registry, load_document
 
     by_file: dict[str, str] = {}
     if library is not None:
         for sid, src in library.manifest.items():
             for name in src.get("files", []):
                 by_file[name] = sid
+    supported = default_registry.extensions()
+    plain_text = default_registry.extensions("markdown", "text")  # raw text worth indexing too
     for path in sorted(Path(corpus_dir).iterdir()):
-        if not path.is_file() or path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        if not path.is_file() or path.suffix.lower() not in supported:
             continue
         source_id = by_file.get(path.name)
         doc = library.document(source_id) if library is not None and source_id else None
@@ -489,7 +494,7 @@ def corpus_texts(
                 parsed = None
             if parsed is not None:
                 yield path.name, "\n".join(b.text for b in parsed.blocks)
-        if path.suffix.lower() in (".md", ".markdown", ".txt"):
+        if path.suffix.lower() in plain_text:
             yield path.name, path.read_text(encoding="utf-8", errors="replace")
 
 

@@ -60,6 +60,7 @@ from assistant.api.wire import (
     ReadyResponse,
 )
 from assistant.asking import AskResult, AskService
+from assistant.documents import UPLOAD_FILE_DESCRIPTION
 from assistant.errors import AssistantError, BackendUnavailableError
 from assistant.feedback import UnknownAnswerError
 from assistant.metrics import Metrics
@@ -230,7 +231,7 @@ def list_documents(ctx: Ctx, _key: AdminKey) -> DocumentList:
     responses=errors_doc(*KEYED_ERRORS, 415, 503),
 )
 def upload_document(
-    file: Annotated[UploadFile, File(description="A .md .txt .html .pdf or .docx file.")],
+    file: Annotated[UploadFile, File(description=UPLOAD_FILE_DESCRIPTION)],
     ctx: Ctx,
     _key: AdminKey,
 ) -> UploadResponse:

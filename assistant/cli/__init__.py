@@ -12,7 +12,7 @@ import typer
 
 from assistant.cli.ask import ask, retrieve
 from assistant.cli.corpus import corpus_app
-from assistant.cli.documents import index_app, ingest
+from assistant.cli.documents import INGEST_HELP, index_app, ingest
 from assistant.cli.plugins import register_plugins
 from assistant.cli.serve import feedback_app, serve
 
@@ -21,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command()(ingest)
+app.command(help=INGEST_HELP)(ingest)
 app.add_typer(index_app, name="index")
 app.command()(retrieve)
 app.command()(ask)

@@ -21,7 +21,7 @@ from assistant.cli.common import (
     shown,
 )
 from assistant.errors import AssistantError, UnknownDocumentError
-from assistant.ingest.loaders import SUPPORTED_EXTENSIONS
+from assistant.ingest.loaders import default_registry
 from assistant.ingest.pipeline import Progress as IngestProgress
 
 index_app = typer.Typer(help="Inspect and edit the index.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def ingest(
     data_dir: DataDir = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Index documents; unchanged files are skipped."""
+    """Index documents; unchanged files are skipped (the help lists the loaders' formats)."""
     services = services_for(settings_for(data_dir))
     with progress_bar(disable=json_out) as bar:
         files_task = bar.add_task("files", total=None)
@@ -75,7 +75,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-ingest.__doc__ = f"Index documents ({' '.join(SUPPORTED_EXTENSIONS)}); unchanged files are skipped."
+INGEST_HELP = f"Index documents ({default_registry.describe()}); unchanged files are skipped."
 
 
 @index_app.command("stats")

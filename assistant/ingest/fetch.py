@@ -29,7 +29,7 @@ import httpx
 
 from assistant.config import BYTES_PER_MB
 from assistant.errors import ConfigurationError, DocumentError, InvalidInputError
-from assistant.ingest.loaders import decode_text
+from assistant.ingest.loaders import decode_text, default_registry
 from assistant.ingest.manifest import DEFAULT_MANIFEST, PROJECT_ROOT
 from assistant.ingest.pipeline import file_sha256
 
@@ -48,7 +48,6 @@ STATE_VERSION = 1
 SNIFF_BYTES = 1024
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE_RE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
-_TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
 
 FetchStatus = Literal["downloaded", "unchanged", "resumed", "skipped", "failed"]
 
@@ -274,7 +273,7 @@ def check_content(path: Path, file_name: str, content_type: str = "") -> None:
         if looks_like_html(head) or "html" in content_type.lower():
             raise FetchError("not a PDF: server returned HTML")
         raise FetchError(f"not a PDF: starts with {head[:16]!r}")
-    if suffix in _TEXT_SUFFIXES:
+    if suffix in default_registry.text_extensions():
         try:
             decode_text(path.read_bytes())
         except DocumentError as exc:

@@ -32,14 +32,13 @@ from assistant.config import IngestSettings
 from assistant.embeddings.base import Embedder
 from assistant.errors import DocumentError
 from assistant.ingest.chunking import chunk_document
-from assistant.ingest.loaders import load_document
+from assistant.ingest.loaders import default_registry, load_document, supported_extensions
 from assistant.ingest.manifest import Manifest
 from assistant.schemas import Chunk, DocumentMeta, FileOutcome, IngestReport, ParsedDocument
 from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk_metadata
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"})
 PARTIAL_DOWNLOAD_SUFFIX = ".part"
 EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
 # A document being written holds a lease this long past its last renewal (renewed at most
@@ -48,8 +47,8 @@ EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
 LEASE_S = 300.0
 LEASE_RENEW_S = 30.0
 # "__main__" stays first, as in the default: the children then inherit the main module instead
-# of each running the main script again.
-PARSE_CHILD_PRELOAD = ["__main__", __name__, "pypdf", "docx", "bs4"]
+# of each running the main script again. Then the parsers' own libraries (pypdf, docx, bs4).
+PARSE_CHILD_PRELOAD = ["__main__", __name__, *default_registry.parser_modules()]
 
 
 @dataclass
@@ -238,10 +237,11 @@ class Ingestor:
         doc_id = doc_id_for(path)
         outcome = FileOutcome(path=str(path), doc_id=doc_id, status="failed")
         try:
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            supported = supported_extensions()
+            if path.suffix.lower() not in supported:
                 raise DocumentError(
                     f"unsupported file type {path.suffix or '(none)'!r}; supported: "
-                    + ", ".join(sorted(SUPPORTED_SUFFIXES))
+                    + ", ".join(sorted(supported))
                 )
             size_mb = path.stat().st_size / 1e6
             if size_mb > self.settings.max_file_mb:

@@ -1,0 +1,92 @@
+"""Plain text (.txt): headings from short lines, list items, paragraphs re-joined when wrapped."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.ingest import repair
+from assistant.ingest.loaders.base import Draft, DraftLoader, Precedence
+from assistant.ingest.loaders.cleanup import clean_lines, drop_contents_sections, join_texts
+from assistant.ingest.loaders.decoding import decode_text
+from assistant.ingest.loaders.lines import Raw, first_line, merge_continuations, raws_to_blocks
+from assistant.ingest.loaders.metadata import find_date
+
+__all__ = ["TextLoader"]
+
+_TEXT_ITEM = re.compile(r"^\s*(?:[-*•▪◦●–]|\d{1,3}[.)])\s+")
+
+
+class TextLoader(DraftLoader):
+    """Plain text files; a short first line is the title."""
+
+    kind = "text"
+    extensions = (".txt",)
+    precedence = Precedence.PLAIN
+
+    def parse(self, data: bytes, file_name: str) -> Draft:
+        text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+        gate = repair.has_lost_ll(text)
+        lines, pages = repair.strip_running_heads(text.split("\n"))
+        hard_wrapped = max((len(line) for line in lines), default=0) <= 200
+        raws = _text_raws(lines, pages, hard_wrapped)
+        _text_headings(raws)
+        for raw in raws:
+            raw.text = clean_lines(repair.expand_ligature_glyphs(raw.text))
+            if gate:
+                raw.text = repair.repair_lost_ll(raw.text, force=True)
+        if hard_wrapped:
+            raws = merge_continuations(raws)
+        title = raws[0].text if raws and raws[0].kind == "h" else first_line(raws)
+        return Draft(
+            blocks=drop_contents_sections(raws_to_blocks(raws)),
+            title=title,
+            date=find_date(lines[:40]),
+        )
+
+
+def _text_raws(lines: list[str], pages: list[int | None], hard_wrapped: bool) -> list[Raw]:
+    """One unit per line (or per wrapped paragraph, when lines were wrapped at a fixed width)."""
+    raws: list[Raw] = []
+    gap = 0
+    for line, page in zip(lines, pages, strict=True):
+        if not line.strip():
+            gap += 1
+            continue
+        item = _TEXT_ITEM.match(line)
+        kind = "li" if item else "p"
+        text = line.strip() if not item or line.strip()[0].isdigit() else line[item.end() :].strip()
+        prev = raws[-1] if raws else None
+        if (
+            hard_wrapped
+            and prev
+            and gap == 0
+            and kind == "p"
+            and prev.kind in ("p", "li")
+            and repair.continues_sentence(prev.text, text)
+        ):
+            prev.text = join_texts(prev.text, text)
+            continue
+        raws.append(Raw(kind, text, 1 if item else 0, page, gap, lines=[text]))
+        gap = 0
+    return raws
+
+
+def _text_headings(raws: list[Raw]) -> None:
+    """Short lines without a final full stop, followed by longer text, are headings."""
+    for i, raw in enumerate(raws):
+        if raw.kind != "p":
+            continue
+        nxt = raws[i + 1] if i + 1 < len(raws) else None
+        words = raw.text.split()
+        if i == 0 and len(words) <= 20 and not re.search(r"[.,;:!]$", raw.text.strip()):
+            raw.kind, raw.level = "h", 1  # a short first line is the title
+            continue
+        if (
+            nxt is not None
+            and 1 <= len(words) <= 10
+            and len(raw.text) <= 90
+            and not re.search(r"[.,;:!?]$", raw.text.strip())
+            and (raw.text[0].isupper() or raw.text[0].isdigit())
+            and (len(nxt.text) > len(raw.text) or nxt.kind == "li")
+        ):
+            raw.kind, raw.level = "h", 2
