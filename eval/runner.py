@@ -1,5 +1,9 @@
 """Runs a dataset through the project's pipeline (and baselines) and scores every answer.
 
+Each answer is scored on the registered metrics of the run's mode (``eval.metrics``);
+``summarise`` aggregates them per system and split, and ``question_record`` writes the ones
+marked ``per_question`` into report.json.
+
 The runner builds nothing of its own: it takes the same ``Services`` as the CLI and API, plus
 the verifier that answering uses, so the numbers describe what users get.
 """
