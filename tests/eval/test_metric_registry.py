@@ -54,7 +54,7 @@ def _answer(question: str, refused: bool, **extra: object) -> Answer:
         sentences=[sentence],
         citations=[citation],
         retrieved=chunks,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -201,7 +201,7 @@ def test_a_threshold_on_a_metric_the_mode_does_not_measure_is_an_error():
 @pytest.mark.parametrize("bound", [0.9, {}, {"minimum": 0.9}])
 def test_a_threshold_must_be_a_min_or_max_table(bound):
     with pytest.raises(ConfigurationError, match="min and/or max"):
-        check_thresholds({"recall_at_k": bound})  # type: ignore[dict-item]
+        check_thresholds({"recall_at_k": bound})
 
 
 def test_gate_checks_min_and_max_bounds():
