@@ -18,15 +18,15 @@ whitespace), so gold labels survive any change of chunking.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from assistant.ingest.repair import repair_text
+from eval.jsonl import DatasetError, Record, read_jsonl
 
 Kind = Literal["how-to", "factual", "numeric", "multi-doc", "unanswerable"]
 MIN_QUOTE_WORDS = 8
@@ -45,8 +45,7 @@ class Anchor(BaseModel):
     end: str
 
 
-class EvalItem(BaseModel):
-    id: str
+class EvalItem(Record):
     question: str
     answerable: bool
     evidence: list[str | Anchor] = Field(default_factory=list)
@@ -56,33 +55,20 @@ class EvalItem(BaseModel):
     split: str = "dev"
 
 
-class DatasetError(ValueError):
-    """A dataset line that does not fit the format; the message names the line."""
-
-
 def normalise_words(text: str) -> list[str]:
     """Words compared for relevance: repaired, lower-cased, punctuation dropped."""
     return _TOKEN.findall(repair_text(text).lower().replace("’", "'"))
 
 
 def load_dataset(path: Path) -> list[EvalItem]:
-    items: list[EvalItem] = []
-    seen: set[str] = set()
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = EvalItem.model_validate(json.loads(line))
-        except (ValueError, ValidationError) as exc:
-            first = str(exc).splitlines()[0]
-            raise DatasetError(f"{path.name} line {lineno}: {first}") from exc
-        if item.id in seen:
-            raise DatasetError(f"{path.name} line {lineno}: duplicate id {item.id!r}")
-        if item.answerable and not item.evidence:
-            raise DatasetError(f"{path.name} line {lineno}: an answerable question needs evidence")
-        seen.add(item.id)
-        items.append(item)
-    return items
+    """The dataset's questions, validated; an error names the line."""
+    return read_jsonl(path, EvalItem, _needs_evidence)
+
+
+def _needs_evidence(item: EvalItem) -> str | None:
+    if item.answerable and not item.evidence:
+        return "an answerable question needs evidence"
+    return None
 
 
 class EvidenceResolver:

@@ -4,6 +4,9 @@ Questions, answers, ids and document names in a report come from datasets and do
 they are treated as untrusted: every value is HTML-escaped in report.html (which also forbids
 scripts and outside fetches in its Content-Security-Policy), and questions are written as
 literal Markdown in report.md.
+
+The metric rows and the chart's bars come from the metric registry (``eval.metrics``), in
+registration order, so a registered metric appears in every report without an edit here.
 """
 
 from __future__ import annotations
@@ -16,62 +19,29 @@ from pathlib import Path
 from typing import Any
 
 from assistant.transcript import literal
-
-METRICS_SHOWN = [
-    ("recall_at_k", "recall@k"),
-    ("mrr_at_10", "MRR@10"),
-    ("ndcg_at_10", "nDCG@10"),
-    ("citation_recall", "citation recall"),
-    ("citation_precision", "citation precision"),
-    ("invalid_citations", "invalid citations"),
-    ("key_fact_recall", "key-fact recall"),
-    ("refusal_rate_unanswerable", "refusal (unanswerable)"),
-    ("false_refusal_rate", "false refusal"),
-    ("latency_median_ms", "latency median ms"),
-    ("latency_p95_ms", "latency p95 ms"),
-]
-# Shown when the run generated answers (llm mode): the citation scores before the grounding
-# check, beside the ones above (after it), and what the check removed.
-LLM_METRICS_SHOWN = [
-    ("citation_recall_draft", "citation recall before check"),
-    ("citation_precision_draft", "citation precision before check"),
-    ("sentences_removed", "sentences removed"),
-    ("fallback_rate", "extractive fallback"),
-    ("first_token_median_ms", "first token median ms"),
-    ("first_token_p95_ms", "first token p95 ms"),
-]
-BAR_METRICS = [
-    "recall_at_k",
-    "mrr_at_10",
-    "ndcg_at_10",
-    "citation_recall",
-    "citation_precision",
-    "key_fact_recall",
-    "refusal_rate_unanswerable",
-]
+from eval.metrics import REGISTRY, Metric, MetricRegistry
 
 
-def _fmt(key: str, value: float) -> str:
-    if key in ("invalid_citations", "sentences_removed"):
-        return str(int(value))
-    if key.endswith("_ms"):
-        return f"{value:.1f}"
-    return f"{value:.3f}"
+def metrics_shown(
+    summaries: dict[str, dict[str, float]], registry: MetricRegistry = REGISTRY
+) -> list[Metric]:
+    """The rows of a summary table, from the registry: every metric measured in every mode,
+    and a mode-specific one (llm mode's) only when the summaries have it."""
+    return [m for m in registry if m.modes is None or any(m.name in s for s in summaries.values())]
 
 
-def metrics_shown(summaries: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
-    """The rows of a summary table: the generation rows only when answers were generated."""
-    generated = any("citation_recall_draft" in m for m in summaries.values())
-    return METRICS_SHOWN + (LLM_METRICS_SHOWN if generated else [])
+def chart_metrics(registry: MetricRegistry = REGISTRY) -> list[Metric]:
+    """The bars of report.html's chart: the registered metrics marked for it."""
+    return [m for m in registry if m.chart]
 
 
 def markdown_table(summaries: dict[str, dict[str, float]]) -> str:
     systems = list(summaries)
     lines = ["| metric | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
-    for key, label in metrics_shown(summaries):
+    for m in metrics_shown(summaries):
         lines.append(
-            f"| {label} | "
-            + " | ".join(_fmt(key, summaries[s].get(key, 0.0)) for s in systems)
+            f"| {m.label} | "
+            + " | ".join(m.fmt(summaries[s].get(m.name, 0.0)) for s in systems)
             + " |"
         )
     return "\n".join(lines)
@@ -136,17 +106,18 @@ def _charts(report: dict[str, Any]) -> list[tuple[str, str]]:
     fig, ax = plt.subplots(figsize=(10, 4))
     width = 0.8 / len(systems)
     colours = ["#005EB8", "#768692", "#AE2573", "#00A499", "#ED8B00"]
+    bars = chart_metrics()
     for i, system in enumerate(systems):
-        xs = [j + i * width for j in range(len(BAR_METRICS))]
+        xs = [j + i * width for j in range(len(bars))]
         ax.bar(
             xs,
-            [summaries[system].get(m, 0.0) for m in BAR_METRICS],
+            [summaries[system].get(m.name, 0.0) for m in bars],
             width,
             label=system,
             color=colours[i % len(colours)],
         )
-    ax.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(len(BAR_METRICS))])
-    ax.set_xticklabels([dict(METRICS_SHOWN)[m] for m in BAR_METRICS], rotation=20, ha="right")
+    ax.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(len(bars))])
+    ax.set_xticklabels([m.label for m in bars], rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.legend()
     ax.set_title("Metrics by system (all questions)")
@@ -173,11 +144,11 @@ def write_html(report: dict[str, Any], out: Path) -> Path:
         head = "".join(f"<th>{e(s)}</th>" for s in systems)
         body = "".join(
             "<tr><td>"
-            + e(label)
+            + e(m.label)
             + "</td>"
-            + "".join(f"<td>{e(_fmt(key, summaries[s].get(key, 0.0)))}</td>" for s in systems)
+            + "".join(f"<td>{e(m.fmt(summaries[s].get(m.name, 0.0)))}</td>" for s in systems)
             + "</tr>"
-            for key, label in metrics_shown(summaries)
+            for m in metrics_shown(summaries)
         )
         rows.append(f"<h2>{e(split)}</h2><table><tr><th>metric</th>{head}</tr>{body}</table>")
     charts = "".join(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,64 +13,20 @@ from assistant.config import Settings
 from assistant.errors import ConfigurationError
 from assistant.schemas import Answer
 from assistant.services import Services, build_services
-from eval import metrics
 from eval.baselines import RECIPE_TOP_K, CachingEmbedder, LangChainRecipe, ablated_retriever
 from eval.dataset import EvalItem, EvidenceResolver, load_dataset
+from eval.gate import check_thresholds, gate, load_thresholds
+from eval.metrics import REGISTRY
 from eval.report import write_html, write_json, write_markdown
 from eval.runner import (
     TOP_N_REPORTED,
     Evaluator,
-    QuestionResult,
     System,
     question_record,
     summarise,
 )
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
-
-
-def load_thresholds(path: Path | None) -> dict[str, dict[str, float]]:
-    path = path or DEFAULT_THRESHOLDS
-    if not path.exists():
-        return {}
-    try:
-        return dict(tomllib.loads(path.read_text(encoding="utf-8")).get("project", {}))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"thresholds file {path} is not valid TOML: {exc}") from exc
-
-
-def gate(
-    summary: dict[str, float], thresholds: dict[str, dict[str, float]]
-) -> list[dict[str, Any]]:
-    """Each threshold checked against the project's summary: min (>=) or max (<=)."""
-    out = []
-    for metric, bound in thresholds.items():
-        value = summary.get(metric)
-        if value is None:
-            raise ConfigurationError(f"thresholds name an unknown metric {metric!r}")
-        if "min" in bound:
-            out.append(
-                {
-                    "metric": metric,
-                    "value": value,
-                    "op": ">=",
-                    "threshold": bound["min"],
-                    "ok": value >= bound["min"],
-                }
-            )
-        if "max" in bound:
-            out.append(
-                {
-                    "metric": metric,
-                    "value": value,
-                    "op": "<=",
-                    "threshold": bound["max"],
-                    "ok": value <= bound["max"],
-                }
-            )
-    return out
 
 
 def corpus_files(corpus: list[Path]) -> list[Path]:
@@ -115,16 +70,6 @@ def _recipe_system(services: Services, files: list[Path], cache: Path, mode: str
     return System("langchain-recipe", ask, RECIPE_TOP_K)
 
 
-def _summary(results: list[QuestionResult], mode: str, evaluator: Evaluator) -> dict[str, float]:
-    """The shared metrics, plus in llm mode what the grounding check changed."""
-    summary = summarise(results)
-    if mode == "llm":
-        answered = [r.answer for r in results if r.item.answerable and not r.answer.refused]
-        every = [r.answer for r in results]
-        summary.update(metrics.generation_summary(answered, every, evaluator.supports))
-    return summary
-
-
 def run_evaluation(
     settings: Settings,
     dataset: Path,
@@ -146,6 +91,8 @@ def run_evaluation(
         items = items[:limit]
     if not items:
         raise ConfigurationError(f"no questions in {dataset} for split {split!r}")
+    bounds = load_thresholds(thresholds)
+    check_thresholds(bounds, mode)
     services = build_services(settings)
     if mode not in services.asker.answerers:
         # Say so rather than silently scoring extractive answers under another name.
@@ -158,7 +105,7 @@ def run_evaluation(
         logger.warning("%d corpus files failed to ingest", len(report_ingest.failed))
     resolver = EvidenceResolver([c if c.is_dir() else c.parent for c in corpus])
     verifier = GroundingVerifier(services.embedder if verifier_embeddings else None)
-    evaluator = Evaluator(resolver, verifier)
+    evaluator = Evaluator(resolver, verifier, REGISTRY.for_mode(mode))
 
     systems = [_project_system(services, mode)]
     if baselines:
@@ -175,12 +122,12 @@ def run_evaluation(
     splits = ["all", *sorted({i.split for i in items})]
     summary = {
         sp: {
-            name: _summary([r for r in rs if sp == "all" or r.item.split == sp], mode, evaluator)
+            name: summarise([r for r in rs if sp == "all" or r.item.split == sp], evaluator.metrics)
             for name, rs in results.items()
         }
         for sp in splits
     }
-    checks = gate(summary["all"]["project"], load_thresholds(thresholds))
+    checks = gate(summary["all"]["project"], bounds)
     report = {
         "dataset": str(dataset),
         "corpus": [str(c) for c in corpus],
@@ -192,7 +139,10 @@ def run_evaluation(
         },
         "summary": summary,
         "gate": checks,
-        "questions": {name: [question_record(r) for r in rs] for name, rs in results.items()},
+        "questions": {
+            name: [question_record(r, evaluator.metrics) for r in rs]
+            for name, rs in results.items()
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     write_json(report, out)

@@ -1,5 +1,9 @@
 """Runs a dataset through the project's pipeline (and baselines) and scores every answer.
 
+Each answer is scored on the registered metrics of the run's mode (``eval.metrics``);
+``summarise`` aggregates them per system and split, and ``question_record`` writes the ones
+marked ``per_question`` into report.json.
+
 The runner builds nothing of its own: it takes the same ``Services`` as the CLI and API, plus
 the verifier that answering uses, so the numbers describe what users get.
 """
@@ -8,13 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answer.verifier import Verifier
 from assistant.schemas import Answer, RetrievedChunk
-from eval import metrics
 from eval.dataset import (
     RELEVANT_SHARE,
     EvalItem,
@@ -22,6 +25,8 @@ from eval.dataset import (
     in_order_coverage,
     normalise_words,
 )
+from eval.metrics import REGISTRY, Metric, Sample
+from eval.metrics.builtin import citations
 
 logger = logging.getLogger(__name__)
 
@@ -40,25 +45,40 @@ class System:
 
 @dataclass
 class QuestionResult:
-    item: EvalItem
-    answer: Answer
-    relevance: list[set[int]]
-    n_quotes: int
-    latency_ms: float
-    citation_recall: float = 0.0
-    citation_precision: float = 0.0
-    invalid_citations: int = 0
-    key_fact_recall: float = 0.0
-    verdicts: list[dict[str, Any]] = field(default_factory=list)
-    recall_at_k: float = 0.0
-    mrr: float = 0.0
-    ndcg: float = 0.0
+    """One question answered by one system: what a metric reads, and every metric's score."""
+
+    sample: Sample
+    scores: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def item(self) -> EvalItem:
+        return self.sample.item
+
+    @property
+    def answer(self) -> Answer:
+        return self.sample.answer
+
+    @property
+    def relevance(self) -> list[set[int]]:
+        return self.sample.relevance
+
+    @property
+    def latency_ms(self) -> float:
+        return self.sample.latency_ms
+
+    def value(self, name: str) -> float:
+        """A metric's score for this question; 0 where the metric does not score it."""
+        return self.scores.get(name) or 0.0
 
     @property
     def failed(self) -> bool:
         if not self.item.answerable:
             return not self.answer.refused
-        return self.answer.refused or self.recall_at_k == 0 or self.citation_recall < 1
+        return (
+            self.answer.refused
+            or self.value("recall_at_k") == 0
+            or self.value("citation_recall") < 1
+        )
 
 
 def relevance_of(chunks: list[RetrievedChunk], quotes: list[list[str]]) -> list[set[int]]:
@@ -73,9 +93,18 @@ def relevance_of(chunks: list[RetrievedChunk], quotes: list[list[str]]) -> list[
 
 
 class Evaluator:
-    def __init__(self, resolver: EvidenceResolver, verifier: Verifier) -> None:
+    """Answers each question with a system and scores it on ``metrics`` (default: every
+    registered metric of extractive mode; ``REGISTRY.for_mode(mode)`` for another mode)."""
+
+    def __init__(
+        self,
+        resolver: EvidenceResolver,
+        verifier: Verifier,
+        metrics: Sequence[Metric] | None = None,
+    ) -> None:
         self.resolver = resolver
         self.verifier = verifier
+        self.metrics = list(REGISTRY.for_mode("extractive") if metrics is None else metrics)
 
     def supports(self, sentence: str, passages: list[str]) -> bool:
         return self.verifier.verify(sentence, passages).supported
@@ -94,55 +123,28 @@ class Evaluator:
         t0 = time.perf_counter()
         answer = system.ask(item.question)
         latency = (time.perf_counter() - t0) * 1000
-        ranked = answer.retrieved[:TOP_N_REPORTED]
-        rel = relevance_of(ranked, quotes)
-        r = QuestionResult(item, answer, rel, len(quotes), latency)
-        if item.answerable:
-            r.recall_at_k = metrics.recall_at_k(rel, len(quotes), system.k)
-            r.mrr = metrics.mrr_at_k(rel, 10)
-            r.ndcg = metrics.ndcg_at_k(rel, len(quotes), 10)
-            r.key_fact_recall = (
-                0.0 if answer.refused else metrics.key_fact_recall(answer.answer, item.key_facts)
-            )
-        by_n = {c.n: c.chunk_text for c in answer.citations}
-        r.invalid_citations = metrics.invalid_markers(answer.answer, set(by_n))
-        if not answer.refused:
-            sentences = [
-                (s.text, [by_n[n] for n in s.citations if n in by_n]) for s in answer.sentences
-            ]
-            r.citation_recall, r.citation_precision, r.verdicts = metrics.citation_scores(
-                sentences, self.supports
-            )
-        return r
+        relevance = relevance_of(answer.retrieved[:TOP_N_REPORTED], quotes)
+        sample = Sample(item, answer, relevance, len(quotes), system.k, latency, self.supports)
+        return QuestionResult(sample, {m.name: m.score_question(sample) for m in self.metrics})
 
 
-def summarise(results: list[QuestionResult]) -> dict[str, float]:
-    """Aggregate metrics over a set of question results."""
-    answerable = [r for r in results if r.item.answerable]
-    unanswerable = [r for r in results if not r.item.answerable]
-    answered = [r for r in answerable if not r.answer.refused]
-    latencies = [r.latency_ms for r in results]
-    return {
+def summarise(results: list[QuestionResult], metrics: Sequence[Metric]) -> dict[str, float]:
+    """The question counts, then each metric aggregated over its subset of ``results``."""
+    summary: dict[str, float] = {
         "questions": len(results),
-        "answerable": len(answerable),
-        "unanswerable": len(unanswerable),
-        "recall_at_k": metrics.mean([r.recall_at_k for r in answerable]),
-        "mrr_at_10": metrics.mean([r.mrr for r in answerable]),
-        "ndcg_at_10": metrics.mean([r.ndcg for r in answerable]),
-        "citation_recall": metrics.mean([r.citation_recall for r in answered]),
-        "citation_precision": metrics.mean([r.citation_precision for r in answered]),
-        "invalid_citations": float(sum(r.invalid_citations for r in results)),
-        "key_fact_recall": metrics.mean([r.key_fact_recall for r in answerable]),
-        "refusal_rate_unanswerable": metrics.mean([float(r.answer.refused) for r in unanswerable]),
-        "false_refusal_rate": metrics.mean([float(r.answer.refused) for r in answerable]),
-        "latency_median_ms": metrics.percentile(latencies, 50),
-        "latency_p95_ms": metrics.percentile(latencies, 95),
+        "answerable": sum(r.item.answerable for r in results),
+        "unanswerable": sum(not r.item.answerable for r in results),
     }
+    for metric in metrics:
+        summary[metric.name] = metric.summarise(
+            [(r.sample, r.scores.get(metric.name)) for r in results]
+        )
+    return summary
 
 
-def question_record(r: QuestionResult) -> dict[str, Any]:
-    """Per-question details for report.json."""
-    return {
+def question_record(r: QuestionResult, metrics: Sequence[Metric]) -> dict[str, Any]:
+    """Per-question details for report.json: the answer, what was retrieved, the scores."""
+    record: dict[str, Any] = {
         "id": r.item.id,
         "question": r.item.question,
         "kind": r.item.kind,
@@ -162,14 +164,11 @@ def question_record(r: QuestionResult) -> dict[str, Any]:
             for c in r.answer.retrieved[:TOP_N_REPORTED]
         ],
         "relevant_ranks": [i + 1 for i, q in enumerate(r.relevance) if q],
-        "recall_at_k": r.recall_at_k,
-        "mrr_at_10": r.mrr,
-        "ndcg_at_10": round(r.ndcg, 4),
-        "citation_recall": r.citation_recall,
-        "citation_precision": r.citation_precision,
-        "invalid_citations": r.invalid_citations,
-        "key_fact_recall": r.key_fact_recall,
-        "sentence_verdicts": r.verdicts,
-        "latency_ms": round(r.latency_ms, 2),
-        "failed": r.failed,
     }
+    for metric in metrics:
+        if metric.per_question:
+            record[metric.name] = metric.record(r.scores.get(metric.name))
+    record["sentence_verdicts"] = r.sample.shared(citations)[2]
+    record["latency_ms"] = round(r.latency_ms, 2)
+    record["failed"] = r.failed
+    return record

@@ -20,14 +20,13 @@ to the first run of the document's text that normalises to ``old``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 
 from eval.dataset import (
     _TOKEN,
@@ -37,6 +36,7 @@ from eval.dataset import (
     find_anchor,
     normalise_words,
 )
+from eval.jsonl import Record, read_jsonl
 
 LabelKind = Literal[
     "real",
@@ -53,10 +53,9 @@ MIN_PASSAGE_WORDS = 20
 DEFAULT_PATH = Path(__file__).resolve().parent / "datasets" / "verifier_labels.jsonl"
 
 
-class VerifierLabel(BaseModel):
+class VerifierLabel(Record):
     """One line of the labels file, before its anchors are resolved."""
 
-    id: str
     sentence: str | Anchor
     edits: list[tuple[str, str]] = Field(default_factory=list)
     passages: list[Anchor] = Field(min_length=1, max_length=2)
@@ -79,21 +78,7 @@ class LabelledPair:
 
 def read_verifier_labels(path: Path) -> list[VerifierLabel]:
     """Parse and validate the file; the error names the line."""
-    labels: list[VerifierLabel] = []
-    seen: set[str] = set()
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            label = VerifierLabel.model_validate(json.loads(line))
-        except (ValueError, ValidationError) as exc:
-            first = str(exc).splitlines()[0]
-            raise DatasetError(f"{Path(path).name} line {lineno}: {first}") from exc
-        if label.id in seen:
-            raise DatasetError(f"{Path(path).name} line {lineno}: duplicate id {label.id!r}")
-        seen.add(label.id)
-        labels.append(label)
-    return labels
+    return read_jsonl(path, VerifierLabel)
 
 
 def load_verifier_labels(

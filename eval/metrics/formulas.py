@@ -1,4 +1,7 @@
-"""Evaluation metrics, each a small pure function pinned by hand-computed tests.
+"""The metrics' formulas, each a small pure function pinned by hand-computed tests.
+
+The registered metrics (``eval.metrics.builtin`` and ``eval.metrics.generation``) apply these to
+one question at a time and aggregate them; the formulas know nothing of datasets or reports.
 
 Retrieval (per question, from the ranked chunks and the gold quotes):
   recall@k   share of gold quotes covered by at least one of the top k chunks
@@ -137,23 +140,3 @@ def draft_citation_scores(answer: Answer, supports: Supports) -> tuple[float, fl
     sentences = [(s.text, [numbered[n] for n in s.citations if n in numbered]) for s in draft]
     recall, precision, _ = citation_scores(sentences, supports)
     return recall, precision
-
-
-def generation_summary(
-    answered: Sequence[Answer], every: Sequence[Answer], supports: Supports
-) -> dict[str, float]:
-    """What the grounding check changed, and how fast the first words came.
-
-    ``answered``: answers to answerable questions that were not refused (as for the citation
-    scores); ``every``: all answers.
-    """
-    drafts = [draft_citation_scores(a, supports) for a in answered if a.draft is not None]
-    first = [a.timings_ms["first_piece"] for a in every if "first_piece" in a.timings_ms]
-    return {
-        "citation_recall_draft": mean([r for r, _ in drafts]),
-        "citation_precision_draft": mean([p for _, p in drafts]),
-        "sentences_removed": float(sum(a.removed for a in every)),
-        "fallback_rate": mean([float(a.mode == "extractive-fallback") for a in every]),
-        "first_token_median_ms": percentile(first, 50),
-        "first_token_p95_ms": percentile(first, 95),
-    }
