@@ -24,8 +24,9 @@ from assistant.errors import ConfigurationError, InvalidInputError
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.pipeline import Ingestor, Progress
 from assistant.llm.factory import make_chat_model
+from assistant.retrieval.base import Retriever
 from assistant.retrieval.bm25 import BM25Index
-from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.pipeline import make_retriever
 from assistant.schemas import (
     Answer,
     AnswerEvent,
@@ -50,7 +51,7 @@ class Services:
     settings: Settings
     embedder: Embedder
     store: VectorStore
-    retriever: HybridRetriever
+    retriever: Retriever
     answerers: dict[str, Answerer]
     ingestor: Ingestor
     condensers: dict[str, Condenser] = field(default_factory=dict)
@@ -71,7 +72,7 @@ class Services:
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> list[RetrievedChunk]:
-        return self.retriever.retrieve(question, k=k, filters=filters)
+        return self.retriever.retrieve(self.retriever.validate(question), k=k, filters=filters)
 
     @property
     def modes(self) -> list[str]:
@@ -185,11 +186,11 @@ def build_services(
     bm25 = BM25Index(
         settings.data_dir / "bm25", k1=settings.retrieval.bm25_k1, b=settings.retrieval.bm25_b
     )
-    retriever = HybridRetriever(
+    retriever = make_retriever(
+        settings.retrieval,
         embedder,
         store,
         bm25,
-        settings.retrieval,
         max_question_chars=settings.answer.max_question_chars,
     )
     answerers, condensers = _answerers(settings, embedder)
