@@ -33,7 +33,7 @@ from assistant.llm.factory import make_chat_model
 from assistant.metrics import Metrics
 from assistant.retrieval.base import Retriever
 from assistant.retrieval.bm25 import BM25Index
-from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.pipeline import make_retriever
 from assistant.schemas import (
     Answer,
     AskRequest,
@@ -178,7 +178,13 @@ def build_services(
     bm25 = BM25Index(
         settings.data_dir / "bm25", k1=settings.retrieval.bm25_k1, b=settings.retrieval.bm25_b
     )
-    retriever = HybridRetriever(embedder, store, bm25, settings.retrieval)
+    retriever = make_retriever(
+        settings.retrieval,
+        embedder,
+        store,
+        bm25,
+        max_question_chars=settings.answer.max_question_chars,
+    )
     answerers, condensers = _answerers(settings, embedder)
     ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
     services = Services(

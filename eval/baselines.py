@@ -1,7 +1,7 @@
 """Baselines run beside the project's pipeline on the same questions, corpus and embedder.
 
 * ``bm25-only`` and ``dense-only``: the project's retriever with one of the two rankings
-  switched off (same chunks, same answerer), to show what fusion adds.
+  switched off in its fusion stage (same chunks, same answerer), to show what fusion adds.
 * ``langchain-recipe``: the common tutorial recipe: RecursiveCharacterTextSplitter(1000, 200)
   over the documents' text, Chroma similarity search, top 4. It reads the same repaired text
   the project's loaders produce, so the comparison is about chunking and retrieval only.
@@ -22,7 +22,9 @@ from assistant.embeddings.base import Embedder
 from assistant.embeddings.langchain_adapter import LangChainEmbeddings
 from assistant.ingest.loaders import load_document
 from assistant.ingest.pipeline import doc_id_for
-from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.base import DENSE, LEXICAL, Retriever
+from assistant.retrieval.pipeline import RetrievalPipeline
+from assistant.retrieval.stages import WeightedRRF
 from assistant.schemas import RetrievedChunk
 
 logger = logging.getLogger(__name__)
@@ -80,14 +82,16 @@ class CachingEmbedder:
         )
 
 
-def ablated_retriever(base: HybridRetriever, dense: bool, bm25: bool) -> HybridRetriever:
-    """The project's retriever over the same index with one ranking switched off."""
-    settings = base.settings.model_copy(
-        update={"dense_weight": 1.0 if dense else 0.0, "bm25_weight": 1.0 if bm25 else 0.0}
-    )
-    return HybridRetriever(
-        base.embedder, base.store, base.bm25, settings, max_question_chars=base.max_question_chars
-    )
+def ablated_retriever(base: Retriever, dense: bool, bm25: bool) -> RetrievalPipeline:
+    """The project's retriever over the same index with one ranking switched off.
+
+    Only the fusion stage changes (weight 1 for a kept ranking, 0 for the other); both searches
+    still run, so every chunk keeps its dense and BM25 scores for the answerer and the report.
+    """
+    if not isinstance(base, RetrievalPipeline):
+        raise TypeError(f"baselines are derived from a RetrievalPipeline, not {type(base)!r}")
+    weights = {DENSE: 1.0 if dense else 0.0, LEXICAL: 1.0 if bm25 else 0.0}
+    return base.replaced(WeightedRRF, base.stage(WeightedRRF).with_weights(weights))
 
 
 class LangChainRecipe:

@@ -48,7 +48,7 @@ def _retriever_system(name: str, services: Services, dense: bool, bm25: bool, mo
     k = services.settings.retrieval.top_k
 
     def ask(question: str) -> Answer:
-        chunks = retriever.retrieve(question, k=TOP_N_REPORTED)
+        chunks = retriever.retrieve(retriever.validate(question), k=TOP_N_REPORTED)
         answer = final_answer(services.asker.answerer_for(mode).stream(question, chunks[:k]))
         answer.retrieved = chunks
         return answer

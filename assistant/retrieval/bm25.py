@@ -12,13 +12,14 @@ import json
 import logging
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.schemas import Filters
-from assistant.store.base import StoredChunk, matches
+from assistant.store.base import StoredChunk, VectorStore, matches
 from assistant.text import terms
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ CHUNKS_FILE = "chunks.jsonl"
 # Filter masks kept (one float32 per chunk each): filters come from requests, so without a bound
 # every new combination a client sends would stay in memory for good.
 MASK_CACHE_SIZE = 64
+FRESHNESS_CHECK_S = 1.0  # how often to ask the store whether BM25 is behind
 
 
 def index_text(chunk: StoredChunk) -> str:
@@ -149,3 +151,39 @@ class BM25Index:
             [q], k=k, show_progress=False, n_threads=1, weight_mask=mask
         )
         return [(ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+class BM25Sync:
+    """Keeps a BM25 index in step with the store it was built from.
+
+    At most once a second (or at once when forced, after an ingest or a removal) it asks the
+    store for its generation counter and rebuilds BM25 when the store has moved on, so a change
+    made by another process is seen too.
+
+    >>> sync = BM25Sync(store, BM25Index(folder))  # doctest: +SKIP
+    >>> sync.sync(force=True)                      # doctest: +SKIP
+    """
+
+    def __init__(self, store: VectorStore, bm25: BM25Index) -> None:
+        self.store = store
+        self.bm25 = bm25
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        if bm25.generation < 0 and not bm25.load():
+            logger.info("BM25 index missing; it will be built from the store on first use")
+
+    def sync(self, force: bool = False) -> None:
+        """Rebuild BM25 from the store if the store changed since it was built."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < FRESHNESS_CHECK_S:
+            return
+        with self._lock:
+            self._checked_at = now
+            generation = self.store.generation()
+            if force or generation != self.bm25.generation:
+                self.bm25.build(self.store.all_chunks(), generation)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is indexed (BM25 holds every chunk the store had)."""
+        return len(self.bm25) == 0

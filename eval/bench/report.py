@@ -256,7 +256,7 @@ def write_markdown(report: dict[str, Any], out: Path) -> Path:
         "figure is `LangChainRecipe`'s build (split, embed, add to Chroma).",
         "* Query path: in process with the model loaded, after three warm-up questions; each "
         "question is timed for the project and then the recipe. `retrieve` is "
-        "`HybridRetriever.retrieve`; `ask` is `Services.ask` (extractive). Stage times come "
+        "`Retriever.retrieve`; `ask` is `Services.ask` (extractive). Stage times come "
         "from `timings_ms`; verification is the time the answerer spends in the embedder "
         "(its refusal check), and sentence selection is the rest of the answerer's time.",
         "* API: `nhs-assistant serve` in a subprocess; the load generator "

@@ -129,14 +129,14 @@ def query_index(settings: Settings, questions: list[str]) -> dict[str, Any]:
     chunks = services.store.count()
     open_ms = elapsed_ms(t0)
     for q in WARMUP_QUESTIONS:
-        services.retriever.retrieve(q)
+        services.retriever.retrieve(services.retriever.validate(q))
     totals: list[float] = []
     stages: dict[str, list[float]] = {s: [] for s in RETRIEVAL_STAGES}
     for q in questions:
         forget_questions(services.embedder)
         timings: dict[str, float] = {}
         t1 = time.perf_counter()
-        services.retriever.retrieve(q, timings_ms=timings)
+        services.retriever.retrieve(services.retriever.validate(q), timings_ms=timings)
         totals.append(elapsed_ms(t1))
         for s in RETRIEVAL_STAGES:
             stages[s].append(timings.get(s, 0.0))

@@ -177,7 +177,8 @@ def _retrieve_once(services: Services, question: str) -> dict[str, float]:
     forget_questions(services.embedder)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    services.retriever.retrieve(question, timings_ms=timings)
+    retriever = services.retriever
+    retriever.retrieve(retriever.validate(question), timings_ms=timings)
     return {"total": elapsed_ms(t0), **{s: timings.get(s, 0.0) for s in RETRIEVAL_STAGES}}
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from assistant.embeddings.fake import HashingEmbedder
-from assistant.retrieval.hybrid import FRESHNESS_CHECK_S
+from assistant.retrieval.bm25 import FRESHNESS_CHECK_S
 from assistant.services import Services, build_services
 from assistant.store.chroma import ChromaStore
 from tests.api.conftest import ADMIN_KEY, RunningApi, api_settings, serve

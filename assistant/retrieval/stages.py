@@ -1,0 +1,229 @@
+"""The stages of the project's retriever, each one small job over a ``RetrievalState``.
+
+Dense search finds paraphrases ("set up" ~ "establish"); BM25 finds exact terms the embedder
+blurs (acronyms, "2026/27", "Core20PLUS5"). Reciprocal rank fusion merges the two without
+calibrating one score against the other. The fused candidates are fetched (text, metadata and
+vectors in one store round trip); optional MMR then trades a little relevance for diversity, so
+one long section does not fill every slot; near-duplicates (a PDF and its Markdown twin) go last.
+
+Timing keys: the bench and reports read ``embed_query``, ``dense_search``, ``bm25`` and
+``fusion``; fetching, scoring and MMR have always counted as part of ``fusion``, and duplicate
+removal is left untimed (the bench reports it in ``retrieve_other``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.embeddings.base import Embedder
+from assistant.retrieval.base import DENSE, LEXICAL, RetrievalState
+from assistant.retrieval.bm25 import BM25Index
+from assistant.store.base import VectorStore
+from assistant.text import terms
+
+CANDIDATE_FACTOR = 3  # fused candidates fetched per requested chunk, to replace duplicates
+DUPLICATE_JACCARD = 0.8  # term-set overlap above which two chunks count as the same passage
+
+
+def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        if weight <= 0:
+            continue  # a ranking switched off adds no candidates
+        for rank, cid in enumerate(ids, start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank)
+    return fused
+
+
+def mmr(
+    candidates: list[str],
+    relevance: dict[str, float],
+    vectors: dict[str, np.ndarray],
+    k: int,
+    lam: float,
+) -> list[str]:
+    """Maximal marginal relevance over candidates that have vectors (others keep their order)."""
+    if not candidates:
+        return []
+    top = max(relevance.values()) or 1.0
+    chosen: list[str] = []
+    pool = list(candidates)
+    while pool and len(chosen) < k:
+
+        def gain(cid: str) -> float:
+            rel = relevance[cid] / top
+            if not chosen or cid not in vectors:
+                return rel
+            sim = (
+                max(float(vectors[cid] @ vectors[c]) for c in chosen if c in vectors)
+                if any(c in vectors for c in chosen)
+                else 0.0
+            )
+            return lam * rel - (1 - lam) * sim
+
+        best = max(pool, key=gain)
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class EmbedQuery:
+    """Embeds the question into ``state.vector``."""
+
+    name = "embed_query"
+    timing = "embed_query"
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def run(self, state: RetrievalState) -> None:
+        state.vector = self.embedder.embed_query(state.question)
+
+
+class DenseSearch:
+    """The vector store's nearest chunks to ``state.vector``: the ``dense`` ranking and scores."""
+
+    name = "dense_search"
+    timing = "dense_search"
+
+    def __init__(self, store: VectorStore, depth: int) -> None:
+        self.store = store
+        self.depth = depth  # candidates asked for (at least k)
+
+    def run(self, state: RetrievalState) -> None:
+        if state.vector is None:
+            raise ValueError("dense search needs the question's vector: run EmbedQuery first")
+        hits = self.store.search(state.vector, max(self.depth, state.k), state.filters)
+        state.rankings[DENSE] = [h.chunk_id for h in hits]
+        state.dense_scores.update({h.chunk_id: h.similarity for h in hits})
+
+
+class LexicalSearch:
+    """BM25's best chunks for the question's terms: the ``bm25`` ranking and scores."""
+
+    name = "bm25"
+    timing = "bm25"
+
+    def __init__(self, bm25: BM25Index, depth: int) -> None:
+        self.bm25 = bm25
+        self.depth = depth  # candidates asked for (at least k)
+
+    def run(self, state: RetrievalState) -> None:
+        hits = self.bm25.search(state.question, max(self.depth, state.k), state.filters)
+        state.rankings[LEXICAL] = [cid for cid, _ in hits]
+        state.lexical_scores.update(hits)
+
+
+class WeightedRRF:
+    """Fuses the rankings by weighted reciprocal rank fusion into ``scores`` and ``candidates``.
+
+    ``weights`` names the rankings to fuse, in the order their terms are summed; a weight of 0
+    leaves that ranking out (its search still runs and still reports its scores).
+    """
+
+    name = "fusion"
+    timing = "fusion"
+
+    def __init__(self, weights: dict[str, float], k: int) -> None:
+        self.weights = dict(weights)
+        self.k = k  # the RRF constant
+
+    def with_weights(self, weights: dict[str, float]) -> WeightedRRF:
+        """The same fusion with other weights (the bm25-only and dense-only baselines)."""
+        return WeightedRRF(weights, self.k)
+
+    def run(self, state: RetrievalState) -> None:
+        fused = rrf(
+            [(state.rankings.get(name, []), weight) for name, weight in self.weights.items()],
+            self.k,
+        )
+        state.scores = fused
+        # Ties broken by chunk id, so the ranking does not depend on dictionary order.
+        state.candidates = sorted(fused, key=lambda c: (-fused[c], c))
+
+
+class FetchCandidates:
+    """Cuts the ranking to ``factor * k`` candidates and fetches their text, metadata and vectors.
+
+    A few more than ``k``, so candidates dropped later (duplicates, chunks removed since BM25
+    was built) can be replaced; one store round trip for all of them.
+    """
+
+    name = "fetch"
+    timing = "fusion"
+
+    def __init__(self, store: VectorStore, factor: int = CANDIDATE_FACTOR) -> None:
+        self.store = store
+        self.factor = factor
+
+    def run(self, state: RetrievalState) -> None:
+        state.candidates = state.candidates[: state.k * self.factor]
+        fetched = self.store.get_chunks(state.candidates, with_embeddings=True)
+        state.chunks = {c.chunk_id: c for c in fetched}
+
+
+class ScoreUnsearchedDense:
+    """Gives a dense score to candidates dense search did not return (BM25 found them alone),
+    from their stored vectors, so every result carries one for the answerer's evidence."""
+
+    name = "dense_fill"
+    timing = "fusion"
+
+    def run(self, state: RetrievalState) -> None:
+        if state.vector is None:
+            return
+        for cid in state.candidates:
+            ch = state.chunks.get(cid)
+            if cid not in state.dense_scores and ch is not None and ch.embedding is not None:
+                state.dense_scores[cid] = float(ch.embedding @ state.vector)
+
+
+class MaximalMarginalRelevance:
+    """Re-orders the candidates for diversity (MMR over their vectors, relevance from scores)."""
+
+    name = "mmr"
+    timing = "fusion"
+
+    def __init__(self, lam: float) -> None:
+        self.lam = lam  # 1 = relevance only, 0 = diversity only
+
+    def run(self, state: RetrievalState) -> None:
+        vectors = {c: ch.embedding for c, ch in state.chunks.items() if ch.embedding is not None}
+        state.candidates = mmr(
+            state.candidates, state.scores, vectors, len(state.candidates), self.lam
+        )
+
+
+class DropNearDuplicates:
+    """Keeps the first ``k`` fetched candidates whose terms do not mostly repeat a kept one.
+
+    A PDF and its Markdown twin carry the same passage; showing both wastes a slot. Candidates
+    missing from the store (removed since BM25 was built) are dropped too.
+    """
+
+    name = "dedupe"
+    timing = None  # untimed: the bench counts it in retrieve_other
+
+    def __init__(self, threshold: float = DUPLICATE_JACCARD) -> None:
+        self.threshold = threshold  # Jaccard overlap of term sets that counts as the same
+
+    def run(self, state: RetrievalState) -> None:
+        kept: list[str] = []
+        kept_terms: list[set[str]] = []
+        for cid in state.candidates:
+            ch = state.chunks.get(cid)
+            if ch is None:
+                continue
+            words = set(terms(ch.text))
+            if any(_jaccard(words, seen) >= self.threshold for seen in kept_terms):
+                continue
+            kept_terms.append(words)
+            kept.append(cid)
+            if len(kept) == state.k:
+                break  # later candidates cannot change the first k
+        state.candidates = kept
