@@ -54,14 +54,7 @@ import numpy as np
 
 from assistant.answer.base import stream_whole
 from assistant.answer.citations import cite, merge_spans
-from assistant.answer.sentences import (
-    HEADING_MAX_WORDS,
-    display_text,
-    ends_with_terminal,
-    is_list_item,
-    split_sentences,
-    without_urls,
-)
+from assistant.answer.display import display_text, without_urls
 from assistant.answer.untrusted import is_instruction, strip_markup
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
@@ -75,6 +68,8 @@ from assistant.schemas import (
     RetrievedChunk,
 )
 from assistant.text import STOP_WORDS, clean_question, stem, words
+from assistant.text.sentences import HEADING_MAX_WORDS, ends_with_terminal, is_list_item
+from assistant.text.sentences import sentence_spans as split_sentences
 
 
 def _word_set(text: str) -> frozenset[str]:
