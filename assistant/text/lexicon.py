@@ -42,8 +42,9 @@ MONTH_NAMES = (
     *("july", "august", "september", "october", "november", "december"),
 )
 # Short forms as written with a full stop ("Sept. 2024"); "may" has none.
-MONTH_ABBREVIATIONS = ("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct")
-MONTH_ABBREVIATIONS += ("nov", "dec")
+MONTH_ABBREVIATIONS = (
+    *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+)
 
 # --- who acts -----------------------------------------------------------------------------------
 # Two lists for two questions. ACTING_PARTIES (a regular expression) is broad: anyone a sentence
