@@ -20,12 +20,15 @@ The tests in ``tests/corpus/test_briefings.py`` drive these functions.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from assistant.text.sentences import sentence_spans
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BRIEFINGS_DIR = PROJECT_ROOT / "corpus" / "briefings"
@@ -61,16 +64,10 @@ MAX_SECTION_PASSAGES = 5
 FALLBACK_PASSAGES = 3
 
 _MARKER = re.compile(r"\[src:\s*([A-Za-z0-9][\w.-]*)\s*,\s*([^\]]+?)\s*\]")
-_PLACEHOLDER = "\u27e6{}\u27e7"  # ⟦n⟧: a citation marker hidden from the sentence splitter
-_PLACEHOLDER_RE = re.compile("\u27e6(\\d+)\u27e7")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 _EMPHASIS = re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|`")
-_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "p", "pp", "no", "cf", "approx"}
-_BOUNDARY = re.compile(
-    r"(?P<end>[.!?][\"'\u2019\u201d)]*(?:\s*\u27e6\d+\u27e7)*)\s+(?=[\"'\u201c\u2018(]?[A-Z0-9£])"
-)
 _WORD = re.compile(r"[a-z0-9]+")
 _PAGE = re.compile(r"^pp?\.?\s*(\d+)(?:\s*[-\u2013]\s*(\d+))?$", re.IGNORECASE)
 
@@ -171,30 +168,16 @@ def _clean_inline(text: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of one paragraph or list item; a citation marker after the full stop stays
-    with the sentence before it. The briefings are the project's own prose, so the rules are
-    simple: a sentence ends at . ! or ? before white space and a capital or digit, unless the
-    word before the full stop is a common abbreviation."""
-    markers: list[str] = []
-
-    def hide(m: re.Match[str]) -> str:
-        markers.append(m.group(0))
-        return _PLACEHOLDER.format(len(markers) - 1)
-
-    hidden = _MARKER.sub(hide, text)
-    out: list[str] = []
-    start = 0
-    for m in _BOUNDARY.finditer(hidden):
-        before = hidden[start : m.start()].rsplit(maxsplit=1)
-        last = before[-1].lower().lstrip("(\"'") if before else ""
-        if hidden[m.start()] == "." and last in _ABBREVIATIONS:
-            continue
-        end = m.end("end")
-        out.append(hidden[start:end].strip())
-        start = end
-    out.append(hidden[start:].strip())
-    restored = [_PLACEHOLDER_RE.sub(lambda p: markers[int(p.group(1))], s) for s in out]
-    return [s for s in restored if re.search(r"[A-Za-z0-9]", s)]
+    """Sentences of one paragraph or list item, split by the project's one sentence splitter; a
+    citation marker after the full stop stays with the sentence before it."""
+    # Markers are blanked (same length, so offsets hold) for the splitter, which would read
+    # "[src: a, p. 4]" as text; each sentence then runs to where the next one starts, taking the
+    # markers between them along.
+    blanked = _MARKER.sub(lambda m: " " * len(m.group(0)), text)
+    starts = [start for start, _ in sentence_spans(blanked)]
+    bounds = [0, *starts[1:], len(text)]
+    pieces = (text[a:b].strip() for a, b in itertools.pairwise(bounds))
+    return [p for p in pieces if re.search(r"[A-Za-z0-9]", p)]
 
 
 def strip_markers(sentence: str) -> tuple[str, list[Citation]]:

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from assistant.answer.citations import cite, merge_spans
-from assistant.answer.sentences import display_text, is_list_item, split_sentences
+from assistant.answer.display import display_text
 from assistant.answer.untrusted import is_instruction
 from assistant.answer.verifier import Verdict, Verifier, content_terms, quantities
 from assistant.redact import identifiers
 from assistant.schemas import AnswerSentence, Citation, RetrievedChunk
+from assistant.text.sentences import is_list_item, sentence_spans
 
 MIN_CLAIM_TERMS = 3  # fewer content words than this: nothing a source could confirm
 LEAD_IN_MAX_WORDS = 12
@@ -84,7 +85,7 @@ def split_generated(text: str) -> list[tuple[str, bool]]:
     """Sentences of generated text (markers kept) and whether each is a list item."""
     text = _MARKER_AFTER_STOP.sub(r"\2\1", text.strip())
     out = []
-    for a, b in split_sentences(text):
+    for a, b in sentence_spans(text):
         raw = text[a:b]
         out.append((raw, is_list_item(raw)))
     return out
@@ -113,7 +114,7 @@ def _structural(text: str) -> str:
 def support_text(passage: str) -> tuple[str, frozenset[str]]:
     """The passage without sentences planted to instruct a model, and the content words that
     occur only in those sentences (a claim using them repeats an instruction)."""
-    sentences = [passage[a:b] for a, b in split_sentences(passage) or [(0, len(passage))]]
+    sentences = [passage[a:b] for a, b in sentence_spans(passage) or [(0, len(passage))]]
     planted_flags = [is_instruction(s) for s in sentences]
     if not any(planted_flags):
         return passage, frozenset()
@@ -227,7 +228,7 @@ def answer_sentences(sentences: list[CheckedSentence]) -> list[AnswerSentence]:
 
 def best_span(claim: str, chunk_text: str) -> tuple[int, int]:
     """The span of the chunk sentence sharing most content words with ``claim``."""
-    spans = split_sentences(chunk_text) or [(0, len(chunk_text))]
+    spans = sentence_spans(chunk_text) or [(0, len(chunk_text))]
     spans = [sp for sp in spans if not is_instruction(chunk_text[sp[0] : sp[1]])] or spans
     terms = content_terms(claim)
     return max(

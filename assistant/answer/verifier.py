@@ -28,6 +28,8 @@ import numpy as np
 
 from assistant.embeddings.base import Embedder
 from assistant.text import STOP_WORDS, stem, words
+from assistant.text.lexicon import ACTOR_FORMS, COUNTING_WORDS
+from assistant.text.sentences import sentence_spans
 
 # Calibrated defaults (eval/datasets/verifier_labels.jsonl, held-out half).
 MIN_COVERAGE = 0.4
@@ -59,53 +61,12 @@ NEGATIONS = frozenset(
 
 # Who does what: swapping the actor ("ICBs must…" for "trusts must…") changes the meaning while
 # keeping every other word, so actors named in a sentence must be named where it is supported.
-ACTORS = {
-    "icb": ("icb", "icbs", "integrated care board", "integrated care boards"),
-    "trust": ("trust", "trusts", "foundation trust", "foundation trusts"),
-    "provider": ("provider", "providers"),
-    "nhs england": ("nhs england", "nhse"),
-    "dhsc": ("dhsc", "department of health"),
-    "board": ("board", "boards"),
-    "region": ("region", "regions", "regional"),
-    "pcn": ("pcn", "pcns", "primary care network", "primary care networks"),
-    "practice": ("gp practice", "gp practices", "general practice", "practices"),
-    "local authority": ("local authority", "local authorities", "councils", "local government"),
-    "government": ("government", "ministers"),
-    "cqc": ("cqc", "care quality commission"),
-}
+ACTORS = ACTOR_FORMS
 
-_NUMBER_WORDS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-    "hundred": 100,
-    "half": 0.5,
-    "dozen": 12,
+_NUMBER_WORDS: dict[str, float] = {
+    **{word: n for n, word in enumerate(COUNTING_WORDS)},
+    **{"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80},
+    **{"ninety": 90, "hundred": 100, "half": 0.5, "dozen": 12},
 }
 _SCALE = {
     "k": 1e3,
@@ -221,9 +182,7 @@ def _negated(text: str) -> bool:
 
 
 def _sentences(passage: str) -> list[str]:
-    from assistant.answer.sentences import split_sentences
-
-    return [passage[a:b] for a, b in split_sentences(passage)] or [passage]
+    return [passage[a:b] for a, b in sentence_spans(passage)] or [passage]
 
 
 class GroundingVerifier:

@@ -16,86 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.schemas import Block, Chunk, ParsedDocument
+from assistant.text.sentences import split_sentences
 
-__all__ = ["chunk_document", "split_sentences"]
+__all__ = ["chunk_document"]
 
 TokenCounter = Callable[[str], int]
-
-
-# --------------------------------------------------------------------------------------------
-# Sentences
-
-# Words after which a full stop does not end a sentence.
-_ABBREVIATIONS = {
-    "e.g",
-    "i.e",
-    "etc",
-    "al",
-    "cf",
-    "vs",
-    "v",
-    "viz",
-    "approx",
-    "no",
-    "nos",
-    "fig",
-    "figs",
-    "para",
-    "paras",
-    "p",
-    "pp",
-    "vol",
-    "ch",
-    "sec",
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "prof",
-    "sir",
-    "st",
-    "rt",
-    "hon",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "inc",
-    "ltd",
-    "co",
-}
-_LIST_NUMBER = re.compile(r"^\s*\(?(?:\d{1,3}|[a-zA-Z])(?:\.\d{1,3})*[.)]?\s*$")
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9£€$])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences at ". ", "? " or "! " before a capital or digit, keeping
-    abbreviations ("e.g.", "et al.", "Dr.") and initials ("J. Smith") inside their sentence."""
-    sentences: list[str] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        before = text[start : m.start()]
-        if _LIST_NUMBER.match(before):
-            continue  # "3. Neighbourhood health..." numbers a paragraph, it ends nothing
-        word = re.search(r"([A-Za-z][A-Za-z.]*)\.$", before.rstrip("\"'”’)]"))
-        if word and (word.group(1).lower() in _ABBREVIATIONS or len(word.group(1)) == 1):
-            continue
-        piece = text[start : m.end()].strip()
-        if piece:
-            sentences.append(piece)
-        start = m.end()
-    rest = text[start:].strip()
-    if rest:
-        sentences.append(rest)
-    return sentences
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +76,8 @@ def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_U
         pieces = (
             [row for row in block.text.split("\n") if row.strip()]
             if block.kind == "table"
-            else split_sentences(re.sub(r"\s+", " ", block.text))
+            # Cautious: a chunk boundary inside a sentence costs more than a long unit.
+            else split_sentences(re.sub(r"\s+", " ", block.text), cautious=True)
         )
         first = True
         for piece in pieces:

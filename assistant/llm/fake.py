@@ -18,7 +18,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant.answer.sentences import display_text, split_sentences
+from assistant.answer.display import display_text
+from assistant.text.sentences import sentence_spans
 
 _PASSAGE = re.compile(r"<<<passage (\d+) \S+ \|[^\n]*>>>\n(.*?)\n<<<end passage \1 ", re.S)
 _QUESTION = re.compile(r"(?:Follow-up question|Question):[ \t]*(\S[^\n]*)")
@@ -75,7 +76,7 @@ def quote_passages(prompt: str) -> str:
     """The first sentence of each fenced passage cited with its number; else the question."""
     out = []
     for n, body in _PASSAGE.findall(prompt):
-        spans = split_sentences(body)
+        spans = sentence_spans(body)
         if spans:
             a, b = spans[0]
             out.append(f"{display_text(body[a:b]).rstrip('.')} [{n}].")

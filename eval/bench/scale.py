@@ -51,7 +51,7 @@ QUICK_SCALE_SIZES = (2_000,)
 SYNTHETIC_SEED = 20_260_101
 UPSERT_BATCH = 5_000  # synthetic chunks generated and written at a time
 MARKER = "synthetic.json"
-MARKER_VERSION = 1  # bump when the generator changes, so old indexes are rebuilt
+MARKER_VERSION = 2  # bump when the generator changes, so old indexes are rebuilt
 CHILD_TIMEOUT_S = 3_600
 
 

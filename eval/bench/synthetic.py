@@ -10,23 +10,17 @@ on real data. Each chunk depends only on ``(seed, i)``: the same seed gives the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from assistant.store.base import StoredChunk
+from assistant.text.sentences import split_sentences
 
 PARENTS = 3  # real chunks recombined into each synthetic one
 DIRICHLET_ALPHA = (4.0, 2.0, 1.0)  # mixture weights: one dominant parent, two minor ones
 SENTENCE_SHARE = 1 / PARENTS  # share of each parent's sentences taken, so lengths stay similar
 SYNTHETIC_PREFIX = "syn"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences (or lines) of a chunk, stripped, empty ones dropped."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def sentence_run(sentences: Sequence[str], rng: np.random.Generator) -> list[str]:

@@ -311,8 +311,10 @@ def test_sentence_vectors_for_the_refusal_check_are_embedded_once() -> None:
 
     embedder = HashingEmbedder(dimension=16)
     answerer = ExtractiveAnswerer(AnswerSettings(), embedder)
-    first = answerer._sentence_vectors(["Boards sign off plans.", "ICBs submit plans."])
-    again = answerer._sentence_vectors(["ICBs submit plans.", "Boards sign off plans."])
+    vectors = answerer.evidence_check.vectors
+    assert vectors is not None
+    first = vectors(["Boards sign off plans.", "ICBs submit plans."])
+    again = vectors(["ICBs submit plans.", "Boards sign off plans."])
     assert embedder.calls == 2
     assert (first[0] == again[1]).all()
 

@@ -17,6 +17,7 @@ from assistant.embeddings.fake import HashingEmbedder
 from assistant.retrieval.bm25 import BM25Index
 from assistant.store.base import StoredChunk
 from assistant.store.chroma import ChromaStore
+from assistant.text.sentences import split_sentences
 from eval.bench import gates
 from eval.bench.gates import Check, evaluate, gates_pass
 from eval.bench.load import OPENINGS, QuestionQueue, Sample, phrasings, run_load, summarise
@@ -34,7 +35,7 @@ from eval.bench.report import JSON_NAME, MARKDOWN_NAME, PLOT_NAME, table, write_
 from eval.bench.run import figures_of, pick_questions
 from eval.bench.scale import build_index
 from eval.bench.stages import bench_embedding, smallest_files
-from eval.bench.synthetic import index_plan, split_sentences, synthetic_chunks
+from eval.bench.synthetic import index_plan, synthetic_chunks
 from eval.dataset import EvalItem
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -164,16 +165,6 @@ def test_quick_gates_use_only_ratios_or_non_time_figures():
 
 
 # -- synthetic indexes ----------------------------------------------------------------------
-
-
-def test_split_sentences_keeps_each_sentence_once():
-    text = "First point. Second point! A question?\nA line without stop"
-    assert split_sentences(text) == [
-        "First point.",
-        "Second point!",
-        "A question?",
-        "A line without stop",
-    ]
 
 
 def test_synthetic_chunks_are_the_same_for_the_same_seed():

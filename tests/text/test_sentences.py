@@ -1,21 +1,23 @@
-"""Sentence splitting on the kinds of text ingestion produces (passages written for the tests)."""
+"""The one sentence splitter on the kinds of text ingestion produces (passages written for the
+tests): the spans the answerers quote, and the cautious split chunking packs."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.answer.sentences import (
-    display_text,
+from assistant.text.sentences import (
     is_list_item,
     marker_length,
+    sentence_spans,
     split_sentences,
     strip_marker,
 )
 
 
 def sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in split_sentences(text)]
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def test_plain_sentences_split_on_full_stops() -> None:
@@ -146,18 +148,9 @@ def test_table_rows_are_separate_units() -> None:
 
 def test_spans_are_exact_and_trimmed() -> None:
     text = "  12. First point here.   \n\n  • second point  \n"
-    for a, b in split_sentences(text):
+    for a, b in sentence_spans(text):
         assert text[a:b] == text[a:b].strip()
         assert text[a:b]
-
-
-def test_display_text_strips_markers_bold_escapes_and_line_breaks() -> None:
-    assert display_text("12. **Boards** should\n  act \\(now\\).") == "Boards should act (now)."
-    assert display_text("• share records") == "share records"
-    assert display_text("## Next steps") == "Next steps"
-    assert display_text("2.8 million people wait.") == "2.8 million people wait."
-    assert display_text("44 The wider economy grew.") == "The wider economy grew."
-    assert display_text("18 ICBs have merged.") == "18 ICBs have merged."
 
 
 def test_markers() -> None:
@@ -171,7 +164,7 @@ def test_markers() -> None:
 @given(st.text(alphabet=st.sampled_from(list("ab .,:;!?\n•-12()£%“”'*#|")), max_size=200))
 def test_spans_are_ordered_disjoint_and_non_empty(text: str) -> None:
     last_end = 0
-    for a, b in split_sentences(text):
+    for a, b in sentence_spans(text):
         assert last_end <= a < b <= len(text)
         piece = text[a:b]
         assert piece == piece.strip()
@@ -179,19 +172,108 @@ def test_spans_are_ordered_disjoint_and_non_empty(text: str) -> None:
         last_end = b
 
 
-def test_display_text_drops_source_reference_marks_and_bracketed_links():
-    from assistant.answer.sentences import display_text
+# --- the one splitter for every caller: each former splitter's special cases --------------------
 
-    shown = display_text(
-        "Teams share one inbox [19] as set out in the guide (https://example.org/guide) [3, 4]."
+
+@pytest.mark.parametrize("cautious", [False, True])
+def test_abbreviations_initials_and_numbers_stay_in_their_sentence(cautious: bool) -> None:
+    # Chunking's former splitter pinned exactly this.
+    text = (
+        "3. Waits fell in 2024. See e.g. the review by Smith et al. and Dr. Jones. "
+        "J. Smith led it. Costs rose 2.5% to £1.5bn. Why? Because demand grew!"
     )
-    assert shown == "Teams share one inbox as set out in the guide."
+    assert split_sentences(text, cautious=cautious) == [
+        "3. Waits fell in 2024.",
+        "See e.g. the review by Smith et al. and Dr. Jones.",
+        "J. Smith led it.",
+        "Costs rose 2.5% to £1.5bn.",
+        "Why?",
+        "Because demand grew!",
+    ]
 
 
-def test_display_text_drops_briefing_source_markers():
-    from assistant.answer.sentences import display_text
+@pytest.mark.parametrize("cautious", [False, True])
+def test_number_abbreviations_hold_only_before_a_number(cautious: bool) -> None:
+    text = "See No. 10 and para. 4 of the plan. Fig. 2 shows it. We said no. Then we agreed."
+    assert split_sentences(text, cautious=cautious) == [
+        "See No. 10 and para. 4 of the plan.",
+        "Fig. 2 shows it.",
+        "We said no.",
+        "Then we agreed.",
+    ]
 
-    shown = display_text(
-        "Boards sign off plans by March [src: nhse-planning-framework-2025, Annex A]."
+
+@pytest.mark.parametrize("cautious", [False, True])
+def test_month_abbreviations_and_titles_never_end_a_sentence(cautious: bool) -> None:
+    text = "Plans are due by Sept. 2026 and reviewed in Jan. Boards meet Rt. Hon. ministers."
+    assert split_sentences(text, cautious=cautious) == [text]
+
+
+@pytest.mark.parametrize("cautious", [False, True])
+def test_etc_ends_a_sentence_before_a_capital(cautious: bool) -> None:
+    # Unlike "e.g.", "etc." closes many sentences of the corpus ("... cloud, etc. The adoption").
+    text = "It covers cloud, storage, etc. The adoption follows."
+    assert split_sentences(text, cautious=cautious) == [
+        "It covers cloud, storage, etc.",
+        "The adoption follows.",
+    ]
+
+
+@pytest.mark.parametrize("cautious", [False, True])
+def test_numbered_paragraph_and_list_letter_are_not_sentences(cautious: bool) -> None:
+    text = "12. Boards agree. 13. Trusts report. B. Regions help."
+    assert split_sentences(text, cautious=cautious) == [
+        "12. Boards agree.",
+        "13. Trusts report.",
+        "B. Regions help.",
+    ]
+
+
+def test_quotes_split_at_lower_case_list_letters_and_inline_bullets_chunks_do_not() -> None:
+    # Quoting wants the smallest self-contained units; a chunk boundary inside a sentence costs
+    # more, so the cautious split reads any lone letter ending a word as an initial and leaves
+    # bullets inside a line alone (the rules chunking always had: its chunk ids depend on them).
+    text = (
+        "Focus areas include: a. Agency spend. Spending fell in the 2020s. Then it rose. "
+        "Revenue • Improve cancer standards"
     )
-    assert shown == "Boards sign off plans by March."
+    assert split_sentences(text) == [
+        "Focus areas include: a.",
+        "Agency spend.",
+        "Spending fell in the 2020s.",
+        "Then it rose.",
+        "Revenue",
+        "• Improve cancer standards",
+    ]
+    assert split_sentences(text, cautious=True) == [
+        "Focus areas include: a. Agency spend.",
+        "Spending fell in the 2020s. Then it rose.",
+        "Revenue • Improve cancer standards",
+    ]
+
+
+def test_split_sentences_keeps_what_spans_drop() -> None:
+    # A lone bracket or an orphan bold marker is no sentence to quote, but a chunk keeps it.
+    assert sentence_spans("]") == [] and split_sentences("]") == ["]"]
+    text = "We **agreed.** ** Then we met."
+    assert sentences(text) == ["We **agreed.**", "Then we met."]
+    assert split_sentences(text) == ["We **agreed.**", "** Then we met."]
+
+
+def test_lines_without_a_full_stop_end_at_a_segment_break() -> None:
+    # The bench's former splitter cut at every line break; the shared one cuts where a unit ends.
+    text = "First point. Second point! A question?\nA line without stop"
+    assert split_sentences(text) == [
+        "First point.",
+        "Second point!",
+        "A question?",
+        "A line without stop",
+    ]
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab AB.,:;!?\n•-12()£%“”'*#|]")), max_size=200))
+def test_split_sentences_loses_nothing_but_white_space(text: str) -> None:
+    for cautious in (False, True):
+        pieces = split_sentences(text, cautious=cautious)
+        assert "".join("".join(pieces).split()) == "".join(text.split())
+        assert all(p == p.strip() and p for p in pieces)

@@ -1,10 +1,9 @@
-"""Sentence spans for extractive answers.
+"""The one sentence splitter, used by ingestion (chunking), answering and evaluation.
 
-``split_sentences`` returns ``(start, end)`` character offsets rather than strings, so that a
-quote taken from a span is always an exact substring of the chunk text. The text it sees is what
-ingestion produced from PDFs, Word files, HTML and Markdown: paragraphs numbered "12.", bullet
-lists, headings without a full stop, lines wrapped in the middle of a sentence, markdown bold and
-escaped brackets, URLs, money and decimals. The rules below are heuristics tuned for that mix.
+The text it sees is what ingestion produced from PDFs, Word files, HTML and Markdown: paragraphs
+numbered "12.", bullet lists, headings without a full stop, lines wrapped in the middle of a
+sentence, markdown bold and escaped brackets, URLs, money and decimals. The rules below are
+heuristics tuned for that mix.
 
 Two passes:
 
@@ -12,10 +11,24 @@ Two passes:
    row or a paragraph. A line break inside a paragraph (a wrapped line) does not end a sentence.
 2. Inside a segment, a sentence ends at ``.``, ``!`` or ``?`` (plus any closing quotes or brackets)
    followed by white space and a capital letter or digit, unless the word before the full stop is
-   an abbreviation or the "sentence" so far is only a paragraph number.
+   an abbreviation (:data:`assistant.text.lexicon.NEVER_FINAL_ABBREVIATIONS`, and
+   :data:`~assistant.text.lexicon.NUMBER_ABBREVIATIONS` before a number), an initial ("J. Smith"),
+   or the "sentence" so far is only a paragraph number ("12.", "(b)"). A bullet in the middle of
+   a line ("... • next item", flattened PDF lists) starts a new unit too.
 
-``display_text`` cleans a sentence for showing (marker, bold and escapes removed, white space
-collapsed) while the span, and so the quote, stays verbatim.
+Two forms of the result:
+
+* :func:`sentence_spans` gives ``(start, end)`` offsets, trimmed of white space and of scraps
+  without a letter or digit, so that a quote taken from a span is an exact substring of the
+  chunk: what the answerers quote and the grounding check compares.
+* :func:`split_sentences` gives strings and drops nothing but the white space between them:
+  what chunking packs (a chunk must hold all of its text) and evaluation reads.
+
+``cautious=True`` is chunking's setting. A chunk boundary inside a sentence costs more than a
+unit too long, so a cautious split never cuts at a bullet inside a line and reads a word ending
+in a single letter ("a.", "J.", "2020s.", "6A.") as an initial or a list letter. Chunk ids hash
+the chunk text, so these two rules stay as they were when chunking had its own splitter: without
+them, three passages of the shared corpus would be cut differently and re-embedded.
 """
 
 from __future__ import annotations
@@ -23,13 +36,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from assistant.answer.untrusted import strip_markup
-
-
-def _word_set(text: str) -> frozenset[str]:
-    """A word list written as one string, for readability."""
-    return frozenset(text.split())
-
+from assistant.text.lexicon import NEVER_FINAL_ABBREVIATIONS, NUMBER_ABBREVIATIONS, word_set
 
 # Bullets, markdown list markers, numbered paragraphs and list items, and numbered headings.
 _MARKER = re.compile(
@@ -56,27 +63,13 @@ _SENTENCE_END = re.compile(r"""[.!?]+(?:["'”’»)\]]|\*\*|_)*(?=\s)""")
 _OPENERS = "\"'“‘«([*_ \t\n\r\f\v"
 _NEXT_START_SYMBOLS = "£$€•"
 _TERMINAL = re.compile(r"""[.!?:;]["'”’»)\]*_]*$""")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _LETTER = re.compile(r"[A-Za-z]")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|&])")
-_EMPHASIS = re.compile(r"\*\*|__")
-_HEADING_HASHES = re.compile(r"^#{1,6}\s+")
-# A footnote number glued to the start of a sentence by PDF conversion ("44 The wider ...").
-# Only before a capitalised function word, so "18 ICBs have ..." keeps its number.
-_FOOTNOTE_NUMBER = re.compile(
-    r"^\d{1,3}\s+(?=(?:The|This|These|That|Those|It|Its|In|We|Our|A|An|As|For|However)\s)"
-)
-_SPACE = re.compile(r"\s+")
+_DOTTED_ACRONYM = re.compile(r"(?:[a-z]\.)+[a-z]")  # "u.k", "a.m": a full stop inside the word
+_TRAILING_LETTERS = re.compile(r"[A-Za-z][A-Za-z.]*$")
 
-# A full stop after these never ends a sentence ("e.g. The", "Dr. Smith").
-NEVER_FINAL_ABBREVIATIONS = _word_set(
-    "e.g eg i.e ie vs v dr mr mrs ms prof st cf al viz incl esp approx c ca"
-)
-# A full stop after these does not end a sentence when a number follows ("No. 10", "para. 4").
-NUMBER_ABBREVIATIONS = _word_set("no nos para paras p pp fig figs vol ch sec sect art tab ref")
 # A line ending in one of these is the first half of a wrapped sentence, not a heading.
-_CONTINUING_WORDS = _word_set(
+_CONTINUING_WORDS = word_set(
     "a an and as at by for from in into of on or the to with that which than our their its "
     "including such between"
 )
@@ -84,16 +77,22 @@ _CONTINUING_WORDS = _word_set(
 HEADING_MAX_WORDS = 12
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str, *, cautious: bool = False) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences, list items and headings in ``text``.
 
     Spans are in text order, do not overlap, carry no leading or trailing white space, and each
     contains at least one letter or digit. ``text[start:end]`` is the verbatim sentence.
     """
-    spans: list[tuple[int, int]] = []
-    for seg_start, seg_end in _segments(text):
-        spans.extend(_split_segment(text, seg_start, seg_end))
-    return spans
+    spans = (_trim(text, a, b) for a, b in _pieces(text, cautious=cautious))
+    return [s for s in spans if s is not None]
+
+
+def split_sentences(text: str, *, cautious: bool = False) -> list[str]:
+    """The sentences of ``text`` as strings. Unlike :func:`sentence_spans`, nothing but the white
+    space between sentences is dropped: a stray bracket or bold marker stays in its piece, so
+    the pieces joined again hold all of the text."""
+    pieces = (text[a:b].strip() for a, b in _pieces(text, cautious=cautious))
+    return [p for p in pieces if p]
 
 
 def marker_length(sentence: str) -> int:
@@ -110,31 +109,6 @@ def is_list_item(sentence: str) -> bool:
 def strip_marker(sentence: str) -> str:
     """The sentence without its leading paragraph number or bullet, for display."""
     return sentence[marker_length(sentence) :]
-
-
-# "[19]", "[3, 4]" (a source's footnotes) and "[src: id, section]" (the briefings' citations).
-_SOURCE_REFERENCE = re.compile(r"\s?\[(?:\d+(?:\s*[,–-]\s*\d+)*|src:[^\]]*)\]")
-_BRACKETED_URL = re.compile(r"\s?\((?:https?://|www\.)[^)\s]*\)")
-
-
-def display_text(sentence: str) -> str:
-    """A sentence as shown to a user: no marker, no markdown bold or escapes, one-line spacing;
-    no image, HTML tag or link target from the source, so no renderer fetches or runs anything."""
-    text = strip_marker(sentence.strip())
-    text = _HEADING_HASHES.sub("", text)
-    text = _FOOTNOTE_NUMBER.sub("", text)
-    text = _EMPHASIS.sub("", text)
-    text = strip_markup(_ESCAPE.sub(r"\1", text))
-    # The source's own reference marks ("[19]", "[3, 4]") would read as the answer's citations.
-    text = _SOURCE_REFERENCE.sub("", text)
-    # A bare link in brackets is noise in an answer; the citation carries the source URL.
-    text = _BRACKETED_URL.sub("", text)
-    return _SPACE.sub(" ", text).strip()
-
-
-def without_urls(text: str) -> str:
-    """``text`` with URLs removed (to tell a sentence from a bare link)."""
-    return _URL.sub(" ", text)
 
 
 def ends_with_terminal(line: str) -> bool:
@@ -214,18 +188,29 @@ def _starts_upper(line: str) -> bool:
 # --- pass 2: sentences inside a segment ----------------------------------------------------------
 
 
-def _split_segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _pieces(text: str, *, cautious: bool) -> list[tuple[int, int]]:
+    """Consecutive ``(start, end)`` pieces of every segment, cut at each sentence boundary."""
+    pieces: list[tuple[int, int]] = []
+    for seg_start, seg_end in _segments(text):
+        cuts = [*_cuts(text, seg_start, seg_end, cautious=cautious), seg_end]
+        pieces.extend(itertools.pairwise(cuts))
+    return pieces
+
+
+def _cuts(text: str, start: int, end: int, *, cautious: bool) -> list[int]:
+    """Where the units of one segment start: its start, each sentence end, each inline bullet."""
     cuts = [start]
     for m in _SENTENCE_END.finditer(text, start, end):
-        if _is_sentence_end(text, cuts[-1], m, end):
+        if _is_sentence_end(text, cuts[-1], m, end, cautious=cautious):
             cuts.append(m.end())
-    cuts.extend(b.start() for b in _INLINE_BULLET.finditer(text, start, end))
-    cuts = [*sorted(set(cuts)), end]
-    spans = (_trim(text, a, b) for a, b in itertools.pairwise(cuts))
-    return [s for s in spans if s is not None]
+    if not cautious:
+        cuts.extend(b.start() for b in _INLINE_BULLET.finditer(text, start, end))
+    return sorted(set(cuts))
 
 
-def _is_sentence_end(text: str, sent_start: int, m: re.Match[str], seg_end: int) -> bool:
+def _is_sentence_end(
+    text: str, sent_start: int, m: re.Match[str], seg_end: int, *, cautious: bool
+) -> bool:
     nxt = m.end()
     while nxt < seg_end and text[nxt] in _OPENERS:
         nxt += 1
@@ -234,21 +219,27 @@ def _is_sentence_end(text: str, sent_start: int, m: re.Match[str], seg_end: int)
     first = text[nxt]
     if not (first.isupper() or first.isdigit() or first in _NEXT_START_SYMBOLS):
         return False  # "e.g. the", a wrapped line, a lower-case continuation
-    if text[m.start()] == "." and _is_abbreviation(text, m.start(), next_char=first):
+    if text[m.start()] == "." and _is_abbreviation(
+        text, m.start(), next_char=first, cautious=cautious
+    ):
         return False
     return not _MARKER_ONLY.fullmatch(text[sent_start : m.end()].strip())
 
 
-def _is_abbreviation(text: str, dot: int, *, next_char: str) -> bool:
+def _is_abbreviation(text: str, dot: int, *, next_char: str, cautious: bool) -> bool:
     word_start = dot
     while word_start > 0 and not text[word_start - 1].isspace():
         word_start -= 1
     word = text[word_start:dot].lstrip("\"'“‘([*_")
     low = word.lower()
-    if low in NEVER_FINAL_ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", low):
+    if low in NEVER_FINAL_ABBREVIATIONS or _DOTTED_ACRONYM.fullmatch(low):
         return True
     if low in NUMBER_ABBREVIATIONS and next_char.isdigit():
         return True
+    if cautious:
+        # Any lone letter closing the word: "a." (a list letter), "J.", but also "2020s.".
+        letters = _TRAILING_LETTERS.search(word)
+        return letters is not None and len(letters.group()) == 1
     return len(word) == 1 and word.isupper()  # an initial: "J. Smith"
 
 

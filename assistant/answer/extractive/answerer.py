@@ -1,0 +1,84 @@
+"""``ExtractiveAnswerer``: the steps of an extractive answer, in order, and their timings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from assistant.answer.base import stream_whole
+from assistant.answer.extractive.compose import compose
+from assistant.answer.extractive.features import analyse_question, sentences_of
+from assistant.answer.extractive.refusal import EvidenceCheck, refusal
+from assistant.answer.extractive.scoring import evidence_score, idf, score_all, select
+from assistant.config import AnswerSettings
+from assistant.embeddings.base import Embedder
+from assistant.schemas import Answer, ChatMessage, DeltaEvent, FinalEvent, RetrievedChunk
+from assistant.text import clean_question
+
+
+class ExtractiveAnswerer:
+    """Answers from retrieved chunks by quoting their best sentences, each with its citation.
+
+    With an embedder, a second check guards against confident-looking answers to questions the
+    corpus does not cover: when the lexical evidence is not already conclusive, the question is
+    compared with the chosen sentences themselves, and the answer is refused when none of them
+    says what was asked (``AnswerSettings.min_sentence_similarity``).
+
+    >>> answerer = ExtractiveAnswerer(AnswerSettings(), embedder)  # doctest: +SKIP
+    >>> answer = answerer.answer("How should ICBs set up neighbourhood teams?", chunks)  # doctest: +SKIP
+    >>> answer.refused, [c.n for c in answer.citations]  # doctest: +SKIP
+    (False, [1, 2])
+    """
+
+    mode = "extractive"
+
+    def __init__(self, settings: AnswerSettings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.evidence_check = EvidenceCheck(settings, embedder)
+
+    def answer(
+        self,
+        question: str,
+        chunks: list[RetrievedChunk],
+        timings_ms: dict[str, float] | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        question = validate_question(question, self.settings)
+        q = analyse_question(question)
+        sentences = [s for i, c in enumerate(chunks) for s in sentences_of(i, c)]
+        weights = idf(q.terms, sentences)
+        scored = score_all(q, sentences, chunks, weights)
+        selected = select(scored, self.settings.max_sentences)
+        evidence = evidence_score(weights, selected, chunks)
+        selected_at = time.perf_counter()
+        weak = self.evidence_check.is_weak(question, selected, evidence, chunks)
+        verified_at = time.perf_counter()
+        if weak:
+            answer = refusal(question, chunks, scored, evidence)
+        else:
+            answer = compose(question, chunks, selected, q.how_to, evidence)
+        answer.retrieved = list(chunks)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        answer.timings_ms = {
+            **(timings_ms or {}),
+            "answer": round(elapsed_ms, 3),
+            "select": round((selected_at - started) * 1000, 3),
+            "verify": round((verified_at - selected_at) * 1000, 3),
+        }
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        chunks: list[RetrievedChunk],
+        history: list[ChatMessage] | None = None,
+        timings_ms: dict[str, float] | None = None,
+    ) -> Iterator[DeltaEvent | FinalEvent]:
+        """The answer sentence by sentence, then the whole answer (``history`` is not read)."""
+        yield from stream_whole(self.answer(question, chunks, timings_ms))
+
+
+def validate_question(question: str, settings: AnswerSettings) -> str:
+    """The question without surrounding white space; raises when it is empty or too long."""
+    return clean_question(question, settings.max_question_chars)

@@ -1,0 +1,180 @@
+"""Scoring and choosing the sentences, and the evidence score that decides whether to answer.
+
+Everything here is lexical and runs in a few milliseconds for the six chunks retrieval hands
+over; no embedding calls are made.
+
+Sentence score (higher is better)::
+
+    score = relevance * boost * rank_factor * quality
+
+    relevance   = lex + CONTEXT_WEIGHT * ctx
+    lex         = IDF-weighted share of the question's content terms found in the sentence
+    ctx         = the same share found in the chunk's title and section headings
+    boost       = 1 + ACTION_WEIGHT * action     (how-to questions; action in [0, 1])
+                    + NUMBER_WEIGHT * has_quantity (how many / how much / what percentage)
+                    + NUMBER_WEIGHT * has_date   (when / by when / deadline)
+    rank_factor = 1 / (1 + RANK_DECAY * position of the chunk in the retrieval ranking)
+    quality     = product of penalty factors (fragment, heading, table debris, reference, ...)
+
+IDF is computed over the sentences of the retrieved chunks themselves,
+``idf(t) = ln((1 + N) / (1 + df(t))) + 1``: a word every candidate sentence shares (the topic
+that made retrieval pick them) weighs least, and a question word absent from all of them weighs
+most. Only sentences sharing at least one content term with the question can be selected, and
+only those scoring at least ``RELATIVE_CUTOFF`` of the best one, so short answers stay short.
+
+Evidence score, in [0, 1], decides between answering and refusing::
+
+    evidence = DENSE_SHARE * dense + (1 - DENSE_SHARE) * coverage
+    dense    = clip((max dense_score of the chunks - DENSE_FLOOR) / (DENSE_CEIL - DENSE_FLOOR))
+    coverage = BEST_SENTENCE_SHARE * best + (1 - BEST_SENTENCE_SHARE) * union
+    best     = the highest lex among the selected sentences (one sentence answering it all)
+    union    = IDF-weighted share of the question's terms found anywhere in the selected sentences
+
+With no dense scores at all (BM25-only retrieval) the evidence is the coverage alone. The best
+single sentence dominates because a question that merely shares words with the corpus picks up
+those words from different sentences (a high union) but rarely finds them together, and its
+distinctive words, missing from every retrieved sentence, carry the most IDF weight. MiniLM cosine
+separates the two less well (off-topic NHS questions still reach 0.5-0.6), hence its small share.
+On a trial over the real corpus (25 answerable and 22 unanswerable questions, rough hybrid
+retrieval) answerable ones scored 0.54-1.0 (median 0.73) and unanswerable ones 0.12-0.53 (median
+0.30). ``AnswerSettings.min_evidence`` is the threshold to calibrate on the labelled set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer.extractive.features import (
+    UNSCORED,
+    Question,
+    Sentence,
+    Traits,
+    content_terms,
+    traits,
+)
+from assistant.schemas import RetrievedChunk
+
+# --- sentence score weights ---------------------------------------------------------------------
+CONTEXT_WEIGHT = 0.2  # title/section overlap: a tie-breaker between equally matching sentences
+RANK_DECAY = 0.1  # the 6th chunk's sentences weigh 1/1.5 of the 1st chunk's
+ACTION_WEIGHT = 0.6  # how-to questions: a fully actionable sentence scores x1.6
+NUMBER_WEIGHT = 0.5  # quantity/date questions: a sentence with the figure scores x1.5
+RELATIVE_CUTOFF = 0.5  # keep sentences scoring at least half the best one
+
+# --- near-duplicates ----------------------------------------------------------------------------
+DUPLICATE_OVERLAP = 0.85  # |A & B| / min(|A|, |B|) of content terms at or above this: the same
+DUPLICATE_MIN_TERMS = 3  # smaller term sets only count as duplicates when equal
+
+# --- evidence -----------------------------------------------------------------------------------
+DENSE_FLOOR = 0.3  # MiniLM cosine at or below this: no semantic support at all
+DENSE_CEIL = 0.7  # at or above this: full semantic support
+DENSE_SHARE = 0.2  # weight of the dense part in the evidence score
+BEST_SENTENCE_SHARE = 0.75  # weight of the best single sentence's coverage within coverage
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    traits: Traits
+    lex: float
+    score: float
+
+
+# --- IDF ----------------------------------------------------------------------------------------
+
+
+def idf(q_terms: Sequence[str], sentences: Sequence[Sentence]) -> dict[str, float]:
+    """Smoothed IDF of each question term over the candidate sentences (only the question's
+    terms are ever weighed, so only they are counted)."""
+    n = len(sentences)
+    return {
+        t: math.log((1 + n) / (1 + sum(1 for s in sentences if t in s.terms))) + 1 for t in q_terms
+    }
+
+
+def covered(idf: dict[str, float], found: frozenset[str]) -> float:
+    """IDF-weighted share of the question terms (the keys of ``idf``) present in ``found``."""
+    total = sum(idf.values())
+    if total == 0:
+        return 0.0
+    return sum(w for t, w in idf.items() if t in found) / total
+
+
+# --- scoring and selection ----------------------------------------------------------------------
+
+
+def score_all(
+    q: Question,
+    sentences: list[Sentence],
+    chunks: list[RetrievedChunk],
+    idf: dict[str, float],
+) -> list[Scored]:
+    contexts = [covered(idf, frozenset(content_terms(f"{c.title} {c.section}"))) for c in chunks]
+    scored = []
+    for s in sentences:
+        lex = covered(idf, s.terms)
+        if lex == 0:
+            # Never selected, so skip the costlier traits.
+            scored.append(Scored(s, UNSCORED, 0.0, 0.0))
+            continue
+        found = traits(s, q)
+        relevance = lex + CONTEXT_WEIGHT * contexts[s.chunk]
+        boost = 1.0
+        if q.how_to:
+            boost += ACTION_WEIGHT * found.action
+        if q.wants_quantity:
+            boost += NUMBER_WEIGHT * found.has_quantity
+        if q.wants_date:
+            boost += NUMBER_WEIGHT * found.has_date
+        rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk)
+        scored.append(Scored(s, found, lex, relevance * boost * rank_factor * found.quality))
+    return scored
+
+
+def select(scored: list[Scored], limit: int) -> list[Scored]:
+    """The best sentences: some question overlap, near the top score, no near-duplicates."""
+    usable = [x for x in scored if x.score > 0]
+    # Ties broken by retrieval rank then position, so the answer is deterministic.
+    usable.sort(key=lambda x: (-x.score, x.sentence.chunk, x.sentence.start))
+    if not usable:
+        return []
+    cutoff = RELATIVE_CUTOFF * usable[0].score
+    chosen: list[Scored] = []
+    for x in usable:
+        if x.score < cutoff or len(chosen) >= limit:
+            break
+        if not any(near_duplicate(x.sentence, y.sentence) for y in chosen):
+            chosen.append(x)
+    return chosen
+
+
+def near_duplicate(a: Sentence, b: Sentence) -> bool:
+    """The same sentence from the PDF and the Markdown copy of a paper, or a cut-off copy."""
+    if a.shown.lower() == b.shown.lower():
+        return True
+    small = min(len(a.terms), len(b.terms))
+    if small < DUPLICATE_MIN_TERMS:
+        return bool(a.terms) and a.terms == b.terms
+    return len(a.terms & b.terms) / small >= DUPLICATE_OVERLAP
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+
+def evidence_score(
+    idf: dict[str, float],
+    selected: list[Scored],
+    chunks: list[RetrievedChunk],
+) -> float:
+    """How well the selected sentences and the retrieved chunks support an answer, in [0, 1]."""
+    best = max((x.lex for x in selected), default=0.0)
+    union = covered(idf, frozenset().union(*(x.sentence.terms for x in selected)))
+    coverage = BEST_SENTENCE_SHARE * best + (1 - BEST_SENTENCE_SHARE) * union
+    dense_scores = [c.dense_score for c in chunks if c.dense_score is not None]
+    if not dense_scores:
+        return round(coverage, 4)
+    dense = (max(dense_scores) - DENSE_FLOOR) / (DENSE_CEIL - DENSE_FLOOR)
+    dense = min(1.0, max(0.0, dense))
+    return round(DENSE_SHARE * dense + (1 - DENSE_SHARE) * coverage, 4)
