@@ -13,7 +13,7 @@ One module per job, in the order an answer is made:
 * ``answerer``  :class:`ExtractiveAnswerer`, which runs the steps and times them.
 """
 
-from assistant.answer.extractive.answerer import ExtractiveAnswerer, validate_question
+from assistant.answer.extractive.answerer import ExtractiveAnswerer
 from assistant.answer.extractive.features import content_terms
 
-__all__ = ["ExtractiveAnswerer", "content_terms", "validate_question"]
+__all__ = ["ExtractiveAnswerer", "content_terms"]

@@ -13,7 +13,6 @@ from assistant.answer.extractive.scoring import evidence_score, idf, score_all, 
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
 from assistant.schemas import Answer, ChatMessage, DeltaEvent, FinalEvent, RetrievedChunk
-from assistant.text import clean_question
 
 
 class ExtractiveAnswerer:
@@ -43,8 +42,7 @@ class ExtractiveAnswerer:
         chunks: list[RetrievedChunk],
         timings_ms: dict[str, float] | None = None,
     ) -> Answer:
-        started = time.perf_counter()
-        question = validate_question(question, self.settings)
+        started = time.perf_counter()  # the question arrives cleaned (AskService.clean)
         q = analyse_question(question)
         sentences = [s for i, c in enumerate(chunks) for s in sentences_of(i, c)]
         weights = idf(q.terms, sentences)
@@ -78,7 +76,3 @@ class ExtractiveAnswerer:
         """The answer sentence by sentence, then the whole answer (``history`` is not read)."""
         yield from stream_whole(self.answer(question, chunks, timings_ms))
 
-
-def validate_question(question: str, settings: AnswerSettings) -> str:
-    """The question without surrounding white space; raises when it is empty or too long."""
-    return clean_question(question, settings.max_question_chars)

@@ -15,6 +15,7 @@ from typing import Any
 
 from assistant.ingest.loaders.cleanup import clean_spaces, norm
 from assistant.schemas import DocumentMeta
+from assistant.text.lexicon import MONTH_NAMES
 
 __all__ = [
     "MONTH_YEAR",
@@ -48,10 +49,7 @@ def apply_overrides(meta: DocumentMeta, overrides: Mapping[str, Any] | None) -> 
 # --------------------------------------------------------------------------------------------
 # Dates
 
-_MONTHS = [
-    *("january", "february", "march", "april", "may", "june"),
-    *("july", "august", "september", "october", "november", "december"),
-]
+_MONTHS = list(MONTH_NAMES)
 _DAY_MONTH_YEAR = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r"),?\s+(\d{4})\b", re.IGNORECASE
 )
