@@ -46,6 +46,7 @@ from assistant.schemas import (
     SourcesEvent,
 )
 from assistant.text import clean_question
+from assistant.text.glossary import expand
 
 logger = logging.getLogger(__name__)
 
@@ -241,9 +242,11 @@ class AskService:
         answerer = self.answerer_for(mode)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        question = self.standalone(asked, request.history, answerer.mode)
-        if question != asked:
+        standalone = self.standalone(asked, request.history, answerer.mode)
+        if standalone != asked:
             timings["condense"] = (time.perf_counter() - t0) * 1000
+        # Short forms written out ("26/27", "UTC"), so passages spelling them in full match.
+        question = expand(standalone)
         k = k or self.top_k
         chunks = self.retriever.retrieve(
             question, k=max(k, report_k), filters=request.filters, timings_ms=timings
@@ -259,7 +262,7 @@ class AskService:
                     timings["first_piece"] = (time.perf_counter() - t0) * 1000
                 yield event
             elif isinstance(event, FinalEvent):
-                self._finish(event.answer, asked, chunks, timings, t0)
+                self._finish(event.answer, asked, standalone, chunks, timings, t0)
                 yield self._report(asked, event.answer, record)
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:
@@ -276,14 +279,16 @@ class AskService:
     def _finish(
         answer: Answer,
         asked: str,
+        standalone: str,
         chunks: list[RetrievedChunk],
         timings: dict[str, float],
         t0: float,
     ) -> None:
-        """Report the question as asked, every chunk retrieved, and the shared timings."""
-        if answer.question != asked:
-            answer.standalone_question = answer.question
-            answer.question = asked
+        """Report the question as asked (and as rewritten to stand alone, if it was), every
+        chunk retrieved, and the shared timings."""
+        answer.question = asked
+        if standalone != asked:
+            answer.standalone_question = standalone
         answer.retrieved = chunks
         for key in ("condense", "retrieve", "first_piece"):
             if key in timings:

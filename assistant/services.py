@@ -10,7 +10,7 @@ an embedder, a store or a feedback store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -185,7 +185,7 @@ def build_services(
         bm25,
         max_question_chars=settings.answer.max_question_chars,
     )
-    answerers, condensers = _answerers(settings, embedder)
+    answerers, condensers = _answerers(settings, embedder, bm25.knows)
     ingestor = Ingestor(embedder, store, settings.ingest, Manifest.load(settings.ingest.manifest))
     services = Services(
         settings,
@@ -209,10 +209,11 @@ def build_services(
 
 
 def _answerers(
-    settings: Settings, embedder: Embedder
+    settings: Settings, embedder: Embedder, known: Callable[[str], bool] | None = None
 ) -> tuple[dict[str, Answerer], dict[str, Condenser]]:
-    """The extractive answerer always; the LLM answerer when an LLM is configured."""
-    extractive = ExtractiveAnswerer(settings.answer, embedder)
+    """The extractive answerer always; the LLM answerer when an LLM is configured. ``known``
+    tells whether a word occurs anywhere in the corpus (the BM25 index's vocabulary)."""
+    extractive = ExtractiveAnswerer(settings.answer, embedder, known)
     rules = RuleCondenser(settings.llm.history_turns, settings.answer.max_question_chars)
     answerers: dict[str, Answerer] = {"extractive": extractive}
     condensers: dict[str, Condenser] = {"extractive": rules}

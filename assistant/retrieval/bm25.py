@@ -56,6 +56,7 @@ class BM25Index:
         self._ids: list[str] = []
         self._chunks: dict[str, StoredChunk] = {}
         self._mask_cache: dict[str, np.ndarray] = {}
+        self._vocabulary: frozenset[str] | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -119,7 +120,21 @@ class BM25Index:
             self._ids = [c.chunk_id for c in chunks]
             self._chunks = {c.chunk_id: c for c in chunks}
             self._mask_cache = {}
+            self._vocabulary = None
             self.generation = generation
+
+    def knows(self, word: str) -> bool:
+        """Whether ``word`` (any form: "Frimley", "UDA", "2031/32") occurs in any indexed passage,
+        its section or its document's title. Built on first use after each rebuild."""
+        vocabulary = self._vocabulary
+        if vocabulary is None:
+            with self._lock:
+                vocabulary = frozenset(
+                    t for c in self._chunks.values() for t in terms(index_text(c))
+                )
+                self._vocabulary = vocabulary
+        found = terms(word)
+        return bool(found) and all(t in vocabulary for t in found)
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or filters.is_empty():

@@ -6,6 +6,7 @@ were not refused (ALCE), abstention on both kinds; ``eval.metrics.formulas`` has
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eval.metrics.formulas import (
@@ -16,7 +17,18 @@ from eval.metrics.formulas import (
     ndcg_at_k,
     recall_at_k,
 )
-from eval.metrics.registry import Metric, Sample, count, median, milliseconds, p95, register, total
+from eval.metrics.registry import (
+    Metric,
+    Sample,
+    count,
+    max_of,
+    median,
+    milliseconds,
+    p95,
+    register,
+    total,
+)
+from eval.readability import Defects, defects, words_in
 
 RANKS_JUDGED = 10  # MRR and nDCG look at the top 10 chunks
 
@@ -176,5 +188,75 @@ register(
         fmt=milliseconds,
         better="lower",
         description="95th percentile of the time to a whole answer",
+    )
+)
+
+
+# --- readability of the answers given (eval/readability.py) ---------------------------------
+# Taken over every answer not refused (answerable or not): a defect reads as badly either way.
+
+
+def _given_defects(sample: Sample) -> Defects | None:
+    return None if sample.answer.refused else defects(sample.answer)
+
+
+def _defect(name: str) -> Callable[[Sample], float | None]:
+    def score(sample: Sample) -> float | None:
+        found = sample.shared(_given_defects)
+        return None if found is None else float(getattr(found, name))
+
+    return score
+
+
+def _answer_words(sample: Sample) -> float | None:
+    return None if sample.answer.refused else float(words_in(sample.answer))
+
+
+register(
+    Metric(
+        name="readability_defect_rate",
+        label="readability defects",
+        score=_defect("any"),
+        better="lower",
+        per_question=True,
+        chart=True,
+        description="share of answers given with any defect below, or over 250 words",
+    )
+)
+for _name, _label, _what in (
+    ("garbled", "garbled text", "quoting text scrambled by a two-column conversion"),
+    ("dangling", "dangling references", "with a sentence pointing back ('This ...') to nothing"),
+    ("cut_list", "cut lists", "announcing a list ('the following:') without giving it"),
+    ("furniture", "page furniture", "quoting page furniture or a scrap of under 3 words"),
+):
+    register(
+        Metric(
+            name=f"{_name}_rate",
+            label=_label,
+            score=_defect(_name),
+            better="lower",
+            description=f"share of answers given {_what}",
+        )
+    )
+register(
+    Metric(
+        name="answer_words_median",
+        label="answer words (median)",
+        score=_answer_words,
+        aggregate=median,
+        fmt=count,
+        better="lower",
+        description="median words in an answer given",
+    )
+)
+register(
+    Metric(
+        name="answer_words_max",
+        label="answer words (max)",
+        score=_answer_words,
+        aggregate=max_of,
+        fmt=count,
+        better="lower",
+        description="the longest answer given, in words",
     )
 )

@@ -101,6 +101,10 @@ def p95(values: Sequence[float]) -> float:
     return percentile(values, 95)
 
 
+def max_of(values: Sequence[float]) -> float:
+    return float(max(values, default=0.0))
+
+
 # --- formats for report tables ---------------------------------------------------------------
 
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from assistant.answer.base import stream_whole
 from assistant.answer.extractive.compose import compose
-from assistant.answer.extractive.features import analyse_question, sentences_of
-from assistant.answer.extractive.refusal import EvidenceCheck, refusal
-from assistant.answer.extractive.scoring import evidence_score, idf, score_all, select
+from assistant.answer.extractive.features import sentences_of
+from assistant.answer.extractive.question import analyse_question
+from assistant.answer.extractive.refusal import EvidenceCheck, decide, refusal
+from assistant.answer.extractive.scoring import (
+    candidates,
+    evidence_score,
+    idf,
+    score_all,
+    select,
+)
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
 from assistant.schemas import Answer, ChatMessage, DeltaEvent, FinalEvent, RetrievedChunk
@@ -31,10 +38,17 @@ class ExtractiveAnswerer:
 
     mode = "extractive"
 
-    def __init__(self, settings: AnswerSettings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: AnswerSettings,
+        embedder: Embedder | None = None,
+        known: Callable[[str], bool] | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.evidence_check = EvidenceCheck(settings, embedder)
+        # Whether a word occurs anywhere in the corpus (so "not mentioned" can be said plainly).
+        self.known = known
 
     def answer(
         self,
@@ -47,15 +61,19 @@ class ExtractiveAnswerer:
         sentences = [s for i, c in enumerate(chunks) for s in sentences_of(i, c)]
         weights = idf(q.terms, sentences)
         scored = score_all(q, sentences, chunks, weights)
-        selected = select(scored, self.settings.max_sentences)
-        evidence = evidence_score(weights, selected, chunks)
+        # The evidence is judged on the best units; the answer quotes a focused few of them.
+        considered = candidates(scored, self.settings.max_sentences)
+        selected = select(scored, weights, q, chunks, self.settings.max_sentences)
+        evidence = evidence_score(weights, considered, chunks)
         selected_at = time.perf_counter()
-        weak = self.evidence_check.is_weak(question, selected, evidence, chunks)
+        weak = self.evidence_check.is_weak(question, considered, evidence, chunks)
+        decision = decide(q, considered, chunks, weak, self.known)
         verified_at = time.perf_counter()
-        if weak:
-            answer = refusal(question, chunks, scored, evidence)
+        if decision.refuse:
+            closest = selected[0] if selected else None
+            answer = refusal(question, chunks, scored, evidence, decision, closest)
         else:
-            answer = compose(question, chunks, selected, q.how_to, evidence)
+            answer = compose(question, chunks, selected, q, evidence)
         answer.retrieved = list(chunks)
         elapsed_ms = (time.perf_counter() - started) * 1000
         answer.timings_ms = {
@@ -75,4 +93,3 @@ class ExtractiveAnswerer:
     ) -> Iterator[DeltaEvent | FinalEvent]:
         """The answer sentence by sentence, then the whole answer (``history`` is not read)."""
         yield from stream_whole(self.answer(question, chunks, timings_ms))
-

@@ -1,52 +1,78 @@
-"""Composing the answer from the chosen sentences: reading order, text, citations and quotes."""
+"""Composing the answer from the chosen units: order, text, citations and quotes.
+
+* A how-to question with at least two actionable units gets numbered steps, the ones that say
+  who must act and by when first (stable otherwise: the source's order).
+* A question asking for a figure or a date leads with the unit that holds it.
+* Otherwise the anchor's passage leads and the rest follow in the source's order.
+
+A list is shown as its lead-in and bullets; every unit ends with its citation marker.
+"""
 
 from __future__ import annotations
 
 from assistant.answer.citations import cite, merge_spans
 from assistant.answer.extractive.features import Sentence
+from assistant.answer.extractive.question import Question
 from assistant.answer.extractive.scoring import Scored
 from assistant.schemas import Answer, AnswerSentence, RetrievedChunk
 
+MIN_STEPS = 2  # fewer actionable units than this: prose, not steps
 
-def reading_order(selected: list[Scored], how_to: bool) -> list[Scored]:
-    """Grouped by chunk in rank order, document order inside a chunk; for a how-to answer the
-    actionable sentences come first so the steps lead and background follows."""
-    ordered = sorted(selected, key=lambda x: (x.sentence.chunk, x.sentence.start))
-    if how_to:
-        ordered.sort(key=lambda x: not x.traits.actionable)  # stable: keeps the order in a group
+
+def reading_order(selected: list[Scored], q: Question) -> list[Scored]:
+    """The order units are shown in (see the module docstring)."""
+    if not selected:
+        return []
+    anchor_chunk = selected[0].sentence.chunk
+    ordered = sorted(
+        selected,
+        key=lambda x: (x.sentence.chunk != anchor_chunk, x.sentence.chunk, x.sentence.start),
+    )
+    if as_steps(selected, q):
+        # Actionable units first, the strongest (who, what, by when) leading; stable otherwise.
+        ordered.sort(key=lambda x: (not x.traits.actionable, -round(x.traits.action, 1)))
+    elif q.wants_figure:
+        figure = [x for x in ordered if x.traits.has_quantity or x.traits.has_date]
+        ordered = figure[:1] + [x for x in ordered if x not in figure[:1]]
     return ordered
 
 
+def as_steps(selected: list[Scored], q: Question) -> bool:
+    return q.how_to and sum(x.traits.actionable for x in selected) >= MIN_STEPS
+
+
 def presentable(x: Scored) -> str:
-    """A sentence's display text as it reads in the answer."""
-    shown = x.sentence.shown
+    """A unit's text as it reads in the answer."""
+    text = x.sentence.text
     if x.traits.is_item:
-        return shown[:1].upper() + shown[1:]
-    if shown[:1].islower():
-        return "…" + shown  # the chunk starts mid-sentence: say so rather than hide it
-    return shown
+        return text[:1].upper() + text[1:]
+    if text[:1].islower():
+        return "…" + text  # the chunk starts mid-sentence: say so rather than hide it
+    return text
 
 
 def compose(
     question: str,
     chunks: list[RetrievedChunk],
     selected: list[Scored],
-    how_to: bool,
+    q: Question,
     evidence: float,
 ) -> Answer:
-    """The answer: the chosen sentences in reading order, each cited; numbered steps for a
-    how-to question that found actionable sentences, one paragraph otherwise."""
-    ordered = reading_order(selected, how_to)
+    """The answer: the chosen units in order, each cited; numbered steps for a how-to question
+    that found actionable units, paragraphs otherwise (a list on lines of its own)."""
+    ordered = reading_order(selected, q)
     numbers: dict[int, int] = {}  # chunk position -> citation number, in order of first use
     for x in ordered:
         numbers.setdefault(x.sentence.chunk, len(numbers) + 1)
     out = [
         AnswerSentence(text=presentable(x), citations=[numbers[x.sentence.chunk]]) for x in ordered
     ]
-    if how_to and any(x.traits.actionable for x in ordered):
+    if as_steps(selected, q):
+        for a in out:
+            a.text = _indent(a.text)
         text = "\n".join(f"{i}. {a.text} [{a.citations[0]}]" for i, a in enumerate(out, 1))
     else:
-        text = " ".join(f"{a.text} [{a.citations[0]}]" for a in out)
+        text = _paragraphs(out)
     citations = [
         cite(n, chunks[pos], quote_spans([x.sentence for x in ordered if x.sentence.chunk == pos]))
         for pos, n in numbers.items()
@@ -61,6 +87,27 @@ def compose(
     )
 
 
+def _indent(text: str) -> str:
+    """A list inside a numbered step: its bullets indented under the step."""
+    return text.replace("\n- ", "\n   - ")
+
+
+def _paragraphs(out: list[AnswerSentence]) -> str:
+    """Sentences run on in one paragraph; a list is a block of its own (blank lines around it,
+    so Markdown renders the bullets and does not fold the next sentence into the last one)."""
+    blocks: list[list[str]] = []
+    for a in out:
+        piece = f"{a.text} [{a.citations[0]}]"
+        if "\n" in a.text:
+            blocks.append([piece])
+            blocks.append([])
+        elif blocks and blocks[-1] is not None and (not blocks[-1] or "\n" not in blocks[-1][0]):
+            blocks[-1].append(piece)
+        else:
+            blocks.append([piece])
+    return "\n\n".join(" ".join(b) for b in blocks if b)
+
+
 def quote_spans(quoted: list[Sentence]) -> list[tuple[int, int]]:
-    """The quoted sentences of one chunk, in document order, merged where they touch."""
+    """The quoted units of one chunk, in document order, merged where they touch."""
     return merge_spans((s.start, s.end) for s in quoted)

@@ -17,26 +17,20 @@ from assistant.answer.display import display_text, without_urls
 from assistant.answer.extractive.lexicon import (
     ACTOR,
     DATE,
-    DATE_QUESTION,
     DEADLINE,
-    EQUIVALENT_PHRASES,
     FOOTNOTE,
-    HOW_TO,
     IMPERATIVE_VERBS,
     NON_LETTERS,
-    NUMBER_WORDS,
     OBLIGATION,
-    PHRASE,
     QUANTITY,
-    QUANTITY_QUESTION,
-    QUESTION_STOP_WORDS,
     REFERENCE,
     VERB_WORDS,
     YEAR,
 )
+from assistant.answer.extractive.question import Question, content_terms
 from assistant.answer.untrusted import is_instruction
 from assistant.schemas import RetrievedChunk
-from assistant.text import STOP_WORDS, stem, words
+from assistant.text import words
 from assistant.text.sentences import (
     HEADING_MAX_WORDS,
     ends_with_terminal,
@@ -65,6 +59,7 @@ QUESTION_FACTOR = 0.3  # a question in the text (often a heading) is not an answ
 LEAD_IN_FACTOR = 0.6  # "ICBs should:" without its list says little on its own
 MID_START_FACTOR = 0.6  # starts in lower case: the chunk began mid-sentence
 TRUNCATED_FACTOR = 0.7  # the chunk's last sentence, cut off without a full stop
+DANGLING_FACTOR = 0.3  # "This means ..." without the sentence it points back to
 MIN_LETTER_RATIO = 0.55  # below this share of letters among visible characters: table debris
 MAX_NUMBER_TOKEN_RATIO = 0.4  # above this share of numeric tokens: table debris
 
@@ -75,25 +70,28 @@ SENTENCE_CACHE = 32768  # sentences whose traits are kept between questions
 
 
 @dataclass(frozen=True)
-class Question:
-    terms: tuple[str, ...]
-    how_to: bool
-    wants_quantity: bool
-    wants_date: bool
-
-
-@dataclass(frozen=True)
 class Sentence:
-    """One candidate sentence: where it is and its content terms (computed for every sentence)."""
+    """One candidate unit of an answer: a sentence, a sentence with the one before it that it
+    refers back to, or a lead-in with its list. Where it is, and its content terms (computed
+    for every unit)."""
 
     chunk: int  # position of its chunk in the retrieval ranking
     start: int
     end: int
     raw: str  # verbatim text, as quoted
-    shown: str  # display text
+    shown: str  # display text on one line (scored and compared)
     terms: frozenset[str]
     is_last: bool  # the chunk's last sentence (may be cut off by chunking)
     items: int  # list items merged into this unit after its lead-in ("ICBs must:"), else 0
+    first: int = 0  # index of the unit's first sentence among the chunk's sentences
+    last: int = 0  # ... and of its last
+    dangling: bool = False  # opens by referring back ("This ...") to a sentence it lacks
+    lead_in: bool = False  # announces a list ("... the following:") without its items
+    display: str = ""  # as the answer shows it (a list as bullets); "" = shown
+
+    @property
+    def text(self) -> str:
+        return self.display or self.shown
 
 
 @dataclass(frozen=True)
@@ -112,69 +110,120 @@ class Traits:
 UNSCORED = Traits(False, False, 0.0, False, False, 0.0)
 
 
-# --- terms --------------------------------------------------------------------------------------
-
-
-def content_terms(text: str) -> list[str]:
-    """Stemmed content words of ``text``, with multi-word names folded into their acronyms."""
-    low = PHRASE.sub(_acronym_of, text.lower())
-    out = []
-    for word in words(low):
-        w = NUMBER_WORDS.get(word, word)
-        if w in STOP_WORDS or w in QUESTION_STOP_WORDS or (len(w) < 2 and not w.isdigit()):
-            continue
-        out.append(stem(w))
-    return out
-
-
-def _acronym_of(m: re.Match[str]) -> str:
-    return f" {EQUIVALENT_PHRASES[(m.lastindex or 1) - 1][1]} "
-
-
-# --- the question -------------------------------------------------------------------------------
-
-
-def analyse_question(question: str) -> Question:
-    terms = tuple(dict.fromkeys(content_terms(question)))  # unique, in order
-    return Question(
-        terms=terms,
-        how_to=bool(HOW_TO.search(question)),
-        wants_quantity=bool(QUANTITY_QUESTION.search(question)),
-        wants_date=bool(DATE_QUESTION.search(question)),
-    )
-
-
 # --- sentence units -----------------------------------------------------------------------------
 
 
 def sentences_of(index: int, chunk: RetrievedChunk) -> list[Sentence]:
-    """The sentence units of the chunk at ``index`` in the retrieval ranking."""
+    """The units of the chunk at ``index`` in the retrieval ranking."""
     return [Sentence(index, *parsed) for parsed in _parse_chunk(chunk.text)]
 
 
-_Parsed = tuple[int, int, str, str, frozenset[str], bool, int]
+_Parsed = tuple[int, int, str, str, frozenset[str], bool, int, int, int, bool, bool, str]
+
+# Opens by referring back to what came before: "This means ...", "They should ...", "Such
+# plans ...". Not "This document/plan ..." (the document itself), not "It is essential that"
+# or "There are" (nothing referred to).
+_BACK_REFERENCE = re.compile(
+    r"^(?:this|these|that|those|they|them|their|it|its|such|both|the latter|the former"
+    r"|in (?:this|that|these) (?:way|case)|as a result|to (?:do )?this|in addition|also)\b",
+    re.IGNORECASE,
+)
+_NOT_BACK_REFERENCE = re.compile(
+    r"^(?:this|these) (?:document|plan|guidance|framework|paper|report|publication|section"
+    r"|chapter|review|briefing|manual|letter|annex|appendix|strategy|year|programme)\b"
+    r"|^it (?:is|was|will be|would be|remains|has been|may be) (?:\w+ ){0,3}?(?:to|that|for|whether)\b",
+    re.IGNORECASE,
+)
+# Announces a list: ends with a colon, or "the following" / "as follows".
+_ANNOUNCES_LIST = re.compile(r"(?::|\bthe following|\bas follows)[\s*_]*$", re.IGNORECASE)
+ANTECEDENT_MAX_WORDS = 60  # a sentence referred back to, quoted with its referrer, at most
+
+
+def refers_back(shown: str) -> bool:
+    """Whether a sentence opens by pointing at something said before it."""
+    return bool(_BACK_REFERENCE.match(shown)) and not _NOT_BACK_REFERENCE.match(shown)
 
 
 @lru_cache(maxsize=PARSED_CHUNK_CACHE)
 def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
-    """Sentence units of a chunk with their texts and terms; cached because popular chunks come
-    back. Besides every sentence and list item, a lead-in ending in a colon plus the list items
-    after it form one more unit, so "The plan has three shifts:" can be quoted with its list."""
+    """Units of a chunk with their texts and terms; cached because popular chunks come back.
+
+    Every sentence and list item is a unit. Besides, a sentence that refers back ("This
+    means ...") forms one more unit with the sentence before it, and a lead-in ending in a colon
+    forms one more with the list items after it, so either can be quoted whole. A referrer
+    whose antecedent is not in the chunk is marked dangling; a lead-in without its items, a cut
+    list.
+    """
     spans = sentence_spans(text)
-    out = [
-        _unit(text, start, end, is_last=i == len(spans) - 1) for i, (start, end) in enumerate(spans)
-    ]
+    shown = [display_text(text[a:b]) for a, b in spans]
+    out: list[_Parsed] = []
     for i, (start, end) in enumerate(spans):
-        if text[start:end].rstrip(" *_").endswith(":"):
-            items = _following_items(text, spans[i + 1 :])
-            if items:
-                out.append(_list_unit(text, (start, end), items))
+        raw = text[start:end]
+        back = refers_back(shown[i]) and not is_list_item(raw)
+        antecedent = back and i > 0 and _can_precede(text, spans, shown, i)
+        announces = bool(_ANNOUNCES_LIST.search(raw.rstrip()))
+        items = _following_items(text, spans[i + 1 :]) if announces else []
+        out.append(
+            _unit(
+                text,
+                spans,
+                shown,
+                i,
+                i,
+                is_last=i == len(spans) - 1,
+                dangling=back and not antecedent,
+                lead_in=announces and not items,
+            )
+        )
+        if antecedent:
+            out.append(_unit(text, spans, shown, i - 1, i, is_last=i == len(spans) - 1))
+        if items:
+            out.append(_list_unit(text, spans, i, len(items)))
     return tuple(out)
 
 
-def _unit(text: str, start: int, end: int, *, is_last: bool) -> _Parsed:
-    shown = display_text(text[start:end])
-    return (start, end, text[start:end], shown, frozenset(content_terms(shown)), is_last, 0)
+def _can_precede(text: str, spans: list[tuple[int, int]], shown: list[str], i: int) -> bool:
+    """Whether the sentence before ``i`` is prose it can refer back to (not a heading or list)."""
+    a, b = spans[i - 1]
+    prev = text[a:b]
+    return (
+        ends_with_terminal(prev.rstrip(" *_"))
+        and not prev.rstrip(" *_").endswith(":")
+        and not is_list_item(prev)
+        and len(words(shown[i - 1])) <= ANTECEDENT_MAX_WORDS
+    )
+
+
+def _unit(
+    text: str,
+    spans: list[tuple[int, int]],
+    shown: list[str],
+    first: int,
+    last: int,
+    *,
+    is_last: bool,
+    dangling: bool = False,
+    lead_in: bool = False,
+) -> _Parsed:
+    start, end = spans[first][0], spans[last][1]
+    line = " ".join(shown[first : last + 1])
+    # A sentence quoted with the one it refers back to matches on its own words: the
+    # antecedent is there for the reader, not to win the unit a higher score.
+    terms = frozenset(content_terms(shown[last]))
+    return (
+        start,
+        end,
+        text[start:end],
+        line,
+        terms,
+        is_last,
+        0,
+        first,
+        last,
+        dangling,
+        lead_in,
+        "",
+    )
 
 
 def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -189,12 +238,31 @@ def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
     return items
 
 
-def _list_unit(text: str, lead: tuple[int, int], items: list[tuple[int, int]]) -> _Parsed:
-    """A lead-in and its list items, shown as one sentence: "Lead-in: a; b; c." """
-    parts = [display_text(text[a:b]).rstrip(" ;,.") for a, b in items]
-    shown = f"{display_text(text[lead[0] : lead[1]])} {'; '.join(parts)}."
-    start, end = lead[0], items[-1][1]
-    return (start, end, text[start:end], shown, frozenset(content_terms(shown)), False, len(items))
+def _list_unit(text: str, spans: list[tuple[int, int]], lead: int, n_items: int) -> _Parsed:
+    """A lead-in and its list items: one line for scoring ("Lead-in: a; b; c."), bullets for
+    the answer ("Lead-in:" then "- a", "- b", "- c")."""
+    parts = [
+        display_text(text[a:b]).rstrip(" ;,.") for a, b in spans[lead + 1 : lead + 1 + n_items]
+    ]
+    lead_text = display_text(text[spans[lead][0] : spans[lead][1]])
+    line = f"{lead_text} {'; '.join(parts)}."
+    bullets = "\n".join([lead_text, *(f"- {p}" for p in parts)])
+    start, end = spans[lead][0], spans[lead + n_items][1]
+    terms = frozenset(content_terms(line))
+    return (
+        start,
+        end,
+        text[start:end],
+        line,
+        terms,
+        False,
+        n_items,
+        lead,
+        lead + n_items,
+        False,
+        False,
+        bullets,
+    )
 
 
 # --- traits -------------------------------------------------------------------------------------
@@ -210,7 +278,9 @@ def traits(s: Sentence, q: Question | None = None) -> Traits:
         action=_action_strength(s.shown) if how_to else 0.0,
         has_quantity=(q is None or q.wants_quantity) and _has_quantity(s.shown),
         has_date=(q is None or q.wants_date) and _has_date(s.shown),
-        quality=_quality(s.raw, s.shown, s.is_last, s.items),
+        quality=_quality(s.raw, s.shown, s.is_last, s.items)
+        * (DANGLING_FACTOR if s.dangling else 1.0)
+        * (0.0 if s.lead_in else 1.0),
     )
 
 

@@ -62,7 +62,8 @@ VERB_WORDS = word_set(
     may might shall need needs sets set provides provide includes include requires require aims
     aim helps help means mean shows show delivers deliver makes make gives give takes take
     remains remain becomes become allows allow enables enable supports support expects expect
-    continues continue seeks seek describes describe outlines outline
+    continues continue seeks seek describes describe outlines outline rises rise falls fall
+    grows grow increases increase reaches reach stands stand remain
     """
 )
 MONTHS = "|".join((*MONTH_NAMES, *MONTH_ABBREVIATIONS))

@@ -6,21 +6,37 @@ questions the corpus does not cover: when the evidence is not already conclusive
 is compared with the chosen sentences themselves, and the answer is refused when none of them
 says what was asked (``AnswerSettings.min_sentence_similarity``). A refusal says so plainly and
 lists the nearest sources.
+
+Besides the strength of the evidence, two signals refuse a question the passages only seem to
+answer:
+
+* **A distinctive word is missing**: a year, figure or name the question turns on (see
+  :mod:`assistant.answer.extractive.question`) is nowhere in the chosen passages. "What is the
+  2031/32 A&E target?" finds the 2028/29 one; "What is Frimley's budget?" finds budgets. The
+  answer says what the documents do not cover and shows the closest they come.
+* **An outcome is asked, only a plan is found**: "Did the NHS hit the 4-hour target?" finds the
+  target. The answer says the documents set the target but do not report the outcome.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from assistant.answer.citations import cite
 from assistant.answer.extractive.features import traits
+from assistant.answer.extractive.question import Question, mentions
 from assistant.answer.extractive.scoring import Scored
 from assistant.answer.untrusted import strip_markup
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
 from assistant.schemas import Answer, Citation, RetrievedChunk
+from assistant.text.glossary import normalise_years
 
 REFUSAL_SOURCES = 3  # nearest sources listed when refusing
 CONCLUSIVE_EVIDENCE = 0.75  # at or above this the sentence-similarity check is skipped
@@ -102,10 +118,81 @@ class EvidenceCheck:
         return float((self.vectors(texts) @ self.embedder.embed_query(question)).max())
 
 
+Reason = Literal["answer", "weak", "missing", "unknown", "outturn"]
+# Sentences reporting what happened, not what is planned.
+_REPORTED = re.compile(
+    r"\b(?:was|were|has been|have been|had been)\b(?:\s+\w+){0,3}?\s+(?:met|achieved|reached|hit"
+    r"|delivered|opened|completed|published|found|concluded|calculated|estimated|reported"
+    r"|recorded|observed|shown)\b|\b(?:achieved|fell|rose|grew|increased|decreased|declined"
+    r"|improved|concluded|found that|showed|reported that)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether to answer, and if not, why (and which of the question's words are missing)."""
+
+    reason: Reason = "answer"
+    missing: tuple[str, ...] = field(default=())
+
+    @property
+    def refuse(self) -> bool:
+        return self.reason != "answer"
+
+
+def missing_words(q: Question, selected: list[Scored], chunks: list[RetrievedChunk]) -> list[str]:
+    """The question's distinctive words found neither in the chosen units nor in their passages'
+    text, titles and sections."""
+    if not q.distinctive or not selected:
+        return []
+    seen = {x.sentence.chunk for x in selected}
+    text = " ".join(
+        [x.sentence.shown for x in selected]
+        + [f"{chunks[i].title} {chunks[i].section} {chunks[i].text}" for i in seen]
+    )
+    haystack = normalise_years(text).lower()
+    return [w for w in q.distinctive if not mentions(w, haystack)]
+
+
+def reports_outcome(selected: list[Scored]) -> bool:
+    """Whether a chosen unit reports what happened (not only what is planned)."""
+    return any(_REPORTED.search(x.sentence.shown) for x in selected)
+
+
+def decide(
+    q: Question,
+    selected: list[Scored],
+    chunks: list[RetrievedChunk],
+    weak: bool,
+    known: Callable[[str], bool] | None = None,
+) -> Decision:
+    """The answer-or-refuse decision from the evidence check and the two signals above."""
+    if not selected:
+        return Decision("weak")
+    missing = missing_words(q, selected, chunks)
+    if missing:
+        unknown = known is not None and not any(known(w) for w in missing)
+        return Decision("unknown" if unknown else "missing", tuple(missing))
+    if weak:
+        return Decision("weak")
+    if q.outturn and not reports_outcome(selected):
+        return Decision("outturn")
+    return Decision("answer")
+
+
 def refusal(
-    question: str, chunks: list[RetrievedChunk], scored: list[Scored], evidence: float
+    question: str,
+    chunks: list[RetrievedChunk],
+    scored: list[Scored],
+    evidence: float,
+    decision: Decision | None = None,
+    closest: Scored | None = None,
 ) -> Answer:
     """Say plainly that the corpus does not answer this, and point to the nearest sources."""
+    decision = decision or Decision("weak")
+    if closest is not None and decision.reason in ("missing", "outturn"):
+        return _near_miss(question, chunks, scored, evidence, decision, closest)
     nearest = nearest_sources(chunks)
     if not nearest:
         text = (
@@ -117,11 +204,57 @@ def refusal(
         cite(n, chunks[pos], [_pointer_span(pos, chunks[pos], scored)])
         for n, pos in enumerate(nearest, 1)
     ]
-    lines = [
-        "The documents in the corpus do not cover this question well enough to answer it. "
-        "The nearest sources, which you may want to check yourself, are:"
-    ]
+    lines = [_opening(decision) + "The nearest sources, which you may want to check yourself, are:"]
     lines += [f"[{c.n}] {source_label(c)}" for c in citations]
+    return Answer(
+        question=question,
+        answer="\n".join(lines),
+        refused=True,
+        citations=citations,
+        evidence_score=evidence,
+    )
+
+
+def _opening(decision: Decision) -> str:
+    if decision.reason == "unknown":
+        return f"The documents in the corpus do not mention {_names(decision.missing)}. "
+    if decision.reason == "missing":
+        return f"The documents in the corpus do not cover this for {_names(decision.missing)}. "
+    return "The documents in the corpus do not cover this question well enough to answer it. "
+
+
+def _names(missing: tuple[str, ...]) -> str:
+    quoted = [f"“{m}”" for m in missing]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+
+
+def _near_miss(
+    question: str,
+    chunks: list[RetrievedChunk],
+    scored: list[Scored],
+    evidence: float,
+    decision: Decision,
+    closest: Scored,
+) -> Answer:
+    """A refusal that shows the closest the documents come, so a reader sees why."""
+    if decision.reason == "outturn":
+        opening = (
+            "The documents set out plans and targets but do not report the outcome you ask "
+            "about. What they say:"
+        )
+    else:
+        opening = f"{_opening(decision)}The closest they come:"
+    first = closest.sentence.chunk
+    others = [p for p in nearest_sources(chunks) if p != first][: REFUSAL_SOURCES - 1]
+    citations = [cite(1, chunks[first], [(closest.sentence.start, closest.sentence.end)])]
+    citations += [
+        cite(n, chunks[pos], [_pointer_span(pos, chunks[pos], scored)])
+        for n, pos in enumerate(others, 2)
+    ]
+    lines = [f"{opening} “{closest.sentence.shown}” [1]"]
+    if len(citations) > 1:
+        lines.append("Other sources you may want to check:")
+        lines += [f"[{c.n}] {source_label(c)}" for c in citations[1:]]
     return Answer(
         question=question,
         answer="\n".join(lines),

@@ -22,6 +22,12 @@ that made retrieval pick them) weighs least, and a question word absent from all
 most. Only sentences sharing at least one content term with the question can be selected, and
 only those scoring at least ``RELATIVE_CUTOFF`` of the best one, so short answers stay short.
 
+Selection keeps the answer on one point: the best unit is the *anchor*; units of its document
+scoring near it join it within ``TARGET_WORDS`` (stretched to ``MAX_WORDS`` only for a unit
+adding ``LARGE_GAIN`` of the question's IDF weight); a unit of another document joins only when
+it adds ``OTHER_DOCUMENT_GAIN``, or, when the question compares, the best unit of a second
+document. Units never overlap.
+
 Evidence score, in [0, 1], decides between answering and refusing::
 
     evidence = DENSE_SHARE * dense + (1 - DENSE_SHARE) * coverage
@@ -43,6 +49,7 @@ retrieval) answerable ones scored 0.54-1.0 (median 0.73) and unanswerable ones 0
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,14 +61,26 @@ from assistant.answer.extractive.features import (
     content_terms,
     traits,
 )
+from assistant.answer.extractive.question import mentions
 from assistant.schemas import RetrievedChunk
+from assistant.text.glossary import normalise_years
 
 # --- sentence score weights ---------------------------------------------------------------------
 CONTEXT_WEIGHT = 0.2  # title/section overlap: a tie-breaker between equally matching sentences
 RANK_DECAY = 0.1  # the 6th chunk's sentences weigh 1/1.5 of the 1st chunk's
 ACTION_WEIGHT = 0.6  # how-to questions: a fully actionable sentence scores x1.6
 NUMBER_WEIGHT = 0.5  # quantity/date questions: a sentence with the figure scores x1.5
+YEAR_WEIGHT = 0.5  # a question naming a year or figure: a sentence naming it too scores x1.5
+OTHER_YEAR_FACTOR = 0.5  # ... and one naming only other years scores x0.5
+YEARS = re.compile(r"\b(?:19|20)\d\d\b")
 RELATIVE_CUTOFF = 0.5  # keep sentences scoring at least half the best one
+# --- selection ----------------------------------------------------------------------------------
+TARGET_WORDS = 120  # an answer stops growing here ...
+MAX_WORDS = 240  # ... unless a unit adds much; never beyond this
+LARGE_GAIN = 0.2  # a gain (IDF share of the question) that may stretch it past TARGET_WORDS
+OTHER_DOCUMENT_GAIN = 0.2  # a unit from another document must add this much
+MAX_STEPS = 6  # how-to answers: steps at most
+MAX_UNITS = 4  # other answers: units at most
 
 # --- near-duplicates ----------------------------------------------------------------------------
 DUPLICATE_OVERLAP = 0.85  # |A & B| / min(|A|, |B|) of content terms at or above this: the same
@@ -112,6 +131,7 @@ def score_all(
     idf: dict[str, float],
 ) -> list[Scored]:
     contexts = [covered(idf, frozenset(content_terms(f"{c.title} {c.section}"))) for c in chunks]
+    wanted = [w for w in q.distinctive if any(ch.isdigit() for ch in w)]
     scored = []
     for s in sentences:
         lex = covered(idf, s.terms)
@@ -128,15 +148,23 @@ def score_all(
             boost += NUMBER_WEIGHT * found.has_quantity
         if q.wants_date:
             boost += NUMBER_WEIGHT * found.has_date
-        rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk)
+        other_year = 1.0
+        if wanted:
+            # "The target for 2026/27": a unit naming that year beats one naming another.
+            text = normalise_years(s.shown).lower()
+            named = sum(mentions(w, text) for w in wanted)
+            boost += YEAR_WEIGHT * named / len(wanted)
+            if not named and YEARS.search(text):
+                other_year = OTHER_YEAR_FACTOR
+        rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk) * other_year
         scored.append(Scored(s, found, lex, relevance * boost * rank_factor * found.quality))
     return scored
 
 
-def select(scored: list[Scored], limit: int) -> list[Scored]:
-    """The best sentences: some question overlap, near the top score, no near-duplicates."""
+def candidates(scored: list[Scored], limit: int) -> list[Scored]:
+    """The best units near the top score, without near-duplicates or overlaps: what the evidence
+    is judged on (the answer then quotes a focused few of them, :func:`select`)."""
     usable = [x for x in scored if x.score > 0]
-    # Ties broken by retrieval rank then position, so the answer is deterministic.
     usable.sort(key=lambda x: (-x.score, x.sentence.chunk, x.sentence.start))
     if not usable:
         return []
@@ -145,9 +173,79 @@ def select(scored: list[Scored], limit: int) -> list[Scored]:
     for x in usable:
         if x.score < cutoff or len(chosen) >= limit:
             break
-        if not any(near_duplicate(x.sentence, y.sentence) for y in chosen):
+        if not any(near_duplicate(x.sentence, y.sentence) or _overlaps(x, y) for y in chosen):
             chosen.append(x)
     return chosen
+
+
+def select(
+    scored: list[Scored],
+    idf: dict[str, float],
+    q: Question,
+    chunks: list[RetrievedChunk],
+    limit: int,
+) -> list[Scored]:
+    """The units of one focused answer (see the module docstring)."""
+    usable = [x for x in scored if x.score > 0]
+    # Ties broken by retrieval rank then position, so the answer is deterministic.
+    usable.sort(key=lambda x: (-x.score, x.sentence.chunk, x.sentence.start))
+    if not usable:
+        return []
+    anchor = usable[0]
+    home = chunks[anchor.sentence.chunk].doc_id
+    cutoff = RELATIVE_CUTOFF * anchor.score
+    chosen = [anchor]
+    found = set(anchor.sentence.terms)
+    length = _words(anchor)
+    max_units = MAX_STEPS if q.how_to else min(MAX_UNITS, limit)
+    if q.comparison:
+        _add_second_document(usable, chosen, found, chunks, home, cutoff)
+        length = sum(_words(x) for x in chosen)
+    for x in usable[1:]:
+        if x.score < cutoff or len(chosen) >= max_units:
+            break
+        if any(_overlaps(x, y) or near_duplicate(x.sentence, y.sentence) for y in chosen):
+            continue
+        gain = covered(idf, frozenset(found | x.sentence.terms)) - covered(idf, frozenset(found))
+        if chunks[x.sentence.chunk].doc_id != home and gain < OTHER_DOCUMENT_GAIN:
+            continue  # another document only for what the anchor's does not say
+        size = _words(x)
+        if length + size > MAX_WORDS or (length + size > TARGET_WORDS and gain < LARGE_GAIN):
+            continue
+        chosen.append(x)
+        found |= x.sentence.terms
+        length += size
+    return chosen
+
+
+def _add_second_document(
+    usable: list[Scored],
+    chosen: list[Scored],
+    found: set[str],
+    chunks: list[RetrievedChunk],
+    home: str,
+    cutoff: float,
+) -> None:
+    """A comparison: the best unit of the best other document joins the anchor."""
+    for x in usable[1:]:
+        if x.score < cutoff * 0.6:
+            return
+        if chunks[x.sentence.chunk].doc_id != home and not any(
+            near_duplicate(x.sentence, y.sentence) for y in chosen
+        ):
+            chosen.append(x)
+            found |= x.sentence.terms
+            return
+
+
+def _overlaps(a: Scored, b: Scored) -> bool:
+    """Two units of one chunk sharing any text (a sentence and its list, or its antecedent)."""
+    sa, sb = a.sentence, b.sentence
+    return sa.chunk == sb.chunk and sa.start < sb.end and sb.start < sa.end
+
+
+def _words(x: Scored) -> int:
+    return len(x.sentence.shown.split())
 
 
 def near_duplicate(a: Sentence, b: Sentence) -> bool:

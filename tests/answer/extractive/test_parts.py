@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer.extractive.features import Sentence, analyse_question, traits
+from assistant.answer.extractive.features import Sentence, traits
+from assistant.answer.extractive.question import analyse_question
 from assistant.answer.extractive.lexicon import MONTHS, NUMBER_WORDS
 from assistant.answer.extractive.refusal import EvidenceCheck, SentenceVectors, nearest_sources
 from assistant.answer.extractive.scoring import RELATIVE_CUTOFF, Scored, near_duplicate, select
@@ -54,8 +55,15 @@ def test_selection_keeps_sentences_near_the_best_and_drops_near_duplicates() -> 
     other = sentence("Trusts report staffing.", {"trust", "report", "staff"}, start=80)
     weak = sentence("Boards meet.", {"board", "meet"}, start=120)
     assert near_duplicate(best, copy) and not near_duplicate(best, other)
+    q = analyse_question("Who publishes plans and reports staffing?")
+    idf = dict.fromkeys(("icb", "publish", "plan", "spring", "trust", "report", "staff"), 1.0)
+    chunk = RetrievedChunk(chunk_id="c", doc_id="d", title="Plan", text=".")
     chosen = select(
-        [scored(best, 1.0), scored(copy, 0.9), scored(other, 0.6), scored(weak, 0.4)], limit=5
+        [scored(best, 1.0), scored(copy, 0.9), scored(other, 0.6), scored(weak, 0.4)],
+        idf,
+        q,
+        [chunk],
+        limit=5,
     )
     assert [x.sentence for x in chosen] == [best, other]
     assert 0.4 < RELATIVE_CUTOFF * 1.0 <= 0.6
