@@ -124,18 +124,27 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
 
 
-def _segments(text: str) -> list[tuple[int, int]]:
-    """Group lines into units that a sentence may not cross."""
+def _segments(text: str, *, lists: bool = False) -> list[tuple[int, int]]:
+    """Group lines into units that a sentence may not cross. With ``lists``, the short lines
+    after a lead-in ending in a colon are list items whose bullets the conversion dropped
+    ("...encompassing:" / "acute care" / "social care"), one unit each."""
     lines = _lines(text)
     if not lines:
         return []
     segments: list[tuple[int, int]] = []
     seg_start = lines[0][0]
     starts_sentence = True  # does the previous line begin a sentence (heading candidate)?
+    in_list = False  # inside the items after a lead-in
     for (p_start, p_end), (n_start, n_end) in itertools.pairwise(lines):
         prev, nxt = text[p_start:p_end].strip(), text[n_start:n_end].strip()
         blank = text.count("\n", p_end, n_start) >= 2
-        if _is_break(prev, nxt, blank=blank, prev_starts_sentence=starts_sentence):
+        if lists:
+            in_list = (prev.rstrip(" *_").endswith(":") and _is_item_line(nxt)) or (
+                in_list and _is_item_line(prev) and not ends_with_terminal(prev)
+            )
+        if (in_list and _is_item_line(nxt)) or _is_break(
+            prev, nxt, blank=blank, prev_starts_sentence=starts_sentence
+        ):
             segments.append((seg_start, p_end))
             seg_start = n_start
             starts_sentence = True
@@ -143,6 +152,23 @@ def _segments(text: str) -> list[tuple[int, int]]:
             starts_sentence = ends_with_terminal(prev)
     segments.append((seg_start, lines[-1][1]))
     return segments
+
+
+def _is_item_line(line: str) -> bool:
+    """A short line that could be one item of a list whose bullets were lost: not a wrapped
+    line (it does not end on "and", "the", "to" ...)."""
+    words = line.split()
+    last = words[-1].lower().strip(",;") if words else ""
+    return (
+        0 < len(words) <= HEADING_MAX_WORDS
+        and last not in _CONTINUING_WORDS
+        and last not in _RUNNING_VERBS
+        and _LETTER.search(line) is not None
+    )
+
+
+# A line ending on one of these runs on into the next ("plans that are" / "ambitious").
+_RUNNING_VERBS = word_set("is are be been being was were will would must should can could has have")
 
 
 def _is_break(prev: str, nxt: str, *, blank: bool, prev_starts_sentence: bool) -> bool:
@@ -191,7 +217,7 @@ def _starts_upper(line: str) -> bool:
 def _pieces(text: str, *, cautious: bool) -> list[tuple[int, int]]:
     """Consecutive ``(start, end)`` pieces of every segment, cut at each sentence boundary."""
     pieces: list[tuple[int, int]] = []
-    for seg_start, seg_end in _segments(text):
+    for seg_start, seg_end in _segments(text, lists=not cautious):
         cuts = [*_cuts(text, seg_start, seg_end, cautious=cautious), seg_end]
         pieces.extend(itertools.pairwise(cuts))
     return pieces

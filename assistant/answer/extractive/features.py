@@ -59,7 +59,8 @@ QUESTION_FACTOR = 0.3  # a question in the text (often a heading) is not an answ
 LEAD_IN_FACTOR = 0.6  # "ICBs should:" without its list says little on its own
 MID_START_FACTOR = 0.6  # starts in lower case: the chunk began mid-sentence
 TRUNCATED_FACTOR = 0.7  # the chunk's last sentence, cut off without a full stop
-DANGLING_FACTOR = 0.3  # "This means ..." without the sentence it points back to
+DANGLING_FACTOR = 0.15  # "This means ..." without the sentence it points back to
+SIGNPOST_FACTOR = 0.3  # "Learn more in case study 1: ..." points elsewhere, says nothing
 MIN_LETTER_RATIO = 0.55  # below this share of letters among visible characters: table debris
 MAX_NUMBER_TOKEN_RATIO = 0.4  # above this share of numeric tokens: table debris
 
@@ -132,6 +133,14 @@ _NOT_BACK_REFERENCE = re.compile(
     r"^(?:this|these) (?:document|plan|guidance|framework|paper|report|publication|section"
     r"|chapter|review|briefing|manual|letter|annex|appendix|strategy|year|programme)\b"
     r"|^it (?:is|was|will be|would be|remains|has been|may be) (?:\w+ ){0,3}?(?:to|that|for|whether)\b",
+    re.IGNORECASE,
+)
+# Sends the reader elsewhere rather than saying anything: "Learn more in case study 1: ...",
+# "Read more in ...", "Case study 6: ...", "See annex B", "Further guidance will follow".
+SIGNPOST = re.compile(
+    r"^(?:learn|read|find out) more\b|^(?:see|refer to)\b|^case study \d+\s*:"
+    r"|^for more (?:information|detail)|^more (?:information|detail) (?:is|can be|will be)"
+    r"|^further (?:guidance|details?|information) (?:will|is|are)",
     re.IGNORECASE,
 )
 # Announces a list: ends with a colon, or "the following" / "as follows".
@@ -367,6 +376,8 @@ def _noise_factor(raw: str, shown: str, tokens: list[str], *, items: int) -> flo
         factor *= LONG_FACTOR
     if not is_list_item(raw) and shown[:1].islower():
         factor *= MID_START_FACTOR
+    if SIGNPOST.search(shown):
+        factor *= SIGNPOST_FACTOR
     return factor
 
 

@@ -242,19 +242,14 @@ def _is_name(word: str, text: str, at: int) -> bool:
 
 def mentions(word: str, haystack: str) -> bool:
     """Whether ``word`` (a year, figure or name from the question) is in ``haystack`` (lower
-    case, years normalised); a financial year also matches the March that ends it, and the
-    reverse; a name matches any form of it ("Trusts" - "trust")."""
+    case, years normalised). A financial year matches however it is written ("2026/27", "from
+    April 2026", "by March 2027"); a name matches any form of it ("Trusts" - "trust")."""
     low = word.lower()
     if re.search(rf"(?<![\w/]){re.escape(low)}(?![\w/])", haystack):
         return True
-    fy = re.fullmatch(r"(20\d\d)/(\d\d)", low)
-    if fy:
-        return f"march 20{fy.group(2)}" in haystack
-    march = re.fullmatch(r"march (20\d\d)", low)
-    if march:
-        year = int(march.group(1))
-        return f"{year - 1}/{year % 100:02d}" in haystack
+    years = financial_years(low)
+    if years:
+        return bool(set(years) & set(financial_years(haystack)))
     if not low.isdigit() and len(low) > 3:
-        stems = {stem(w) for w in words(haystack)}
-        return stem(low) in stems
+        return stem(low) in {stem(w) for w in words(haystack)}
     return False

@@ -149,7 +149,9 @@ def missing_words(q: Question, selected: list[Scored], chunks: list[RetrievedChu
     seen = {x.sentence.chunk for x in selected}
     text = " ".join(
         [x.sentence.shown for x in selected]
-        + [f"{chunks[i].title} {chunks[i].section} {chunks[i].text}" for i in seen]
+        + [f"{chunks[i].section} {chunks[i].text}" for i in seen]
+        # A document named in the question ("the 2025/26 guidance", "the BMC review").
+        + [f"{c.title} {c.publisher or ''} {c.doc_id}" for c in chunks]
     )
     haystack = normalise_years(text).lower()
     return [w for w in q.distinctive if not mentions(w, haystack)]

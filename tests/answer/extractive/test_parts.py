@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from assistant.answer.extractive.features import Sentence, traits
-from assistant.answer.extractive.question import analyse_question
 from assistant.answer.extractive.lexicon import MONTHS, NUMBER_WORDS
+from assistant.answer.extractive.question import analyse_question
 from assistant.answer.extractive.refusal import EvidenceCheck, SentenceVectors, nearest_sources
 from assistant.answer.extractive.scoring import RELATIVE_CUTOFF, Scored, near_duplicate, select
 from assistant.config import AnswerSettings

@@ -129,8 +129,6 @@ def test_an_answer_stays_in_its_document_and_is_short() -> None:
         "Trusts report many things to their boards. Staffing gaps appear in annual reports.",
         doc="other",
     )
-    got = answer(
-        "How often must staffing gaps be reported to the ICB?", chunk(0, REPORTING), other
-    )
+    got = answer("How often must staffing gaps be reported to the ICB?", chunk(0, REPORTING), other)
     assert {c.doc_id for c in got.citations} == {"guide"}
     assert len(got.answer.split()) <= 250
