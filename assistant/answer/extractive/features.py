@@ -146,6 +146,7 @@ SIGNPOST = re.compile(
 # Announces a list: ends with a colon, or "the following" / "as follows".
 _ANNOUNCES_LIST = re.compile(r"(?::|\bthe following|\bas follows)[\s*_]*$", re.IGNORECASE)
 ANTECEDENT_MAX_WORDS = 60  # a sentence referred back to, quoted with its referrer, at most
+ANTECEDENT_MAX_SENTENCES = 2  # how far back a chain of referring sentences is followed
 
 
 def refers_back(shown: str) -> bool:
@@ -169,7 +170,7 @@ def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
     for i, (start, end) in enumerate(spans):
         raw = text[start:end]
         back = refers_back(shown[i]) and not is_list_item(raw)
-        antecedent = back and i > 0 and _can_precede(text, spans, shown, i)
+        first = _antecedent(text, spans, shown, i) if back else None
         announces = bool(_ANNOUNCES_LIST.search(raw.rstrip()))
         items = _following_items(text, spans[i + 1 :]) if announces else []
         out.append(
@@ -180,15 +181,29 @@ def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
                 i,
                 i,
                 is_last=i == len(spans) - 1,
-                dangling=back and not antecedent,
+                dangling=back and first is None,
                 lead_in=announces and not items,
             )
         )
-        if antecedent:
-            out.append(_unit(text, spans, shown, i - 1, i, is_last=i == len(spans) - 1))
+        if first is not None:
+            out.append(_unit(text, spans, shown, first, i, is_last=i == len(spans) - 1))
         if items:
             out.append(_list_unit(text, spans, i, len(items)))
     return tuple(out)
+
+
+def _antecedent(text: str, spans: list[tuple[int, int]], shown: list[str], i: int) -> int | None:
+    """Where the sentences a referring sentence ``i`` needs begin: the one before it, or the
+    one before that when it refers back too ("It should ... This should ..."); None when the
+    chain runs out of the chunk or into a heading or list."""
+    first = i
+    for _ in range(ANTECEDENT_MAX_SENTENCES):
+        if first == 0 or not _can_precede(text, spans, shown, first):
+            return None
+        first -= 1
+        if not refers_back(shown[first]):
+            return first
+    return None
 
 
 def _can_precede(text: str, spans: list[tuple[int, int]], shown: list[str], i: int) -> bool:
