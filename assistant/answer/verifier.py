@@ -182,7 +182,7 @@ def _negated(text: str) -> bool:
 
 
 def _sentences(passage: str) -> list[str]:
-    return [passage[a:b] for a, b in sentence_spans(passage)] or [passage]
+    return [passage[a:b] for a, b in sentence_spans(passage, lists=False)] or [passage]
 
 
 class GroundingVerifier:

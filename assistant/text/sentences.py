@@ -77,13 +77,19 @@ _CONTINUING_WORDS = word_set(
 HEADING_MAX_WORDS = 12
 
 
-def sentence_spans(text: str, *, cautious: bool = False) -> list[tuple[int, int]]:
+def sentence_spans(
+    text: str, *, cautious: bool = False, lists: bool | None = None
+) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences, list items and headings in ``text``.
 
     Spans are in text order, do not overlap, carry no leading or trailing white space, and each
     contains at least one letter or digit. ``text[start:end]`` is the verbatim sentence.
+    ``lists`` (default: not ``cautious``) reads short lines after a lead-in ending in a colon
+    as list items whose bullets the conversion dropped; the grounding check turns it off, as a
+    claim is checked against whole sentences.
     """
-    spans = (_trim(text, a, b) for a, b in _pieces(text, cautious=cautious))
+    lists = not cautious if lists is None else lists
+    spans = (_trim(text, a, b) for a, b in _pieces(text, cautious=cautious, lists=lists))
     return [s for s in spans if s is not None]
 
 
@@ -91,7 +97,7 @@ def split_sentences(text: str, *, cautious: bool = False) -> list[str]:
     """The sentences of ``text`` as strings. Unlike :func:`sentence_spans`, nothing but the white
     space between sentences is dropped: a stray bracket or bold marker stays in its piece, so
     the pieces joined again hold all of the text."""
-    pieces = (text[a:b].strip() for a, b in _pieces(text, cautious=cautious))
+    pieces = (text[a:b].strip() for a, b in _pieces(text, cautious=cautious, lists=not cautious))
     return [p for p in pieces if p]
 
 
@@ -214,10 +220,10 @@ def _starts_upper(line: str) -> bool:
 # --- pass 2: sentences inside a segment ----------------------------------------------------------
 
 
-def _pieces(text: str, *, cautious: bool) -> list[tuple[int, int]]:
+def _pieces(text: str, *, cautious: bool, lists: bool) -> list[tuple[int, int]]:
     """Consecutive ``(start, end)`` pieces of every segment, cut at each sentence boundary."""
     pieces: list[tuple[int, int]] = []
-    for seg_start, seg_end in _segments(text, lists=not cautious):
+    for seg_start, seg_end in _segments(text, lists=lists):
         cuts = [*_cuts(text, seg_start, seg_end, cautious=cautious), seg_end]
         pieces.extend(itertools.pairwise(cuts))
     return pieces

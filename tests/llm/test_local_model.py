@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from assistant.answer.postcheck import check_text
 from assistant.answer.verifier import GroundingVerifier
 from assistant.config import Settings
-from assistant.schemas import Answer, DeltaEvent, FinalEvent, SourcesEvent
+from assistant.asking import AskResult
+from assistant.schemas import Answer, AskRequest, DeltaEvent, SourcesEvent
 from assistant.services import Services, build_services
 from tests.answer.test_generative import PLANS, TEAMS
 from tests.conftest import fake_settings
@@ -65,8 +66,9 @@ def services(llama_server: str, tmp_path_factory: pytest.TempPathFactory) -> Ser
 
 
 def stream(services: Services, question: str) -> tuple[list[object], str, Answer]:
-    events = list(services.ask_stream(question, mode="llm"))
-    assert isinstance(events[0], SourcesEvent) and isinstance(events[-1], FinalEvent)
+    request = AskRequest(question=question, mode="llm")
+    events = list(services.asker.stream(request, record=False))
+    assert isinstance(events[0], SourcesEvent) and isinstance(events[-1], AskResult)
     streamed = "".join(e.text for e in events if isinstance(e, DeltaEvent))
     return events, streamed, events[-1].answer
 

@@ -23,6 +23,7 @@ from assistant.answer.extractive.lexicon import (
     QUANTITY_QUESTION,
     QUESTION_STOP_WORDS,
 )
+from assistant.redact import redact
 from assistant.text import STOP_WORDS, stem, words
 from assistant.text.dictionary import word_frequency
 from assistant.text.glossary import GLOSSARY, normalise_years
@@ -113,6 +114,8 @@ _OPENERS = frozenset(
 _PERIOD = re.compile(r"\b20\d\d/\d\d\b|\b(?:19|20)\d\d\b")
 _MONTH_YEAR = re.compile(rf"\b({'|'.join(MONTH_NAMES)})\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 # A figure, but not one that is part of a name ("10 Year Health Plan", "the 3 shifts").
+# Seven or more digits with no thousands separators: a reference or an identifier, not a quantity.
+_IDENTIFIER = re.compile(r"\d{7,}")
 _NUMBER = re.compile(
     r"(?<![\w/.])\d{2,}(?:,\d{3})*(?:\.\d+)?%?(?![\w/])(?![- ]?(?:year|yr|point|day|week)s?\b)",
     re.IGNORECASE,
@@ -207,7 +210,9 @@ def distinctive_words(question: str) -> list[str]:
     >>> distinctive_words("How do we set up a neighbourhood health team?")
     []
     """
-    text = normalise_years(_LEAD_IN.sub("", question, count=1))
+    # Identifiers (an NHS number, a phone number, an email, a reference) are not what is asked
+    # about: "When does the lounge open for my patient 943 476 5919?" asks about the lounge.
+    text = normalise_years(_LEAD_IN.sub("", redact(question), count=1))
     found: list[str] = []
     for m in _MONTH_YEAR.finditer(text):
         found.append(f"{m.group(1).title()} {m.group(2)}")
@@ -216,6 +221,8 @@ def distinctive_words(question: str) -> list[str]:
             found.append(m.group(0))
     for m in _NUMBER.finditer(text):
         value = m.group(0)
+        if _IDENTIFIER.fullmatch(value):
+            continue
         if not any(value in f for f in found) and not _PERIOD.fullmatch(value):
             found.append(value)
     for m in _CAPITALISED.finditer(text):

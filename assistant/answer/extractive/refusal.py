@@ -219,7 +219,10 @@ def refusal(
 
 def _opening(decision: Decision) -> str:
     if decision.reason == "unknown":
-        return f"The documents in the corpus do not mention {_names(decision.missing)}. "
+        return (
+            "The documents in the corpus do not cover this: they do not mention "
+            f"{_names(decision.missing)}. "
+        )
     if decision.reason == "missing":
         return f"The documents in the corpus do not cover this for {_names(decision.missing)}. "
     return "The documents in the corpus do not cover this question well enough to answer it. "
