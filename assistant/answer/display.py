@@ -19,7 +19,8 @@ _HEADING_HASHES = re.compile(r"^#{1,6}\s+")
 # A footnote number glued to the start of a sentence by PDF conversion ("44 The wider ...").
 # Only before a capitalised function word, so "18 ICBs have ..." keeps its number.
 _FOOTNOTE_NUMBER = re.compile(
-    r"^\d{1,3}\s+(?=(?:The|This|These|That|Those|It|Its|In|We|Our|A|An|As|For|However)\s)"
+    r"^\d{1,3}\s+(?=(?:The|This|These|That|Those|There|It|Its|In|We|Our|A|An|As|For|However"
+    r"|Some|Many|Each|All|When|While|If)\s)"
 )
 _SPACE = re.compile(r"\s+")
 # "[19]", "[3, 4]" (a source's footnotes) and "[src: id, section]" (the briefings' citations).

@@ -30,7 +30,7 @@ from assistant.answer.extractive.lexicon import (
 from assistant.answer.extractive.question import Question, content_terms
 from assistant.answer.untrusted import is_instruction
 from assistant.schemas import RetrievedChunk
-from assistant.text import words
+from assistant.text import STOP_WORDS, words
 from assistant.text.sentences import (
     HEADING_MAX_WORDS,
     ends_with_terminal,
@@ -60,6 +60,9 @@ LEAD_IN_FACTOR = 0.6  # "ICBs should:" without its list says little on its own
 MID_START_FACTOR = 0.6  # starts in lower case: the chunk began mid-sentence
 TRUNCATED_FACTOR = 0.7  # the chunk's last sentence, cut off without a full stop
 DANGLING_FACTOR = 0.15  # "This means ..." without the sentence it points back to
+# "This cohort has been estimated at 7% ..." without it: the noun says what is meant, and the
+# question usually names it too, so the sentence still reads.
+NAMED_REFERENT_FACTOR = 0.6
 SIGNPOST_FACTOR = 0.3  # "Learn more in case study 1: ..." points elsewhere, says nothing
 MIN_LETTER_RATIO = 0.55  # below this share of letters among visible characters: table debris
 MAX_NUMBER_TOKEN_RATIO = 0.4  # above this share of numeric tokens: table debris
@@ -303,9 +306,21 @@ def traits(s: Sentence, q: Question | None = None) -> Traits:
         has_quantity=(q is None or q.wants_quantity) and _has_quantity(s.shown),
         has_date=(q is None or q.wants_date) and _has_date(s.shown),
         quality=_quality(s.raw, s.shown, s.is_last, s.items)
-        * (DANGLING_FACTOR if s.dangling else 1.0)
+        * (_dangling_factor(s.shown) if s.dangling else 1.0)
         * (0.0 if s.lead_in else 1.0),
     )
+
+
+def _dangling_factor(shown: str) -> float:
+    """How much a sentence lacking what it refers back to loses: less when a noun names it."""
+    m = _NAMED_REFERENT.match(shown)
+    if m and m.group(1).lower() not in VERB_WORDS and m.group(1).lower() not in STOP_WORDS:
+        return NAMED_REFERENT_FACTOR
+    return DANGLING_FACTOR
+
+
+# "This cohort ...", "These teams ...", "Such plans ...": a determiner, then a noun.
+_NAMED_REFERENT = re.compile(r"^(?:this|these|that|those|such|both)\s+([a-z][a-z-]+)\b", re.I)
 
 
 @lru_cache(maxsize=SENTENCE_CACHE)

@@ -79,6 +79,8 @@ TARGET_WORDS = 120  # an answer stops growing here ...
 MAX_WORDS = 240  # ... unless a unit adds much; never beyond this
 LARGE_GAIN = 0.2  # a gain (IDF share of the question) that may stretch it past TARGET_WORDS
 OTHER_DOCUMENT_GAIN = 0.2  # a unit from another document must add this much
+MIN_GAIN = 0.05  # a unit adding less of the question than this ...
+SAME_POINT_SCORE = 0.9  # ... joins only when it scores this close to the anchor (not how-to)
 MAX_STEPS = 6  # how-to answers: steps at most
 MAX_UNITS = 4  # other answers: units at most
 
@@ -209,6 +211,8 @@ def select(
         gain = covered(idf, frozenset(found | x.sentence.terms)) - covered(idf, frozenset(found))
         if chunks[x.sentence.chunk].doc_id != home and gain < OTHER_DOCUMENT_GAIN:
             continue  # another document only for what the anchor's does not say
+        if not q.how_to and gain < MIN_GAIN and x.score < SAME_POINT_SCORE * anchor.score:
+            continue  # says nothing about the question that the answer does not say already
         size = _words(x)
         if length + size > MAX_WORDS or (length + size > TARGET_WORDS and gain < LARGE_GAIN):
             continue
@@ -255,7 +259,15 @@ def near_duplicate(a: Sentence, b: Sentence) -> bool:
     small = min(len(a.terms), len(b.terms))
     if small < DUPLICATE_MIN_TERMS:
         return bool(a.terms) and a.terms == b.terms
+    if _figures(a.terms) != _figures(b.terms):
+        # "By 2030 there will be a shortfall of 17,750" after a sentence on the 2030 supply
+        # shares most words with it, but states another figure.
+        return False
     return len(a.terms & b.terms) / small >= DUPLICATE_OVERLAP
+
+
+def _figures(terms: frozenset[str]) -> frozenset[str]:
+    return frozenset(t for t in terms if any(ch.isdigit() for ch in t))
 
 
 # --- evidence -----------------------------------------------------------------------------------
