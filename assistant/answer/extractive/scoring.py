@@ -211,8 +211,16 @@ def select(
         gain = covered(idf, frozenset(found | x.sentence.terms)) - covered(idf, frozenset(found))
         if chunks[x.sentence.chunk].doc_id != home and gain < OTHER_DOCUMENT_GAIN:
             continue  # another document only for what the anchor's does not say
-        if not q.how_to and gain < MIN_GAIN and x.score < SAME_POINT_SCORE * anchor.score:
-            continue  # says nothing about the question that the answer does not say already
+        if (
+            not q.how_to
+            and gain < MIN_GAIN
+            and x.score < SAME_POINT_SCORE * anchor.score
+            and x.sentence.chunk != anchor.sentence.chunk
+        ):
+            # Another passage that says nothing about the question that the answer does not
+            # say already (the anchor's own passage goes on with the point: its figures, what
+            # the measure leaves out).
+            continue
         size = _words(x)
         if length + size > MAX_WORDS or (length + size > TARGET_WORDS and gain < LARGE_GAIN):
             continue
