@@ -109,6 +109,7 @@ class Traits:
     has_quantity: bool
     has_date: bool
     quality: float  # product of the penalty factors; 0 means never selectable
+    enumerates: bool = False  # a lead-in with its items, or a list run into one sentence
 
 
 UNSCORED = Traits(False, False, 0.0, False, False, 0.0)
@@ -305,6 +306,7 @@ def traits(s: Sentence, q: Question | None = None) -> Traits:
         action=_action_strength(s.shown) if how_to else 0.0,
         has_quantity=(q is None or q.wants_quantity) and _has_quantity(s.shown),
         has_date=(q is None or q.wants_date) and _has_date(s.shown),
+        enumerates=bool(s.items) or _inline_list(s.shown),
         quality=_quality(s.raw, s.shown, s.is_last, s.items)
         * (_dangling_factor(s.shown) if s.dangling else 1.0)
         * (0.0 if s.lead_in else 1.0),
@@ -402,13 +404,20 @@ def _noise_factor(raw: str, shown: str, tokens: list[str], *, items: int) -> flo
         factor *= TABLE_FACTOR
     if REFERENCE.search(shown) or FOOTNOTE.match(shown):
         factor *= REFERENCE_FACTOR
-    if len(tokens) > LONG_WORDS and not items:
+    if len(tokens) > LONG_WORDS and not items and not _inline_list(shown):
         factor *= LONG_FACTOR
     if not is_list_item(raw) and shown[:1].islower():
         factor *= MID_START_FACTOR
     if SIGNPOST.search(shown):
         factor *= SIGNPOST_FACTOR
     return factor
+
+
+def _inline_list(shown: str) -> bool:
+    """A list run into one sentence after a lead-in ("ICBs can achieve this by: engaging early
+    ..., sharing data ..., jointly developing ..."): long by nature, not run-on column text."""
+    lead, colon, rest = shown.partition(":")
+    return bool(colon) and 3 <= len(lead.split()) <= 25 and rest.count(",") + rest.count(";") >= 2
 
 
 def _has_verb(tokens: list[str]) -> bool:

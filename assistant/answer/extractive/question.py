@@ -18,6 +18,7 @@ from assistant.answer.extractive.lexicon import (
     DATE_QUESTION,
     EQUIVALENT_PHRASES,
     HOW_TO,
+    LIST_QUESTION,
     NUMBER_WORDS,
     PHRASE,
     QUANTITY_QUESTION,
@@ -117,7 +118,7 @@ _MONTH_YEAR = re.compile(rf"\b({'|'.join(MONTH_NAMES)})\s+((?:19|20)\d\d)\b", re
 # Seven or more digits with no thousands separators: a reference or an identifier, not a quantity.
 _IDENTIFIER = re.compile(r"\d{7,}")
 _NUMBER = re.compile(
-    r"(?<![\w/.])\d{2,}(?:,\d{3})*(?:\.\d+)?%?(?![\w/])(?![- ]?(?:year|yr|point|day|week)s?\b)",
+    r"(?<![\w/.,])(?:\d{1,3}(?:,\d{3})+|\d{2,})(?:\.\d+)?%?(?![\w/])(?![- ]?(?:year|yr|point|day|week)s?\b)",
     re.IGNORECASE,
 )
 # The clause that asks: "Trust CFO. What are we ...?" or "UEC lead here - how do we ...?"
@@ -144,6 +145,7 @@ class Question:
     wants_date: bool
     comparison: bool = False
     outturn: bool = False
+    wants_list: bool = False  # "What are the three shifts?": an enumeration
     distinctive: tuple[str, ...] = ()  # as typed (normalised years), in order
 
     @property
@@ -198,6 +200,7 @@ def analyse_question(question: str) -> Question:
         wants_date=bool(DATE_QUESTION.search(question)),
         comparison=bool(COMPARISON.search(question)),
         outturn=bool(OUTTURN.search(question)),
+        wants_list=bool(LIST_QUESTION.search(question)),
         distinctive=tuple(distinctive_words(question)),
     )
 

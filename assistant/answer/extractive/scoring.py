@@ -13,6 +13,7 @@ Sentence score (higher is better)::
     boost       = 1 + ACTION_WEIGHT * action     (how-to questions; action in [0, 1])
                     + NUMBER_WEIGHT * has_quantity (how many / how much / what percentage)
                     + NUMBER_WEIGHT * has_date   (when / by when / deadline)
+                    + LIST_WEIGHT * enumerates   (what are the three shifts / which components)
     rank_factor = 1 / (1 + RANK_DECAY * position of the chunk in the retrieval ranking)
     quality     = product of penalty factors (fragment, heading, table debris, reference, ...)
 
@@ -70,6 +71,7 @@ CONTEXT_WEIGHT = 0.2  # title/section overlap: a tie-breaker between equally mat
 RANK_DECAY = 0.1  # the 6th chunk's sentences weigh 1/1.5 of the 1st chunk's
 ACTION_WEIGHT = 0.6  # how-to questions: a fully actionable sentence scores x1.6
 NUMBER_WEIGHT = 0.5  # quantity/date questions: a sentence with the figure scores x1.5
+LIST_WEIGHT = 0.5  # "What are the three shifts?": a list (or a sentence listing) scores x1.5
 YEAR_WEIGHT = 0.5  # a question naming a year or figure: a sentence naming it too scores x1.5
 OTHER_YEAR_FACTOR = 0.5  # ... and one naming only other years scores x0.5
 YEARS = re.compile(r"\b(?:19|20)\d\d\b")
@@ -150,6 +152,8 @@ def score_all(
             boost += NUMBER_WEIGHT * found.has_quantity
         if q.wants_date:
             boost += NUMBER_WEIGHT * found.has_date
+        if q.wants_list:
+            boost += LIST_WEIGHT * found.enumerates
         other_year = 1.0
         if wanted:
             # "The target for 2026/27": a unit naming that year beats one naming another.
