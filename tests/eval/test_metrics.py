@@ -107,3 +107,21 @@ def test_key_facts_match_as_words_whatever_the_punctuation_or_case():
     assert key_fact_recall(answer, ["1,500", "2026/27"]) == 1.0
     # Words, not fragments of words: "port" is not in "support", "150" not in "1,500".
     assert key_fact_recall(answer, ["port", "150"]) == 0.0
+
+
+def test_the_refusal_threshold_is_fitted_on_one_split_and_reported_unchanged_on_another():
+    from eval.refusal import calibrate, decide
+
+    fit = [
+        {"answerable": True, "refused": False, "evidence_score": s} for s in (0.5, 0.6, 0.8)
+    ] + [{"answerable": False, "refused": False, "evidence_score": s} for s in (0.2, 0.3)]
+    threshold = calibrate(fit)
+    assert 0.3 < threshold <= 0.5  # refuses both unanswerable, answers all answerable
+    held = [
+        {"answerable": True, "refused": False, "evidence_score": 0.31},
+        {"answerable": False, "refused": True, "evidence_score": 0.9},  # another signal
+    ]
+    outcome = decide(held, threshold)
+    assert outcome.counts["answerable_refused"] == 1
+    assert outcome.counts["unanswerable_refused"] == 1
+    assert outcome.false_refusal_rate == 1.0 and outcome.refusal_rate == 1.0
