@@ -18,12 +18,14 @@ from assistant.errors import EmptyIndexError
 from assistant.retrieval.base import DENSE, LEXICAL, RetrievalState, Stage
 from assistant.retrieval.bm25 import BM25Index, BM25Sync
 from assistant.retrieval.stages import (
+    NAMED,
     DenseSearch,
     DropNearDuplicates,
     EmbedQuery,
     FetchCandidates,
     LexicalSearch,
     MaximalMarginalRelevance,
+    NamedDocumentSearch,
     ScoreUnsearchedDense,
     WeightedRRF,
 )
@@ -168,8 +170,19 @@ def default_stages(
         EmbedQuery(embedder),
         DenseSearch(store, settings.dense_k),
         LexicalSearch(bm25, settings.bm25_k),
+    ]
+    if settings.named_document_weight > 0:
+        stages.append(NamedDocumentSearch(store, bm25, settings.bm25_k))
+    stages += [
         # Dense first: RRF sums the rankings in this order, and float sums depend on it.
-        WeightedRRF({DENSE: settings.dense_weight, LEXICAL: settings.bm25_weight}, settings.rrf_k),
+        WeightedRRF(
+            {
+                DENSE: settings.dense_weight,
+                LEXICAL: settings.bm25_weight,
+                NAMED: settings.named_document_weight,
+            },
+            settings.rrf_k,
+        ),
         FetchCandidates(store),
         ScoreUnsearchedDense(),
     ]
