@@ -44,7 +44,10 @@ OUTTURN = re.compile(
     rf"|\b(?:have|has) {_WHO} (?:\w+ )?(?:hit|met|achieved|reached|delivered)\b"
     r"|\b(?:was|were) (?:the )?(?:\w+ )?(?:targets?|ambitions?|standards?|trajector(?:y|ies)) "
     r"(?:met|hit|achieved|reached|delivered)\b"
-    r"|\bso far\b|\bto date\b|\bactually (?:opened|delivered|achieved|hit|met|happened)\b"
+    # "Has it actually opened?" asks what happened; "whether the plan is actually delivered"
+    # asks what it depends on.
+    r"|\bso far\b|\bto date\b"
+    r"|\b(?:has|have|was|were|did)\b[^?.]{0,40}\bactually (?:opened|delivered|achieved|hit|met|happened)\b"
     r"|\boutturn\b|\bwhat happened\b|\bwhat did (?:the )?[\w ]{2,60}? (?:conclude|find|recommend)\b"
     r"|\bconclusions? of\b|\bfindings of\b",
     re.IGNORECASE,
