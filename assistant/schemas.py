@@ -40,6 +40,9 @@ class Block(BaseModel):
     text: str
     level: int = 0
     page: int | None = None
+    # Two columns interleaved line by line by the conversion (see assistant.ingest.columns):
+    # the block is indexed but never quoted as a sentence.
+    garbled: bool = False
 
 
 class ParsedDocument(BaseModel):
@@ -57,6 +60,10 @@ class Chunk(BaseModel):
     headings: list[str] = Field(default_factory=list)
     page_start: int | None = None
     page_end: int | None = None
+    # Column-interleaved text (assistant.ingest.columns): ``garbled`` when most of the text is;
+    # ``garbled_spans``: [start, end) character offsets in ``text`` of every interleaved block.
+    garbled: bool = False
+    garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
 
     @property
     def section(self) -> str:
@@ -80,6 +87,10 @@ class RetrievedChunk(BaseModel):
     score: float = 0.0
     dense_score: float | None = None
     bm25_score: float | None = None
+    # As on Chunk: text read across two columns by the conversion. Never quote a sentence that
+    # overlaps ``garbled_spans``; cite the section and page instead.
+    garbled: bool = False
+    garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
 
     @property
     def page(self) -> int | None:

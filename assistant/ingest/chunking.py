@@ -35,6 +35,7 @@ class _Unit:
     tokens: int
     page: int | None
     new_block: bool  # first unit of its block: joined to the previous one with a line break
+    garbled: bool = False  # from a column-interleaved block
 
 
 @dataclass
@@ -83,7 +84,7 @@ def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_U
         for piece in pieces:
             parts = _fit(piece, count, max_tokens)
             for i, part in enumerate(parts):
-                units.append(_Unit(part, count(part), block.page, first))
+                units.append(_Unit(part, count(part), block.page, first, block.garbled))
                 # Each table row keeps its own line; sentences of a paragraph share one.
                 first = block.kind == "table" and i == len(parts) - 1
     return units
@@ -146,6 +147,23 @@ def _join(units: list[_Unit]) -> str:
     return "".join(parts)
 
 
+def _garbled_spans(units: list[_Unit]) -> list[tuple[int, int]]:
+    """Where the garbled units lie in ``_join(units)``: [start, end) offsets, neighbours merged."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for i, unit in enumerate(units):
+        if i:
+            pos += 1  # the separator _join puts before every unit but the first
+        end = pos + len(unit.text)
+        if unit.garbled:
+            if spans and spans[-1][1] >= pos - 1:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((pos, end))
+        pos = end
+    return spans
+
+
 def _pack(
     units: list[_Unit], count: TokenCounter, max_tokens: int, overlap_tokens: int
 ) -> list[list[_Unit]]:
@@ -189,7 +207,7 @@ def _overlap(
     while tail and _size([*tail, nxt], count, max_tokens) > max_tokens:
         tail.pop(0)
     if tail:
-        tail[0] = _Unit(tail[0].text, tail[0].tokens, tail[0].page, True)
+        tail[0] = _Unit(tail[0].text, tail[0].tokens, tail[0].page, True, tail[0].garbled)
     return tail
 
 
@@ -235,7 +253,8 @@ def _combine(small: _Section, nxt: _Section, count: TokenCounter) -> _Section:
         lead = [_Unit(heading, count(heading), small.units[0].page, True)]
     headings = small.headings if small.tokens > nxt.tokens else nxt.headings
     first = nxt.units[0]
-    units = [*lead, *small.units, _Unit(first.text, first.tokens, first.page, True), *nxt.units[1:]]
+    first = _Unit(first.text, first.tokens, first.page, True, first.garbled)
+    units = [*lead, *small.units, first, *nxt.units[1:]]
     return _Section(list(headings), units)
 
 
@@ -340,6 +359,7 @@ def _make_chunk(
     payload = f"{section}\n{text}\n{k}".encode()
     digest = hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:16]
     pages = [u.page for u in units if u.page is not None]
+    spans = _garbled_spans(units)
     return Chunk(
         chunk_id=f"{doc_id}:{digest}",
         doc_id=doc_id,
@@ -348,4 +368,7 @@ def _make_chunk(
         headings=list(headings),
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
+        # "Mostly": more than half of the characters lie in interleaved blocks.
+        garbled=2 * sum(b - a for a, b in spans) > len(text),
+        garbled_spans=spans,
     )

@@ -30,7 +30,7 @@ from assistant.retrieval.stages import (
     WeightedRRF,
 )
 from assistant.schemas import Filters, RetrievedChunk
-from assistant.store.base import StoredChunk, VectorStore
+from assistant.store.base import StoredChunk, VectorStore, decode_spans
 from assistant.text import clean_question
 
 S = TypeVar("S")
@@ -159,6 +159,8 @@ def _to_retrieved(
         score=score,
         dense_score=dense,
         bm25_score=bm25,
+        garbled=bool(md.get("garbled", False)),
+        garbled_spans=decode_spans(md.get("garbled_spans")),
     )
 
 
