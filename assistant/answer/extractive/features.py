@@ -10,7 +10,7 @@ for text that is rarely an answer (fragments, headings, table debris, references
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from assistant.answer.display import display_text, without_urls
@@ -92,6 +92,7 @@ class Sentence:
     dangling: bool = False  # opens by referring back ("This ...") to a sentence it lacks
     lead_in: bool = False  # announces a list ("... the following:") without its items
     display: str = ""  # as the answer shows it (a list as bullets); "" = shown
+    garbled: bool = False  # overlaps text read across two columns by the conversion
 
     @property
     def text(self) -> str:
@@ -119,8 +120,18 @@ UNSCORED = Traits(False, False, 0.0, False, False, 0.0)
 
 
 def sentences_of(index: int, chunk: RetrievedChunk) -> list[Sentence]:
-    """The units of the chunk at ``index`` in the retrieval ranking."""
-    return [Sentence(index, *parsed) for parsed in _parse_chunk(chunk.text)]
+    """The units of the chunk at ``index`` in the retrieval ranking. A unit overlapping text the
+    conversion garbled (two columns interleaved: ``chunk.garbled_spans``) is marked, never to be
+    quoted."""
+    units = [Sentence(index, *parsed) for parsed in _parse_chunk(chunk.text)]
+    if not chunk.garbled_spans:
+        return units
+    return [
+        replace(u, garbled=True)
+        if any(u.start < b and a < u.end for a, b in chunk.garbled_spans)
+        else u
+        for u in units
+    ]
 
 
 _Parsed = tuple[int, int, str, str, frozenset[str], bool, int, int, int, bool, bool, str]

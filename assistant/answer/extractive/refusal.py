@@ -190,14 +190,18 @@ def refusal(
     evidence: float,
     decision: Decision | None = None,
     closest: Scored | None = None,
+    notice: str | None = None,
 ) -> Answer:
-    """Say plainly that the corpus does not answer this, and point to the nearest sources."""
+    """Say plainly that the corpus does not answer this, and point to the nearest sources.
+
+    ``notice`` says instead that the best match is there but garbled in this copy (see
+    :func:`assistant.answer.extractive.compose.unreadable_notice`)."""
     decision = decision or Decision("weak")
     if closest is not None and decision.reason in ("missing", "outturn"):
         return _near_miss(question, chunks, scored, evidence, decision, closest)
     nearest = nearest_sources(chunks)
     if not nearest:
-        text = (
+        text = notice or (
             "The documents in the corpus do not cover this question, and no related passage "
             "was found."
         )
@@ -206,7 +210,8 @@ def refusal(
         cite(n, chunks[pos], [_pointer_span(pos, chunks[pos], scored)])
         for n, pos in enumerate(nearest, 1)
     ]
-    lines = [_opening(decision) + "The nearest sources, which you may want to check yourself, are:"]
+    opening = f"{notice}\n\nOther sources" if notice else f"{_opening(decision)}The nearest sources"
+    lines = [f"{opening}, which you may want to check yourself, are:"]
     lines += [f"[{c.n}] {source_label(c)}" for c in citations]
     return Answer(
         question=question,

@@ -86,6 +86,8 @@ SAME_POINT_SCORE = 0.9  # ... joins only when it scores this close to the anchor
 MAX_STEPS = 6  # how-to answers: steps at most
 MAX_UNITS = 4  # other answers: units at most
 
+MIN_UNREADABLE_LEX = 0.5  # a garbled unit pointed to must hold half the question's weight
+
 # --- near-duplicates ----------------------------------------------------------------------------
 DUPLICATE_OVERLAP = 0.85  # |A & B| / min(|A|, |B|) of content terms at or above this: the same
 DUPLICATE_MIN_TERMS = 3  # smaller term sets only count as duplicates when equal
@@ -103,6 +105,9 @@ class Scored:
     traits: Traits
     lex: float
     score: float
+    # What a garbled unit would score if its text could be read (its ``score`` is 0): how well
+    # the passage the conversion spoiled matches the question.
+    unreadable_score: float = 0.0
 
 
 # --- IDF ----------------------------------------------------------------------------------------
@@ -163,8 +168,22 @@ def score_all(
             if not named and YEARS.search(text):
                 other_year = OTHER_YEAR_FACTOR
         rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk) * other_year
-        scored.append(Scored(s, found, lex, relevance * boost * rank_factor * found.quality))
+        score = relevance * boost * rank_factor * found.quality
+        if s.garbled:
+            scored.append(Scored(s, found, lex, 0.0, unreadable_score=score))
+        else:
+            scored.append(Scored(s, found, lex, score))
     return scored
+
+
+def best_unreadable(scored: list[Scored], selected: list[Scored]) -> Scored | None:
+    """The garbled unit that would have matched the question better than every unit chosen
+    (or matched at all, when none was), so the answer can point to it; None otherwise."""
+    top = selected[0].score if selected else 0.0
+    garbled = [x for x in scored if x.unreadable_score > top and x.lex >= MIN_UNREADABLE_LEX]
+    if not garbled:
+        return None
+    return max(garbled, key=lambda x: (x.unreadable_score, -x.sentence.chunk, -x.sentence.start))
 
 
 def candidates(scored: list[Scored], limit: int) -> list[Scored]:

@@ -189,3 +189,37 @@ def test_a_sentence_stating_another_figure_is_not_a_near_duplicate() -> None:
     )
     got = answer("How big is the shortfall of digital staff by 2030?", chunk(0, text))
     assert "17,750" in got.answer
+
+
+GARBLED = (
+    "Waiting list validation every twelve weeks Trusts should write to each at least once a "
+    "quarter patient on the list and record the reply in the patient administration system."
+)
+
+
+def test_text_the_conversion_garbled_is_never_quoted_but_pointed_to() -> None:
+    clean = "Trusts publish their waiting list figures every month. Validation is a local task."
+    text = f"{clean} {GARBLED}"
+    start = text.index(GARBLED)
+    spoiled = chunk(0, text).model_copy(
+        update={
+            "garbled_spans": [(start, start + len(GARBLED))],
+            "garbled": False,
+            "page_start": 12,
+            "source_url": "https://example.org/guide.pdf",
+        }
+    )
+    got = answer("How often should trusts validate the waiting list with each patient?", spoiled)
+    quoted = " ".join(q for c in got.citations for q in c.quotes)
+    assert "twelve weeks" not in quoted and "twelve weeks" not in got.answer
+    assert "garbled in this copy" in got.answer
+    assert "page 12" in got.answer and "https://example.org/guide.pdf" in got.answer
+
+
+def test_a_clean_copy_of_the_same_text_is_quoted_as_usual() -> None:
+    got = answer(
+        "How often should trusts validate the waiting list with each patient?",
+        chunk(0, "Trusts should write to each patient on the list at least once a quarter."),
+    )
+    assert not got.refused and "once a quarter" in got.answer
+    assert "garbled" not in got.answer
