@@ -261,8 +261,59 @@ def _unit(
         last,
         dangling,
         lead_in,
-        "",
+        run_in_list(line) if first == last else "",
     )
+
+
+def run_in_list(line: str) -> str:
+    """A list whose bullets the conversion dropped and whose items it ran into one line, shown
+    as bullets: "... can achieve this by: engaging early ..., ensuring ... sharing data ...".
+    Found only where the first item opens with a verb in -ing and each later item opens with
+    one that follows a word ending an item (not "in", "by", "and", ...): "" otherwise.
+
+    >>> print(run_in_list("Boards can do this by: agreeing aims with partners sharing data, "
+    ...                   "and reviewing progress in meeting targets jointly publishing results"))
+    Boards can do this by:
+    - agreeing aims with partners
+    - sharing data, and reviewing progress in meeting targets
+    - jointly publishing results
+    """
+    lead, colon, rest = line.partition(":")
+    if not colon or not 3 <= len(lead.split()) <= 25:
+        return ""
+    tokens = rest.split()
+    if len(tokens) < 6 or not _GERUND.match(tokens[0]):
+        return ""
+    items: list[list[str]] = [[tokens[0]]]
+    for i in range(1, len(tokens)):
+        token, before = tokens[i], tokens[i - 1].lower().strip(",;")
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        ends_item = before not in STOP_WORDS and before not in _JOINING
+        # An -ing word after a word that can end an item starts the next item ("in leading",
+        # "and sharing" do not); so does an adverb before one ("jointly developing").
+        starts = ends_item and (
+            (_GERUND.match(token) is not None and not before.endswith("ly"))
+            or (token.lower().endswith("ly") and _GERUND.match(after) is not None)
+        )
+        if starts and len(items[-1]) >= 2:
+            items.append([token])
+        else:
+            items[-1].append(token)
+    if len(items) < 3:
+        return ""
+    bullets = [" ".join(i).rstrip(" ,;.") for i in items]
+    return "\n".join([f"{lead.strip()}:", *(f"- {b}" for b in bullets)])
+
+
+# An item's opening verb: "engaging", "ensuring", "jointly developing" (the adverb is checked
+# apart). Not "during", "including", "following", "according", "regarding": prepositions.
+_GERUND = re.compile(
+    r"^(?!(?:during|including|following|according|regarding|concerning|nothing|something"
+    r"|anything|everything|morning|evening|funding|housing|training|planning|nursing"
+    r"|building|meeting|setting|timing|thing|king|spring|bring|string|being)\b)"
+    r"[a-z]{2,}ing$"
+)
+_JOINING = frozenset({"of", "to", "for", "in", "on", "by", "with", "from", "and", "or", "about"})
 
 
 def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -325,11 +376,23 @@ def traits(s: Sentence, q: Question | None = None) -> Traits:
 
 
 def _dangling_factor(shown: str) -> float:
-    """How much a sentence lacking what it refers back to loses: less when a noun names it."""
+    """How much a sentence lacking what it refers back to loses: all of it when a bare pronoun
+    is its subject ("This means ...", "They must ..."), less when a noun names what is meant."""
+    if _PRONOUN_SUBJECT.match(shown):
+        return 0.0
     m = _NAMED_REFERENT.match(shown)
     if m and m.group(1).lower() not in VERB_WORDS and m.group(1).lower() not in STOP_WORDS:
         return NAMED_REFERENT_FACTOR
     return DANGLING_FACTOR
+
+
+# "This means ...", "They should ...", "It will ...": a pronoun, then the verb.
+_PRONOUN_SUBJECT = re.compile(
+    r"^(?:this|these|that|those|they|them|their|it|its)\s+(?:\w+ly\s+)?(?:is|are|was|were"
+    r"|will|would|can|could|should|must|may|might|has|have|had|means?|includes?|requires?"
+    r"|gives?|makes?|allows?|helps?|shows?)\b",
+    re.IGNORECASE,
+)
 
 
 # "This cohort ...", "These teams ...", "Such plans ...": a determiner, then a noun.

@@ -275,10 +275,13 @@ def _near_miss(
 
 
 def nearest_sources(chunks: list[RetrievedChunk]) -> list[int]:
-    """Positions of the top chunks, one per (title, section), at most REFUSAL_SOURCES."""
+    """Positions of the top chunks, one per (title, section), at most REFUSAL_SOURCES; not a
+    chunk the conversion garbled (it has nothing to quote)."""
     seen: set[tuple[str, str]] = set()
     picked: list[int] = []
     for pos, c in enumerate(chunks):
+        if c.garbled:
+            continue
         key = (c.title.strip().lower(), c.section.strip().lower())
         if key not in seen:
             seen.add(key)
@@ -296,11 +299,19 @@ def _pointer_span(pos: int, chunk: RetrievedChunk, scored: list[Scored]) -> tupl
         return best.sentence.start, best.sentence.end
     # Nothing shares a word with the question: quote the chunk's first real sentence.
     for x in scored:
-        if x.sentence.chunk == pos and traits(x.sentence).quality > 0:
+        if x.sentence.chunk == pos and not x.sentence.garbled and traits(x.sentence).quality > 0:
             return x.sentence.start, x.sentence.end
-    stripped = chunk.text.strip()
-    start = chunk.text.find(stripped) if stripped else 0
+    a, b = _longest_clean_stretch(chunk)
+    stripped = chunk.text[a:b].strip()
+    start = chunk.text.find(stripped, a) if stripped else a
     return start, start + len(stripped)
+
+
+def _longest_clean_stretch(chunk: RetrievedChunk) -> tuple[int, int]:
+    """The longest stretch of the chunk's text outside its garbled spans (all of it if none)."""
+    cuts = [0, *(x for span in sorted(chunk.garbled_spans) for x in span), len(chunk.text)]
+    stretches = list(zip(cuts[::2], cuts[1::2], strict=True))
+    return max(stretches, key=lambda s: s[1] - s[0])
 
 
 def source_label(c: Citation) -> str:

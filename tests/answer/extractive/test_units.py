@@ -148,6 +148,9 @@ def test_a_list_run_into_one_long_sentence_is_not_taken_for_run_on_column_text()
         chunk(0, f"{other} {inline}"),
     )
     assert not got.refused and "sharing the data" in got.answer
+    # Its items, run into one line by the conversion, are shown as bullets again.
+    assert "by:\n- agreeing the demand" in got.answer and "\n- sharing the data" in got.answer
+    assert got.citations[0].quote.startswith("Commissioners and providers can settle")
 
 
 def test_a_question_asking_for_an_enumeration_prefers_the_sentence_that_lists() -> None:
