@@ -233,3 +233,14 @@ def test_real_pdfs_keep_their_page_text(shared_corpus: Path) -> None:
         for page in PdfReader(shared_corpus / name).pages:
             text = page.extract_text() or ""
             assert reading_order(page, text) == text
+
+
+def test_gutter_is_found_only_where_both_sides_hold_text() -> None:
+    from assistant.ingest.loaders.pdf_columns import find_gutter, split_columns
+
+    rows = min(len(textwrap.wrap(LEFT, 44)), len(textwrap.wrap(RIGHT, 44)))
+    left, right = textwrap.wrap(LEFT, 44)[:rows], textwrap.wrap(RIGHT, 44)[:rows]
+    layout = "\n".join(f"{a:<44}      {b}" for a, b in zip(left, right, strict=True))
+    assert split_columns(layout) == "\n".join(left + right)
+    assert find_gutter(textwrap.wrap(LEFT, 60)) is None  # one column: no gutter
+    assert find_gutter(["x" * 5000, "y" * 5000]) is None  # too wide to scan
