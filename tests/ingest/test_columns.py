@@ -164,8 +164,8 @@ def _flagged_share(path: Path) -> tuple[int, float]:
 @pytest.mark.parametrize("name", INTERLEAVED)
 def test_known_interleaved_documents_are_flagged(shared_corpus: Path, name: str) -> None:
     blocks, share = _flagged_share(shared_corpus / name)
-    # Measured: 113, 37 and 58 blocks; 38%, 37% and 52% of the characters.
-    assert blocks >= 25 and share >= 0.25
+    # Measured: 106, 35 and 55 blocks; 36%, 35% and 51% of the characters.
+    assert blocks >= 20 and share >= 0.25
 
 
 @pytest.mark.corpus
@@ -174,8 +174,8 @@ def test_clean_documents_are_almost_never_flagged(shared_corpus: Path) -> None:
         if path.name in INTERLEAVED:
             continue
         blocks, share = _flagged_share(path)
-        # Measured: at most 11 blocks (of 1,012, flattened tables) and 3% of the characters.
-        assert share <= 0.05, (path.name, blocks, share)
+        # Measured: no block in any of the eleven.
+        assert blocks <= 3 and share <= 0.02, (path.name, blocks, share)
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,3 +233,14 @@ def test_real_pdfs_keep_their_page_text(shared_corpus: Path) -> None:
         for page in PdfReader(shared_corpus / name).pages:
             text = page.extract_text() or ""
             assert reading_order(page, text) == text
+
+
+def test_gutter_is_found_only_where_both_sides_hold_text() -> None:
+    from assistant.ingest.loaders.pdf_columns import find_gutter, split_columns
+
+    rows = min(len(textwrap.wrap(LEFT, 44)), len(textwrap.wrap(RIGHT, 44)))
+    left, right = textwrap.wrap(LEFT, 44)[:rows], textwrap.wrap(RIGHT, 44)[:rows]
+    layout = "\n".join(f"{a:<44}      {b}" for a, b in zip(left, right, strict=True))
+    assert split_columns(layout) == "\n".join(left + right)
+    assert find_gutter(textwrap.wrap(LEFT, 60)) is None  # one column: no gutter
+    assert find_gutter(["x" * 5000, "y" * 5000]) is None  # too wide to scan

@@ -21,6 +21,7 @@ __all__ = ["find_gutter", "reading_order", "split_columns"]
 MIN_LINES = 4  # lines with text both sides of the gutter
 MAX_CROSSING = 0.1  # share of those lines' count that may cross the gutter (full-width titles)
 GUTTER_BLANKS = 2  # blanks the gutter needs either side of its position
+MAX_LAYOUT_WIDTH = 400  # characters: pypdf's layout lines of an A3 page stay well below this
 
 
 def reading_order(page: Any, text: str) -> str:
@@ -50,6 +51,8 @@ def split_columns(layout: str) -> str | None:
 def find_gutter(lines: list[str]) -> int | None:
     """The character position where most lines are blank with text either side, or None."""
     width = max((len(line) for line in lines), default=0)
+    if width > MAX_LAYOUT_WIDTH:
+        return None  # no printed page is this wide: keep the cost of the scan bounded
     best, best_count = None, 0
     for c in range(width // 4, 3 * width // 4):
         both = crossing = 0
