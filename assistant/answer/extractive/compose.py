@@ -53,7 +53,11 @@ def reading_order(selected: list[Scored], q: Question) -> list[Scored]:
         # Actionable units first, the strongest (who, what, by when) leading; stable otherwise.
         ordered.sort(key=lambda x: (not x.traits.actionable, -round(x.traits.action, 1)))
     elif q.wants_figure:
-        figure = [x for x in ordered if x.traits.has_quantity or x.traits.has_date]
+        # The best-scoring unit that holds a figure leads (not merely the first one).
+        figure = sorted(
+            (x for x in ordered if x.traits.has_quantity or x.traits.has_date),
+            key=lambda x: -x.score,
+        )
         ordered = figure[:1] + [x for x in ordered if x not in figure[:1]]
     return ordered
 

@@ -155,7 +155,9 @@ _NOT_BACK_REFERENCE = re.compile(
 SIGNPOST = re.compile(
     r"^(?:learn|read|find out) more\b|^(?:see|refer to)\b|^case study \d+\s*:"
     r"|^for more (?:information|detail)|^more (?:information|detail) (?:is|can be|will be)"
-    r"|^further (?:guidance|details?|information) (?:will|is|are)",
+    r"|^further (?:guidance|details?|information) (?:will|is|are)"
+    r"|^(?:further |more )?(?:details?|information|guidance) (?:on|about) .{0,80}"
+    r"(?:can|will|may) be found\b",
     re.IGNORECASE,
 )
 # Announces a list: ends with a colon, or "the following" / "as follows".
