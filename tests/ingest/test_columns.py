@@ -244,3 +244,19 @@ def test_gutter_is_found_only_where_both_sides_hold_text() -> None:
     assert split_columns(layout) == "\n".join(left + right)
     assert find_gutter(textwrap.wrap(LEFT, 60)) is None  # one column: no gutter
     assert find_gutter(["x" * 5000, "y" * 5000]) is None  # too wide to scan
+
+
+def test_in_a_long_two_column_document_a_long_paragraph_without_marks_is_flagged_too() -> None:
+    # Most joins of two interleaved columns read plausibly: in a document that is plainly
+    # two-column, a long paragraph with no mark is still taken for interleaved text.
+    quiet = "Ward managers agree the rota with the staff side each month and publish it. " * 5
+    blocks = [Block(kind="paragraph", text=interleave(LEFT, RIGHT)) for _ in range(40)]
+    doc = _doc([*blocks, Block(kind="paragraph", text=quiet)])
+    mark_document(doc)
+    assert doc.blocks[-1].garbled
+    # A short document's verdict does not reach its unmarked paragraphs.
+    small = _doc(
+        [Block(kind="paragraph", text=interleave(LEFT, RIGHT)), Block(kind="paragraph", text=quiet)]
+    )
+    mark_document(small)
+    assert not small.blocks[-1].garbled
