@@ -82,7 +82,7 @@ def test_answers_stay_short(fresh_answers):
 
 def test_an_outcome_asked_where_only_the_target_is_written_is_said_plainly(corpus_services):
     services, _, _ = corpus_services
-    got = services.ask("Did trusts actually hit the 4-hour A&E target in 2025/26?")
+    got = services.ask("Did we actually reach 65% of patients waiting under 18 weeks by March 2026?")
     assert got.refused
     assert "do not report the outcome" in got.answer
     assert got.citations and "%" in got.citations[0].quote  # the target, as written

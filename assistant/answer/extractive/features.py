@@ -198,8 +198,10 @@ def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
                 i,
                 i,
                 is_last=i == len(spans) - 1,
-                dangling=back and first is None,
-                lead_in=announces and not items,
+                # Alone, a referring sentence lacks what it refers to and a lead-in its list,
+                # even when the chunk holds them: the units below quote them together.
+                dangling=back,
+                lead_in=announces,
             )
         )
         if first is not None:
