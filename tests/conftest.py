@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test's markers are checked against what it does (servers, subprocesses, the real model).
+pytest_plugins = ("tests.marker_guard", "pytester")
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = Path(
     os.environ.get("NHS_ASSISTANT_SHARED_CORPUS", PROJECT_ROOT.parent / "shared" / "corpus")

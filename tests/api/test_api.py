@@ -33,6 +33,9 @@ from tests.api.conftest import (
 )
 from tests.ingest.test_pipeline import write_corpus
 
+# Every test here serves the API (uvicorn on loopback) or starts a server process.
+pytestmark = pytest.mark.integration
+
 QUESTION = "When are draft plans due?"
 UNCOVERED = "What is the capital of France?"
 UPLOADED_MD = """# Estates briefing
@@ -550,7 +553,6 @@ def test_openapi_documents_errors_and_both_key_schemes(api):
 # --- server mode ----------------------------------------------------------------------------
 
 
-@pytest.mark.integration
 def test_the_api_works_against_a_chroma_run_server(chroma_server, tmp_path):
     import uuid
 
@@ -570,7 +572,6 @@ def test_the_api_works_against_a_chroma_run_server(chroma_server, tmp_path):
     assert {d["doc_id"] for d in docs} == {"guide.md", "notes.txt"}
 
 
-@pytest.mark.integration
 def test_serve_command_starts_uvicorn_and_logs_request_ids(tmp_path):
     import os
     import subprocess

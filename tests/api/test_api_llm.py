@@ -13,6 +13,9 @@ import pytest
 from tests.api.conftest import RunningApi, ingested_services, serve
 from tests.api.test_api import MODEL_NAME, events, openai_client
 
+# The fake LLM behind the API served by uvicorn on loopback.
+pytestmark = pytest.mark.integration
+
 QUESTION = "Who must agree a joint plan with partner trusts?"
 SUPPORTED = "Every integrated care board must agree a joint plan with its partner trusts [1]."
 INVENTED = "The plan covers the next 12 years [1]."

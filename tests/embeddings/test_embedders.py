@@ -26,18 +26,21 @@ PASSAGES = [
 ]
 
 
+@pytest.mark.slow
 def test_minilm_gives_unit_vectors_of_384_dimensions(minilm):
     out = minilm.embed_documents(PASSAGES)
     assert out.shape == (len(PASSAGES), 384) and out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_batching_and_length_sorting_keep_order_and_values(minilm):
     batched = minilm.embed_documents(PASSAGES)
     one_by_one = np.vstack([minilm.embed_query(p) for p in PASSAGES])
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_many_passages_run_side_by_side_on_every_core_with_the_same_vectors():
     from assistant.embeddings.onnx_minilm import PARALLEL_MIN_BATCHES, OnnxMiniLMEmbedder
 
@@ -50,6 +53,7 @@ def test_many_passages_run_side_by_side_on_every_core_with_the_same_vectors():
     np.testing.assert_allclose(parallel, one_by_one, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_minilm_places_paraphrases_closer_than_unrelated_text(minilm):
     q = minilm.embed_query("How do I set up a neighbourhood health team?")
     para = minilm.embed_query("Steps to establish an integrated neighbourhood team")
@@ -57,6 +61,7 @@ def test_minilm_places_paraphrases_closer_than_unrelated_text(minilm):
     assert float(q @ para) > float(q @ other) + 0.2
 
 
+@pytest.mark.slow
 def test_count_tokens_counts_word_pieces_without_truncation(minilm):
     assert minilm.count_tokens("neighbourhood") >= 1
     long_text = "planning " * 600
@@ -81,6 +86,7 @@ def test_fake_embedder_is_deterministic_and_lexical():
     assert float(a[0] @ fake.embed_query("home care")) > float(a[2] @ fake.embed_query("home care"))
 
 
+@pytest.mark.slow
 def test_a_repeated_question_is_embedded_once_and_its_vector_cannot_be_changed(minilm):
     question = "Who signs off the five-year plan?"
     first = minilm.embed_query(question)

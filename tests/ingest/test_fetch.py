@@ -207,6 +207,7 @@ def fast(dest: Path, **kw: object) -> FetchOptions:
 # Downloads, re-runs, resume
 
 
+@pytest.mark.integration
 def test_downloads_real_files_with_hash_check_then_reports_unchanged(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -245,6 +246,7 @@ def test_downloads_real_files_with_hash_check_then_reports_unchanged(
     assert not second.failed
 
 
+@pytest.mark.integration
 def test_a_changed_local_file_is_fetched_again(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -264,6 +266,7 @@ def test_a_changed_local_file_is_fetched_again(
     assert (dest / MD).read_bytes() == (shared_corpus / MD).read_bytes()
 
 
+@pytest.mark.integration
 def test_resumes_an_interrupted_part_file_with_a_range_request(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -284,6 +287,7 @@ def test_resumes_an_interrupted_part_file_with_a_range_request(
     assert not (dest / (MD + ".part")).exists()
 
 
+@pytest.mark.integration
 def test_restarts_from_zero_when_the_server_ignores_range(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -301,6 +305,7 @@ def test_restarts_from_zero_when_the_server_ignores_range(
     assert (dest / MD).read_bytes() == original
 
 
+@pytest.mark.integration
 def test_a_part_that_fails_its_hash_after_resuming_is_fetched_whole(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -317,6 +322,7 @@ def test_a_part_that_fails_its_hash_after_resuming_is_fetched_whole(
     assert (dest / MD).read_bytes() == original
 
 
+@pytest.mark.integration
 def test_truncated_download_fails_keeps_the_part_and_resumes_next_run(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -342,6 +348,7 @@ def test_truncated_download_fails_keeps_the_part_and_resumes_next_run(
     assert (dest / MD).read_bytes() == original
 
 
+@pytest.mark.integration
 def test_truncation_within_a_run_is_retried_from_where_it_stopped(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -358,6 +365,7 @@ def test_truncation_within_a_run_is_retried_from_where_it_stopped(
 # Failures: each has a one-line reason and does not stop the others
 
 
+@pytest.mark.integration
 def test_every_failure_has_its_reason_and_the_good_entries_still_arrive(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -407,6 +415,7 @@ def test_every_failure_has_its_reason_and_the_good_entries_still_arrive(
     assert kept == sorted([TXT, "good.txt", STATE_FILE])  # failed files and parts are gone
 
 
+@pytest.mark.integration
 def test_retry_after_is_honoured_up_to_the_cap(
     server: CorpusServer, shared_corpus: Path, tmp_path: Path
 ) -> None:
@@ -431,6 +440,7 @@ def test_parse_retry_after_reads_seconds_and_dates() -> None:
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
 
 
+@pytest.mark.integration
 def test_a_slow_server_times_out_with_a_clear_reason(server: CorpusServer, tmp_path: Path) -> None:
     manifest = write_manifest(
         tmp_path / "sources.toml", [entry("slow", f"{server.url}/slow/{TXT}", TXT)]
@@ -441,6 +451,7 @@ def test_a_slow_server_times_out_with_a_clear_reason(server: CorpusServer, tmp_p
     assert outcome.detail == "timed out after 0.2 s (gave up after 2 tries)"
 
 
+@pytest.mark.integration
 def test_only_selects_entries_and_rejects_unknown_ids(server: CorpusServer, tmp_path: Path) -> None:
     from assistant.errors import InvalidInputError
 
@@ -464,6 +475,7 @@ def test_only_selects_entries_and_rejects_unknown_ids(server: CorpusServer, tmp_
 runner = CliRunner()
 
 
+@pytest.mark.integration
 def test_cli_fetch_prints_the_table_exits_1_on_failure_and_the_folder_ingests(
     server: CorpusServer,
     shared_corpus: Path,

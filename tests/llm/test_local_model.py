@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from assistant.answer.postcheck import check_text
 from assistant.answer.verifier import GroundingVerifier
-from assistant.config import Settings
 from assistant.asking import AskResult
+from assistant.config import Settings
 from assistant.schemas import Answer, AskRequest, DeltaEvent, SourcesEvent
 from assistant.services import Services, build_services
 from tests.answer.test_generative import PLANS, TEAMS

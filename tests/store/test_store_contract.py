@@ -39,7 +39,14 @@ def chunk(
     )
 
 
-@pytest.fixture(params=["memory", "chroma-embedded", "chroma-server"])
+@pytest.fixture(
+    params=[
+        "memory",
+        "chroma-embedded",
+        # `chroma run` in a process of its own
+        pytest.param("chroma-server", marks=pytest.mark.integration),
+    ]
+)
 def store(request, tmp_path):
     collection = f"contract-{uuid.uuid4().hex[:8]}"
     if request.param == "memory":
