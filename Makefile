@@ -12,6 +12,11 @@ SHARED_CORPUS ?= ../shared/corpus
 # when it is beside the checkout.
 CORPUS ?= $(wildcard corpus/briefings corpus/fetched $(SHARED_CORPUS))
 PYTEST_ARGS ?=
+# Tests run on every core (pytest-xdist); tests that share a costly fixture go to one worker
+# (see pytest_collection_modifyitems in tests/conftest.py). PYTEST_WORKERS=0 runs them in one
+# process. The 25 slowest steps are listed at the end.
+PYTEST_WORKERS ?= auto
+PYTEST_RUN = $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 HOST ?= 127.0.0.1
 PORT ?= 7860
 CHROMIUM ?= /usr/bin/chromium
@@ -81,10 +86,10 @@ chat: ingest  ## Set up, index the bundled corpus, ask questions in the terminal
 	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
 
 test: install install-browser local-llm  ## Run the whole test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(PYTEST_RUN) $(PYTEST_ARGS)
 
-test-fast: install  ## Unit tests only (no real model, no servers)
-	$(BIN)/pytest -m "not slow and not integration and not browser and not llm" $(PYTEST_ARGS)
+test-fast: install  ## Unit tests only (no real model, no servers, no subprocesses)
+	$(PYTEST_RUN) -m "not slow and not integration and not browser and not llm" $(PYTEST_ARGS)
 
 # The load run: the shared corpus when it is beside the checkout, else the bundled briefings,
 # indexed with the default embedder (MiniLM) into a scratch index of its own.

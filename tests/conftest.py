@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-# Every test's markers are checked against what it does (servers, subprocesses, the real model).
-pytest_plugins = ("tests.marker_guard", "pytester")
+# Every test's markers are checked against what it does (servers, subprocesses, the real model);
+# under pytest-xdist, tests that share a costly fixture run on one worker.
+pytest_plugins = ("tests.marker_guard", "tests.xdist_groups", "pytester")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = Path(

@@ -204,6 +204,7 @@ def test_the_html_report_escapes_every_field(tmp_path):
 
 
 @pytest.mark.browser
+@pytest.mark.integration
 def test_in_chromium_the_eval_report_runs_nothing_and_shows_the_text(browser, tmp_path):
     report = write_html(hostile_report(), tmp_path)
     # With the report's Content-Security-Policy bypassed, only escaping stands in the way.
