@@ -16,7 +16,7 @@ on every other split, so the figures there are what a user would see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +82,7 @@ def calibrate(
     return best
 
 
-def render(threshold: float, splits: dict[str, Sequence[dict[str, Any]]], fitted_on: str) -> str:
+def render(threshold: float, splits: Mapping[str, Sequence[dict[str, Any]]], fitted_on: str) -> str:
     """A Markdown report: the chosen threshold and the confusion matrix on each split."""
     parts = [
         f"# Refusal threshold: min_evidence = {threshold:.2f} (chosen on {fitted_on})",

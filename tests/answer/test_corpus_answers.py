@@ -27,10 +27,12 @@ from assistant.schemas import Answer
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 
 FRESH = Path(__file__).resolve().parents[2] / "eval" / "datasets" / "fresh.jsonl"
-PRONOUN = re.compile(r"^(?:this|these|that|those|they|them|their|it|its)\s+(?:\w+ly\s+)?"
-                     r"(?:is|are|was|were|will|would|can|could|should|must|may|might|has|have"
-                     r"|had|means?|includes?|requires?|gives?|makes?|allows?|helps?|shows?)\b",
-                     re.IGNORECASE)
+PRONOUN = re.compile(
+    r"^(?:this|these|that|those|they|them|their|it|its)\s+(?:\w+ly\s+)?"
+    r"(?:is|are|was|were|will|would|can|could|should|must|may|might|has|have"
+    r"|had|means?|includes?|requires?|gives?|makes?|allows?|helps?|shows?)\b",
+    re.IGNORECASE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,9 @@ def test_answers_stay_short(fresh_answers):
 
 def test_an_outcome_asked_where_only_the_target_is_written_is_said_plainly(corpus_services):
     services, _, _ = corpus_services
-    got = services.ask("Did we actually reach 65% of patients waiting under 18 weeks by March 2026?")
+    got = services.ask(
+        "Did we actually reach 65% of patients waiting under 18 weeks by March 2026?"
+    )
     assert got.refused
     assert "do not report the outcome" in got.answer
     assert got.citations and "%" in got.citations[0].quote  # the target, as written

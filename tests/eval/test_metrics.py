@@ -112,9 +112,9 @@ def test_key_facts_match_as_words_whatever_the_punctuation_or_case():
 def test_the_refusal_threshold_is_fitted_on_one_split_and_reported_unchanged_on_another():
     from eval.refusal import calibrate, decide
 
-    fit = [
-        {"answerable": True, "refused": False, "evidence_score": s} for s in (0.5, 0.6, 0.8)
-    ] + [{"answerable": False, "refused": False, "evidence_score": s} for s in (0.2, 0.3)]
+    fit = [{"answerable": True, "refused": False, "evidence_score": s} for s in (0.5, 0.6, 0.8)] + [
+        {"answerable": False, "refused": False, "evidence_score": s} for s in (0.2, 0.3)
+    ]
     threshold = calibrate(fit)
     assert 0.3 < threshold <= 0.5  # refuses both unanswerable, answers all answerable
     held = [
