@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.retrieval.base import DENSE, LEXICAL
-from assistant.retrieval.stages import WeightedRRF
+from assistant.retrieval.stages import NAMED, WeightedRRF
 from eval.baselines import ablated_retriever
 from tests.retrieval.conftest import parts  # noqa: F401  (the small index the tests share)
 
@@ -31,7 +31,8 @@ def test_only_the_fusion_stage_changes(parts):  # noqa: F811
     _, _, retriever = parts
     ablated = ablated_retriever(retriever, dense=False, bm25=True)
     assert ablated.stage(WeightedRRF).weights == {DENSE: 0.0, LEXICAL: 1.0}
-    assert retriever.stage(WeightedRRF).weights == {DENSE: 1.0, LEXICAL: 3.0}  # untouched
+    untouched = {DENSE: 1.0, LEXICAL: 3.0, NAMED: 2.0}
+    assert retriever.stage(WeightedRRF).weights == untouched
     kept = [s for s in ablated.stages if not isinstance(s, WeightedRRF)]
     assert kept == [s for s in retriever.stages if not isinstance(s, WeightedRRF)]
     assert ablated.index is retriever.index
