@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.schemas import Block, Chunk, ParsedDocument
+from assistant.schemas import Block, Chunk, ChunkKind, ParsedDocument
 from assistant.text.sentences import split_sentences
 
 __all__ = ["chunk_document"]
@@ -35,6 +35,7 @@ class _Unit:
     tokens: int
     page: int | None
     new_block: bool  # first unit of its block: joined to the previous one with a line break
+    kind: ChunkKind = "text"  # "table" for a table's rows: they go to chunks of their own
 
 
 @dataclass
@@ -80,10 +81,11 @@ def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_U
             else split_sentences(re.sub(r"\s+", " ", block.text), cautious=True)
         )
         first = True
+        kind: ChunkKind = "table" if block.kind == "table" else "text"
         for piece in pieces:
             parts = _fit(piece, count, max_tokens)
             for i, part in enumerate(parts):
-                units.append(_Unit(part, count(part), block.page, first))
+                units.append(_Unit(part, count(part), block.page, first, kind))
                 # Each table row keeps its own line; sentences of a paragraph share one.
                 first = block.kind == "table" and i == len(parts) - 1
     return units
@@ -150,11 +152,16 @@ def _pack(
     units: list[_Unit], count: TokenCounter, max_tokens: int, overlap_tokens: int
 ) -> list[list[_Unit]]:
     """Greedy packing of units into chunks, each new chunk opening with the last whole
-    sentences (up to ``overlap_tokens``) of the one before."""
+    sentences (up to ``overlap_tokens``) of the one before. A table's rows and prose never
+    share a chunk (nor an overlap): the answerer reads a table chunk as rows, not sentences."""
     chunks: list[list[_Unit]] = []
     current: list[_Unit] = []
     fresh = 0  # units in ``current`` that are not overlap
     for unit in units:
+        if current and current[-1].kind != unit.kind:
+            if fresh:
+                chunks.append(current)
+            current, fresh = [], 0  # an overlap of the other kind is dropped too
         if fresh and _size([*current, unit], count, max_tokens) > max_tokens:
             chunks.append(current)
             current = _overlap(current, unit, count, max_tokens, overlap_tokens)
@@ -189,7 +196,7 @@ def _overlap(
     while tail and _size([*tail, nxt], count, max_tokens) > max_tokens:
         tail.pop(0)
     if tail:
-        tail[0] = _Unit(tail[0].text, tail[0].tokens, tail[0].page, True)
+        tail[0] = _Unit(tail[0].text, tail[0].tokens, tail[0].page, True, tail[0].kind)
     return tail
 
 
@@ -232,10 +239,12 @@ def _combine(small: _Section, nxt: _Section, count: TokenCounter) -> _Section:
     own_line = small.units[0].text.strip() == small.headings[-1].strip()
     if nxt.headings[: len(small.headings)] != small.headings and not own_line:
         heading = small.headings[-1]
-        lead = [_Unit(heading, count(heading), small.units[0].page, True)]
+        # The heading goes with what it heads: in a table's chunk when the section is a table.
+        lead = [_Unit(heading, count(heading), small.units[0].page, True, small.units[0].kind)]
     headings = small.headings if small.tokens > nxt.tokens else nxt.headings
     first = nxt.units[0]
-    units = [*lead, *small.units, _Unit(first.text, first.tokens, first.page, True), *nxt.units[1:]]
+    first = _Unit(first.text, first.tokens, first.page, True, first.kind)
+    units = [*lead, *small.units, first, *nxt.units[1:]]
     return _Section(list(headings), units)
 
 
@@ -256,7 +265,9 @@ def chunk_document(
         raise ValueError("max_tokens must be positive")
     count_tokens = _at_least_chars(count_tokens)
     overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
-    blocks = [b for b in doc.blocks if not is_table_of_contents(b.text)]
+    blocks = [
+        b for b in doc.blocks if b.kind not in UNINDEXED_KINDS and not is_table_of_contents(b.text)
+    ]
     sections = [
         _Section(_section_path(path, doc.meta.title), _units(blocks, count_tokens, max_tokens))
         for path, blocks in _sections(blocks)
@@ -287,7 +298,10 @@ def _at_least_chars(count: TokenCounter) -> TokenCounter:
     return bounded
 
 
-# Reference lists and footnotes name every topic and answer none: they are not indexed.
+# Reference lists and footnotes name every topic and answer none: they are not indexed. A
+# footnote block from the foot of a page (see loaders.furniture) is left out the same way, and
+# so is a figure's caption: a label for a picture the text does not hold.
+UNINDEXED_KINDS = frozenset({"footnote", "caption"})
 REFERENCE_SECTION = re.compile(
     r"^\W*(?:\d+\.?\s*)?(?:references?|bibliography|footnotes|endnotes|notes|works cited)\W*$",
     re.IGNORECASE,
@@ -332,13 +346,15 @@ def _make_chunk(
     seen: Counter[tuple[str, str]],
     ordinal: int,
 ) -> Chunk:
-    """A chunk whose id hashes its section, text and how many identical chunks came before."""
+    """A chunk whose id hashes its section, text and how many identical chunks came before
+    (and its kind, when not prose: rows once stored as prose are stored again, marked)."""
     text = _join(units)
+    kind = units[-1].kind
     section = " > ".join(headings)
     k = seen[(section, text)]
     seen[(section, text)] += 1
-    payload = f"{section}\n{text}\n{k}".encode()
-    digest = hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:16]
+    payload = f"{section}\n{text}\n{k}" + ("" if kind == "text" else f"\n{kind}")
+    digest = hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()[:16]
     pages = [u.page for u in units if u.page is not None]
     return Chunk(
         chunk_id=f"{doc_id}:{digest}",
@@ -348,4 +364,5 @@ def _make_chunk(
         headings=list(headings),
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
+        kind=kind,
     )

@@ -157,6 +157,7 @@ def _to_retrieved(
         score=score,
         dense_score=dense,
         bm25_score=bm25,
+        kind=md.get("kind", "text"),
     )
 
 
