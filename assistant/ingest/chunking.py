@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from assistant.ingest.loaders.tables import head_rows
 from assistant.schemas import Block, Chunk, ChunkKind, ParsedDocument
 from assistant.text.sentences import split_sentences
 
@@ -36,6 +37,10 @@ class _Unit:
     page: int | None
     new_block: bool  # first unit of its block: joined to the previous one with a line break
     kind: ChunkKind = "text"  # "table" for a table's rows: they go to chunks of their own
+    # A table row's caption and header lines (the units before its first row of cells): a
+    # table cut in two opens its second chunk with them, so each row keeps its columns' names.
+    head: list[_Unit] | None = None
+    table: int = 0  # which table a row belongs to (its block's id); 0 for prose
 
 
 @dataclass
@@ -82,10 +87,17 @@ def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_U
         )
         first = True
         kind: ChunkKind = "table" if block.kind == "table" else "text"
-        for piece in pieces:
+        head: list[_Unit] = []
+        heads = head_rows(pieces) if kind == "table" else 0
+        for n, piece in enumerate(pieces):
+            in_head = n < heads
             parts = _fit(piece, count, max_tokens)
             for i, part in enumerate(parts):
-                units.append(_Unit(part, count(part), block.page, first, kind))
+                unit = _Unit(part, count(part), block.page, first, kind, None if in_head else head)
+                unit.table = id(block) if kind == "table" else 0
+                units.append(unit)
+                if in_head:
+                    head.append(unit)
                 # Each table row keeps its own line; sentences of a paragraph share one.
                 first = block.kind == "table" and i == len(parts) - 1
     return units
@@ -152,22 +164,38 @@ def _pack(
     units: list[_Unit], count: TokenCounter, max_tokens: int, overlap_tokens: int
 ) -> list[list[_Unit]]:
     """Greedy packing of units into chunks, each new chunk opening with the last whole
-    sentences (up to ``overlap_tokens``) of the one before. A table's rows and prose never
-    share a chunk (nor an overlap): the answerer reads a table chunk as rows, not sentences."""
+    sentences (up to ``overlap_tokens``) of the one before.
+
+    A table's rows go to chunks of their own, never shared with prose (nor with another
+    table): the answerer reads a table chunk as rows, not sentences. The prose on each side of
+    a table goes on packing as one flow, each paragraph on its own line, so that a table does
+    not leave a fragment of a paragraph as a chunk of its own.
+    """
     chunks: list[list[_Unit]] = []
     current: list[_Unit] = []
     fresh = 0  # units in ``current`` that are not overlap
+    rows: list[_Unit] = []  # the table being packed
     for unit in units:
-        if current and current[-1].kind != unit.kind:
-            if fresh:
-                chunks.append(current)
-            current, fresh = [], 0  # an overlap of the other kind is dropped too
+        if unit.kind == "table":
+            if rows and rows[-1].table != unit.table:
+                chunks.append(rows)
+                rows = []
+            if rows and _size([*rows, unit], count, max_tokens) > max_tokens:
+                chunks.append(rows)
+                rows = _table_head(rows[-1], unit, count, max_tokens)
+            rows.append(unit)
+            continue
+        if rows:
+            chunks.append(rows)
+            rows = []
         if fresh and _size([*current, unit], count, max_tokens) > max_tokens:
             chunks.append(current)
             current = _overlap(current, unit, count, max_tokens, overlap_tokens)
             fresh = 0
         current.append(unit)
         fresh += 1
+    if rows:
+        chunks.append(rows)
     if fresh:
         chunks.append(current)
     return chunks
@@ -179,6 +207,16 @@ def _size(units: list[_Unit], count: TokenCounter, max_tokens: int) -> int:
     other counters honest without re-counting every chunk at every step."""
     estimate = sum(u.tokens for u in units)
     return count(_join(units)) if estimate > 0.9 * max_tokens else estimate
+
+
+def _table_head(last: _Unit, nxt: _Unit, count: TokenCounter, max_tokens: int) -> list[_Unit]:
+    """What a table's next chunk opens with: its caption and header lines when ``nxt`` goes
+    on the table ``last`` is in (and they leave room for it), else nothing: rows are not
+    repeated as an overlap."""
+    if not nxt.head or last.table != nxt.table:
+        return []
+    head = [_Unit(u.text, u.tokens, u.page, True, u.kind) for u in nxt.head]
+    return head if _size([*head, nxt], count, max_tokens) <= max_tokens else []
 
 
 def _overlap(

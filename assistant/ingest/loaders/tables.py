@@ -20,7 +20,14 @@ from collections.abc import Sequence
 from assistant.ingest import repair
 from assistant.ingest.loaders.furniture import caption_kind
 
-__all__ = ["CELL_SEPARATOR", "render_row", "rows_from_lines", "split_figures", "table_runs"]
+__all__ = [
+    "CELL_SEPARATOR",
+    "head_rows",
+    "render_row",
+    "rows_from_lines",
+    "split_figures",
+    "table_runs",
+]
 
 CELL_SEPARATOR = " | "
 
@@ -36,10 +43,31 @@ PLAUSIBLE_SHARE = 0.6  # rows with figures whose label is in words, for a run to
 
 
 def render_row(cells: Sequence[str]) -> str:
-    """Cells as one row: joined by " | ", empty cells kept in place; "" when all are empty."""
-    if not any(c.strip() for c in cells):
-        return ""
-    return CELL_SEPARATOR.join(c.strip() for c in cells).strip()
+    """Cells as one row: joined by " | ", empty cells kept in place but not at the row's end
+    (they hold no column's place); "" when all are empty."""
+    kept = [c.strip() for c in cells]
+    while kept and not kept[-1]:
+        kept.pop()
+    return CELL_SEPARATOR.join(kept).strip()
+
+
+MAX_HEAD_ROWS = 3  # caption and header lines a table's head holds, at most
+
+
+def head_rows(rows: Sequence[str]) -> int:
+    """How many of a table's first rows are its head: the caption and header lines without
+    cells, then the first row of cells when none of its cells is a figure ("Measure | 2026/27
+    | 2028/29" is a header; "Elective spells | 7.4%" is not). 0 for rows without cells."""
+    if not any(CELL_SEPARATOR in row for row in rows):
+        return 0
+    n = 0
+    while n < len(rows) and n < MAX_HEAD_ROWS and CELL_SEPARATOR not in rows[n]:
+        n += 1
+    if n < len(rows) and n < MAX_HEAD_ROWS and CELL_SEPARATOR in rows[n]:
+        cells = rows[n].split(CELL_SEPARATOR)
+        if not any(_FIGURE.match(cell.strip()) for cell in cells):
+            n += 1
+    return n if n < len(rows) else 0
 
 
 def split_figures(line: str) -> tuple[str, list[str]]:
