@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from assistant.ingest.loaders.tables import head_rows
 from assistant.schemas import Block, Chunk, ChunkKind, ParsedDocument
-from assistant.text.sentences import split_sentences
+from assistant.text.sentences import ends_with_terminal, split_sentences
 
 __all__ = ["chunk_document"]
 
@@ -151,13 +151,29 @@ def _split_word(word: str, count: TokenCounter, max_tokens: int) -> list[str]:
 
 
 def _join(units: list[_Unit]) -> str:
-    """Units as text: sentences of one block joined by spaces, blocks by line breaks."""
+    """Units as text: sentences of one block joined by spaces, blocks by line breaks (a blank
+    line where a page break, its furniture gone, parts two pieces that are not one sentence:
+    see :func:`_apart`)."""
     parts: list[str] = []
     for i, unit in enumerate(units):
         if i:
-            parts.append("\n" if unit.new_block else " ")
+            gap = "\n\n" if _apart(units[i - 1], unit) else "\n"
+            parts.append(gap if unit.new_block else " ")
         parts.append(unit.text)
     return "".join(parts)
+
+
+def _apart(prev: _Unit, unit: _Unit) -> bool:
+    """Whether a page break lies between a finished sentence and text opening in lower case:
+    the page's furniture (a page number, a running head) once stood between them, and the
+    sentence splitter would now read them as one sentence. They are not one: the first ended."""
+    return (
+        prev.page is not None
+        and unit.page is not None
+        and prev.page != unit.page
+        and ends_with_terminal(prev.text)
+        and unit.text[:1].islower()
+    )
 
 
 def _pack(

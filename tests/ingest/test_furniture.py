@@ -309,3 +309,21 @@ def test_a_table_cut_in_two_repeats_its_header_not_its_rows() -> None:
         assert chunk.text.split("\n")[0] == "Locality | 2026/27 | 2028/29"
     body = [row for c in tables for row in c.text.split("\n")[1:]]
     assert body == rows  # every row once, in order
+
+
+def test_text_after_a_removed_page_number_is_not_read_into_the_finished_sentence() -> None:
+    from assistant.schemas import Block, DocumentMeta, ParsedDocument
+    from assistant.text.sentences import split_sentences
+
+    # Column-interleaved text: page 4 ends a sentence, page 5 opens mid-column in lower case.
+    blocks = [
+        Block(kind="heading", text="Staff survey", level=1, page=4),
+        Block(kind="paragraph", text="Boards have long known about these issues.", page=4),
+        Block(kind="paragraph", text="a full analysis of all comments from the survey", page=5),
+    ]
+    doc = ParsedDocument(meta=DocumentMeta(doc_id="d", title="D", file_name="d.md"), blocks=blocks)
+    (chunk,) = chunk_document(doc, lambda t: len(t.split()), max_tokens=200)
+    assert split_sentences(chunk.text) == [
+        "Boards have long known about these issues.",
+        "a full analysis of all comments from the survey",
+    ]
