@@ -91,6 +91,12 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(10, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    named_document_weight: float = Field(
+        2.0,
+        ge=0,
+        description="Weight in fusion of BM25 within the documents a question names by title "
+        "(0 turns it off).",
+    )
     bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.3, ge=0, le=1, description="BM25 length normalisation.")
     mmr: bool = Field(False, description="Re-rank fused candidates for diversity (MMR).")

@@ -43,6 +43,9 @@ class Block(BaseModel):
     text: str
     level: int = 0
     page: int | None = None
+    # Two columns interleaved line by line by the conversion (see assistant.ingest.columns):
+    # the block is indexed but never quoted as a sentence.
+    garbled: bool = False
 
 
 class ParsedDocument(BaseModel):
@@ -66,6 +69,10 @@ class Chunk(BaseModel):
     page_start: int | None = None
     page_end: int | None = None
     kind: ChunkKind = "text"
+    # Column-interleaved text (assistant.ingest.columns): ``garbled`` when most of the text is;
+    # ``garbled_spans``: [start, end) character offsets in ``text`` of every interleaved block.
+    garbled: bool = False
+    garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
 
     @property
     def section(self) -> str:
@@ -92,6 +99,10 @@ class RetrievedChunk(BaseModel):
     # "table": the text is a table's rows, not sentences (see ChunkKind). Indexes written
     # before chunks had a kind hold prose only: "text" is right for them.
     kind: ChunkKind = "text"
+    # As on Chunk: text read across two columns by the conversion. Never quote a sentence that
+    # overlaps ``garbled_spans``; cite the section and page instead.
+    garbled: bool = False
+    garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
 
     @property
     def page(self) -> int | None:

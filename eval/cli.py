@@ -149,3 +149,49 @@ def eval_calibrate(
         )
     for kind, k in sorted(result["test_errors_by_kind"].items()):
         console.print(f"  {kind:22} {k['wrong']}/{k['n']} wrong on the test half")
+
+
+@eval_app.command("refusal")
+def eval_refusal(
+    calibrate_on: Annotated[
+        Path,
+        typer.Option(
+            "--calibrate-on",
+            help="report.json of a run with NHS_ASSISTANT_ANSWER_MIN_EVIDENCE=0 (the split to fit).",
+        ),
+    ],
+    report: Annotated[
+        list[Path] | None,
+        typer.Option(help="Further report.json files (same settings) to report on (repeatable)."),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Fit on this split of the calibration report only.")
+    ] = None,
+) -> None:
+    """Choose answer.min_evidence on one split; show the confusion matrix there and elsewhere."""
+    from eval.refusal import calibrate, render
+
+    def questions(path: Path, only: str | None = None) -> list[dict]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            err_console.print(f"cannot read {path}: {exc}")
+            raise typer.Exit(2) from exc
+        qs = data["questions"]["project"]
+        return [q for q in qs if only is None or q.get("split") == only]
+
+    fitted = questions(calibrate_on, split)
+    if not fitted:
+        err_console.print(
+            f"no questions in {calibrate_on}" + (f" (split {split})" if split else "")
+        )
+        raise typer.Exit(2)
+    name = f"{calibrate_on.parent.name}" + (f"/{split}" if split else "")
+    splits = {name: fitted}
+    if split:
+        rest = [q for q in questions(calibrate_on) if q.get("split") != split]
+        if rest:
+            splits[f"{calibrate_on.parent.name}/other splits"] = rest
+    for path in report or []:
+        splits[path.parent.name] = questions(path)
+    console.print(render(calibrate(fitted), splits, fitted_on=name), markup=False)

@@ -77,11 +77,15 @@ def scrambled(text: str) -> bool:
 
 def defects(answer: Answer) -> Defects:
     """The readability defects of a given (not refused) answer."""
-    garbled_chunks = {c.chunk_id for c in answer.retrieved if getattr(c, "garbled", False)}
+    # Quoted text that ingestion found interleaved from two columns, or that reads scrambled.
+    spoiled = {c.chunk_id: c.garbled_spans for c in answer.retrieved if c.garbled_spans}
     sentences = [_strip_marker(s.text) for s in answer.sentences]
-    garbled = any(c.chunk_id in garbled_chunks for c in answer.citations) or any(
-        scrambled(s) for s in sentences
-    )
+    garbled = any(
+        a < y and x < b
+        for c in answer.citations
+        for a, b in c.spans
+        for x, y in spoiled.get(c.chunk_id, [])
+    ) or any(scrambled(s) for s in sentences)
     dangling = False
     for i, (s, raw) in enumerate(zip(sentences, answer.sentences, strict=True)):
         if _BACK_REFERENCE.match(s) and not _EXPLETIVE.match(s):

@@ -47,6 +47,36 @@ def markdown_table(summaries: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def refusal_confusion(questions: list[dict[str, Any]]) -> dict[str, int]:
+    """The answer-or-refuse decision against the labels: how many answerable questions were
+    answered or refused, and how many unanswerable ones."""
+    counts = dict.fromkeys(
+        (
+            "answerable_answered",
+            "answerable_refused",
+            "unanswerable_answered",
+            "unanswerable_refused",
+        ),
+        0,
+    )
+    for q in questions:
+        label = "answerable" if q["answerable"] else "unanswerable"
+        counts[f"{label}_{'refused' if q['refused'] else 'answered'}"] += 1
+    return counts
+
+
+def confusion_table(c: dict[str, int]) -> str:
+    """The refusal confusion matrix as Markdown."""
+    return "\n".join(
+        [
+            "| refusal decision | answered | refused |",
+            "|---|---:|---:|",
+            f"| answerable | {c['answerable_answered']} | {c['answerable_refused']} |",
+            f"| unanswerable | {c['unanswerable_answered']} | {c['unanswerable_refused']} |",
+        ]
+    )
+
+
 def write_json(report: dict[str, Any], out: Path) -> Path:
     path = out / "report.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -63,6 +93,8 @@ def write_markdown(report: dict[str, Any], out: Path) -> Path:
     for split, summaries in report["summary"].items():
         n = next(iter(summaries.values()))["questions"]
         parts += [f"## {split} ({int(n)} questions)", "", markdown_table(summaries), ""]
+        chosen = [q for q in report["questions"]["project"] if split in ("all", q.get("split"))]
+        parts += [confusion_table(refusal_confusion(chosen)), ""]
     if report.get("gate"):
         parts += ["## Thresholds", ""]
         parts += [

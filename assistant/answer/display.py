@@ -18,8 +18,12 @@ _EMPHASIS = re.compile(r"\*\*|__")
 _HEADING_HASHES = re.compile(r"^#{1,6}\s+")
 # A footnote number glued to the start of a sentence by PDF conversion ("44 The wider ...").
 # Only before a capitalised function word, so "18 ICBs have ..." keeps its number.
+# A footnote number left before the sentence it follows ("77 There are ...", "10 At the heart
+# ..."): a number, then a capitalised word that never names what is counted (a function word).
 _FOOTNOTE_NUMBER = re.compile(
-    r"^\d{1,3}\s+(?=(?:The|This|These|That|Those|It|Its|In|We|Our|A|An|As|For|However)\s)"
+    r"^\d{1,3}\s+(?=(?:The|This|These|That|Those|There|It|Its|In|At|On|By|To|From|With|We|Our"
+    r"|A|An|As|For|However|Some|Many|Each|All|When|While|If|Although|Since|Over|Under|Across"
+    r"|Between|During|After|Before|Following|Despite|Through|Where|What|How|Why|One)\s)"
 )
 _SPACE = re.compile(r"\s+")
 # "[19]", "[3, 4]" (a source's footnotes) and "[src: id, section]" (the briefings' citations).

@@ -41,6 +41,7 @@ class _Unit:
     # table cut in two opens its second chunk with them, so each row keeps its columns' names.
     head: list[_Unit] | None = None
     table: int = 0  # which table a row belongs to (its block's id); 0 for prose
+    garbled: bool = False  # from a column-interleaved block
 
 
 @dataclass
@@ -93,8 +94,16 @@ def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_U
             in_head = n < heads
             parts = _fit(piece, count, max_tokens)
             for i, part in enumerate(parts):
-                unit = _Unit(part, count(part), block.page, first, kind, None if in_head else head)
-                unit.table = id(block) if kind == "table" else 0
+                unit = _Unit(
+                    part,
+                    count(part),
+                    block.page,
+                    first,
+                    kind=kind,
+                    head=None if in_head else head,
+                    table=id(block) if kind == "table" else 0,
+                    garbled=block.garbled,
+                )
                 units.append(unit)
                 if in_head:
                     head.append(unit)
@@ -157,10 +166,16 @@ def _join(units: list[_Unit]) -> str:
     parts: list[str] = []
     for i, unit in enumerate(units):
         if i:
-            gap = "\n\n" if _apart(units[i - 1], unit) else "\n"
-            parts.append(gap if unit.new_block else " ")
+            parts.append(_separator(units[i - 1], unit))
         parts.append(unit.text)
     return "".join(parts)
+
+
+def _separator(prev: _Unit, unit: _Unit) -> str:
+    """What goes between two units in a chunk's text."""
+    if not unit.new_block:
+        return " "
+    return "\n\n" if _apart(prev, unit) else "\n"
 
 
 def _apart(prev: _Unit, unit: _Unit) -> bool:
@@ -174,6 +189,23 @@ def _apart(prev: _Unit, unit: _Unit) -> bool:
         and ends_with_terminal(prev.text)
         and unit.text[:1].islower()
     )
+
+
+def _garbled_spans(units: list[_Unit]) -> list[tuple[int, int]]:
+    """Where the garbled units lie in ``_join(units)``: [start, end) offsets, neighbours merged."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for i, unit in enumerate(units):
+        gap = len(_separator(units[i - 1], unit)) if i else 0  # as _join puts it
+        pos += gap
+        end = pos + len(unit.text)
+        if unit.garbled:
+            if spans and spans[-1][1] >= pos - gap:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((pos, end))
+        pos = end
+    return spans
 
 
 def _pack(
@@ -250,7 +282,14 @@ def _overlap(
     while tail and _size([*tail, nxt], count, max_tokens) > max_tokens:
         tail.pop(0)
     if tail:
-        tail[0] = _Unit(tail[0].text, tail[0].tokens, tail[0].page, True, tail[0].kind)
+        tail[0] = _Unit(
+            tail[0].text,
+            tail[0].tokens,
+            tail[0].page,
+            True,
+            kind=tail[0].kind,
+            garbled=tail[0].garbled,
+        )
     return tail
 
 
@@ -297,7 +336,9 @@ def _combine(small: _Section, nxt: _Section, count: TokenCounter) -> _Section:
         lead = [_Unit(heading, count(heading), small.units[0].page, True, small.units[0].kind)]
     headings = small.headings if small.tokens > nxt.tokens else nxt.headings
     first = nxt.units[0]
-    first = _Unit(first.text, first.tokens, first.page, True, first.kind)
+    first = _Unit(
+        first.text, first.tokens, first.page, True, kind=first.kind, garbled=first.garbled
+    )
     units = [*lead, *small.units, first, *nxt.units[1:]]
     return _Section(list(headings), units)
 
@@ -410,6 +451,7 @@ def _make_chunk(
     payload = f"{section}\n{text}\n{k}" + ("" if kind == "text" else f"\n{kind}")
     digest = hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()[:16]
     pages = [u.page for u in units if u.page is not None]
+    spans = _garbled_spans(units)
     return Chunk(
         chunk_id=f"{doc_id}:{digest}",
         doc_id=doc_id,
@@ -419,4 +461,7 @@ def _make_chunk(
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
         kind=kind,
+        # "Mostly": more than half of the characters lie in interleaved blocks.
+        garbled=2 * sum(b - a for a, b in spans) > len(text),
+        garbled_spans=spans,
     )

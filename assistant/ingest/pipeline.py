@@ -32,6 +32,7 @@ from assistant.config import IngestSettings
 from assistant.embeddings.base import Embedder
 from assistant.errors import DocumentError
 from assistant.ingest.chunking import chunk_document
+from assistant.ingest.columns import mark_document
 from assistant.ingest.loaders import default_registry, load_document, supported_extensions
 from assistant.ingest.manifest import Manifest
 from assistant.schemas import Chunk, DocumentMeta, FileOutcome, IngestReport, ParsedDocument
@@ -259,6 +260,7 @@ class Ingestor:
             else:
                 doc = load_document(path, doc_id, overrides)
             doc.meta.sha256 = sha
+            mark_document(doc)  # column-interleaved blocks: indexed, never quoted
             chunks = chunk_document(
                 doc,
                 self.embedder.count_tokens,

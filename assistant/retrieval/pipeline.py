@@ -18,17 +18,19 @@ from assistant.errors import EmptyIndexError
 from assistant.retrieval.base import DENSE, LEXICAL, RetrievalState, Stage
 from assistant.retrieval.bm25 import BM25Index, BM25Sync
 from assistant.retrieval.stages import (
+    NAMED,
     DenseSearch,
     DropNearDuplicates,
     EmbedQuery,
     FetchCandidates,
     LexicalSearch,
     MaximalMarginalRelevance,
+    NamedDocumentSearch,
     ScoreUnsearchedDense,
     WeightedRRF,
 )
 from assistant.schemas import Filters, RetrievedChunk
-from assistant.store.base import StoredChunk, VectorStore
+from assistant.store.base import StoredChunk, VectorStore, decode_spans
 from assistant.text import clean_question
 
 S = TypeVar("S")
@@ -158,6 +160,8 @@ def _to_retrieved(
         dense_score=dense,
         bm25_score=bm25,
         kind=md.get("kind", "text"),
+        garbled=bool(md.get("garbled", False)),
+        garbled_spans=decode_spans(md.get("garbled_spans")),
     )
 
 
@@ -169,8 +173,19 @@ def default_stages(
         EmbedQuery(embedder),
         DenseSearch(store, settings.dense_k),
         LexicalSearch(bm25, settings.bm25_k),
+    ]
+    if settings.named_document_weight > 0:
+        stages.append(NamedDocumentSearch(store, bm25, settings.bm25_k))
+    stages += [
         # Dense first: RRF sums the rankings in this order, and float sums depend on it.
-        WeightedRRF({DENSE: settings.dense_weight, LEXICAL: settings.bm25_weight}, settings.rrf_k),
+        WeightedRRF(
+            {
+                DENSE: settings.dense_weight,
+                LEXICAL: settings.bm25_weight,
+                NAMED: settings.named_document_weight,
+            },
+            settings.rrf_k,
+        ),
         FetchCandidates(store),
         ScoreUnsearchedDense(),
     ]

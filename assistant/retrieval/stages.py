@@ -13,14 +13,18 @@ removal is left untimed (the bench reports it in ``retrieve_other``).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from assistant.embeddings.base import Embedder
 from assistant.retrieval.base import DENSE, LEXICAL, RetrievalState
 from assistant.retrieval.bm25 import BM25Index
+from assistant.schemas import Filters
 from assistant.store.base import VectorStore
 from assistant.text import terms
 
+NAMED = "named_document"  # name of the ranking within the documents a question names
 CANDIDATE_FACTOR = 3  # fused candidates fetched per requested chunk, to replace duplicates
 DUPLICATE_JACCARD = 0.8  # term-set overlap above which two chunks count as the same passage
 
@@ -117,6 +121,84 @@ class LexicalSearch:
         hits = self.bm25.search(state.question, max(self.depth, state.k), state.filters)
         state.rankings[LEXICAL] = [cid for cid, _ in hits]
         state.lexical_scores.update(hits)
+
+
+class NamedDocumentSearch:
+    """BM25 within the documents the question names ("the three shifts in the 10 Year Health
+    Plan", "what the Neighbourhood health guidelines say"): the ``named_document`` ranking.
+
+    Many documents restate a plan at second hand; a manager who names the plan wants the plan.
+    Fused with the other rankings, this lifts the named document's passages without excluding
+    the rest (a filter would). A document is named when the question holds the first words
+    (at least ``MIN_NAME_WORDS``) of a part of its title, the parts split at ":", "–" and "(".
+    """
+
+    name = NAMED
+    timing = "bm25"
+    MIN_NAME_WORDS = 3
+
+    def __init__(self, store: VectorStore, bm25: BM25Index, depth: int) -> None:
+        self.store = store
+        self.bm25 = bm25
+        self.depth = depth
+        self._names: tuple[int, dict[str, list[str]]] = (-1, {})  # (generation, doc -> names)
+
+    def run(self, state: RetrievalState) -> None:
+        named = named_documents(state.question, self._document_names())
+        if state.filters and state.filters.doc_ids:
+            named = [d for d in named if d in state.filters.doc_ids]
+        if not named:
+            return
+        within = (state.filters or Filters()).model_copy(update={"doc_ids": named})
+        hits = self.bm25.search(state.question, max(self.depth, state.k), within)
+        state.rankings[NAMED] = [cid for cid, _ in hits]
+
+    def _document_names(self) -> dict[str, list[str]]:
+        generation = self.store.generation()
+        if self._names[0] != generation:
+            names = {
+                r.meta.doc_id: title_names(r.meta.title, self.MIN_NAME_WORDS)
+                for r in self.store.list_documents()
+            }
+            self._names = (generation, names)
+        return self._names[1]
+
+
+def title_names(title: str, min_words: int = NamedDocumentSearch.MIN_NAME_WORDS) -> list[str]:
+    """The names a title goes by: each part of it (split at ":", "–", "(") of at least
+    ``min_words`` words, lower-cased, as word strings.
+
+    >>> title_names("Fit for the future: 10 Year Health Plan for England – executive summary")
+    ['fit for the future', '10 year health plan for england']
+    """
+    parts = re.split(r"[:–—(]|\s-\s", title)
+    out = []
+    for part in parts:
+        w = _name_words(part)
+        if len(w.split()) >= min_words:
+            out.append(w)
+    return out
+
+
+def named_documents(question: str, names: dict[str, list[str]], min_words: int = 3) -> list[str]:
+    """The documents whose name's first ``min_words`` words (or more) the question holds.
+
+    >>> names = {"plan": ["10 year health plan for england"], "nh": ["neighbourhood health guidelines 2025 26"]}
+    >>> named_documents("What are the three shifts in the 10 Year Health Plan?", names)
+    ['plan']
+    >>> named_documents("How do I run a neighbourhood health team?", names)
+    []
+    """
+    q = f" {_name_words(question)} "
+    return [
+        doc
+        for doc, doc_names in names.items()
+        if any(f" {' '.join(n.split()[:min_words])} " in q for n in doc_names)
+    ]
+
+
+def _name_words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 class WeightedRRF:

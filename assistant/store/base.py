@@ -116,7 +116,28 @@ def chunk_metadata(meta: DocumentMeta, chunk: Any) -> dict[str, Any]:
     kind = getattr(chunk, "kind", "text")
     if kind != "text":  # absent means prose: the metadata of prose chunks stays as it was
         md["kind"] = kind
+    spans = getattr(chunk, "garbled_spans", None)
+    if spans:  # absent means clean: the metadata of clean chunks stays as it was
+        md["garbled"] = bool(getattr(chunk, "garbled", False))
+        md["garbled_spans"] = encode_spans(spans)
     return md
+
+
+def encode_spans(spans: list[tuple[int, int]]) -> str:
+    """Character spans as metadata a store takes (scalars only): "0-120,300-480"."""
+    return ",".join(f"{a}-{b}" for a, b in spans)
+
+
+def decode_spans(value: object) -> list[tuple[int, int]]:
+    """The spans :func:`encode_spans` wrote; [] for anything else."""
+    if not isinstance(value, str) or not value:
+        return []
+    out = []
+    for part in value.split(","):
+        a, _, b = part.partition("-")
+        if a.isdigit() and b.isdigit():
+            out.append((int(a), int(b)))
+    return out
 
 
 def matches(metadata: dict[str, Any], filters: Filters | None) -> bool:

@@ -19,6 +19,9 @@ _FY = re.compile(r"\bFY\s?(?=\d)", re.IGNORECASE)
 # short form is all capitals and also an English word ("UTC" is not, "CAT" would be).
 GLOSSARY: dict[str, str] = {
     "10YHP": "10 Year Health Plan",
+    # Written the other way round: statistics say "H1 2024/25" for the first half year.
+    "first half": "H1",
+    "second half": "H2",
     "10 year plan": "10 Year Health Plan",
     "MTPF": "Medium Term Planning Framework",
     "NOF": "NHS Oversight Framework",

@@ -106,10 +106,28 @@ def citation_scores(
 
 
 def key_fact_recall(answer_text: str, key_facts: Sequence[str]) -> float:
+    """The share of ``key_facts`` the answer states, compared as words: case, punctuation,
+    hyphens, curly quotes, line breaks and Markdown emphasis do not count, so the fact
+    "high-support, high-challenge" is found in "a high support high challenge approach".
+
+    >>> key_fact_recall("A **high support** high-challenge model by 2026/27.",
+    ...                 ["High-support, high-challenge", "2026/27", "2027/28"])
+    0.6666666666666666
+    """
     if not key_facts:
         return 0.0
-    text = answer_text.lower()
-    return sum(1 for f in key_facts if f.lower() in text) / len(key_facts)
+    text = f" {_fact_words(answer_text)} "
+    return sum(1 for f in key_facts if f" {_fact_words(f)} " in text) / len(key_facts)
+
+
+def _fact_words(text: str) -> str:
+    """Lower-case words and numbers of ``text`` joined by single spaces; a number keeps its
+    inner separators ("2026/27", "1,500", "4.5%") and a word its apostrophe."""
+    text = text.lower().replace("’", "'").replace("‘", "'")
+    return " ".join(_FACT_TOKEN.findall(text))
+
+
+_FACT_TOKEN = re.compile(r"£?\d+(?:[.,/:]\d+)*%?|[a-z]+(?:'[a-z]+)?")
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -78,3 +78,50 @@ def test_percentile_interpolates():
     assert percentile([10], 95) == 10
     assert percentile([], 50) == 0.0
     assert percentile(list(range(101)), 95) == 95
+
+
+def test_the_refusal_confusion_matrix_counts_each_label_and_decision():
+    from eval.report import confusion_table, refusal_confusion
+
+    questions = [
+        {"answerable": True, "refused": False},
+        {"answerable": True, "refused": False},
+        {"answerable": True, "refused": True},
+        {"answerable": False, "refused": True},
+    ]
+    counts = refusal_confusion(questions)
+    assert counts == {
+        "answerable_answered": 2,
+        "answerable_refused": 1,
+        "unanswerable_answered": 0,
+        "unanswerable_refused": 1,
+    }
+    assert "| answerable | 2 | 1 |" in confusion_table(counts)
+
+
+def test_key_facts_match_as_words_whatever_the_punctuation_or_case():
+    from eval.metrics.formulas import key_fact_recall
+
+    answer = "Systems need a **High support** high-challenge\napproach; 1,500 staff by 2026/27."
+    assert key_fact_recall(answer, ["high-support, high-challenge"]) == 1.0
+    assert key_fact_recall(answer, ["1,500", "2026/27"]) == 1.0
+    # Words, not fragments of words: "port" is not in "support", "150" not in "1,500".
+    assert key_fact_recall(answer, ["port", "150"]) == 0.0
+
+
+def test_the_refusal_threshold_is_fitted_on_one_split_and_reported_unchanged_on_another():
+    from eval.refusal import calibrate, decide
+
+    fit = [
+        {"answerable": True, "refused": False, "evidence_score": s} for s in (0.5, 0.6, 0.8)
+    ] + [{"answerable": False, "refused": False, "evidence_score": s} for s in (0.2, 0.3)]
+    threshold = calibrate(fit)
+    assert 0.3 < threshold <= 0.5  # refuses both unanswerable, answers all answerable
+    held = [
+        {"answerable": True, "refused": False, "evidence_score": 0.31},
+        {"answerable": False, "refused": True, "evidence_score": 0.9},  # another signal
+    ]
+    outcome = decide(held, threshold)
+    assert outcome.counts["answerable_refused"] == 1
+    assert outcome.counts["unanswerable_refused"] == 1
+    assert outcome.false_refusal_rate == 1.0 and outcome.refusal_rate == 1.0

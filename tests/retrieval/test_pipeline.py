@@ -179,11 +179,14 @@ def test_settings_choose_the_stages(parts, tmp_path):
         "embed_query",
         "dense_search",
         "bm25",
+        "named_document",
         "fusion",
         "fetch",
         "dense_fill",
         "dedupe",
     ]
+    unnamed = default_stages(RetrievalSettings(named_document_weight=0), emb, store, bm25)
+    assert "named_document" not in [s.name for s in unnamed]
     with_mmr = default_stages(RetrievalSettings(mmr=True), emb, store, bm25)
     assert [s.name for s in with_mmr][-2:] == ["mmr", "dedupe"]
 
@@ -192,3 +195,39 @@ def test_derived_pipelines_share_one_bm25_sync(parts):
     _, _, retriever = parts
     derived = retriever.inserted(Reverse())
     assert isinstance(derived, RetrievalPipeline) and derived.index is retriever.index
+
+
+def test_a_question_naming_a_document_by_its_title_lifts_that_documents_passages(tmp_path):
+    from assistant.embeddings.fake import HashingEmbedder
+    from assistant.schemas import DocumentMeta
+    from assistant.store.base import DocumentRecord, StoredChunk
+
+    emb = HashingEmbedder(dimension=256)
+    store = InMemoryStore(emb.name, emb.dimension)
+    texts = {
+        # Second-hand documents restate the plan's aims, word for word, many times over.
+        "brief:1": ("brief", "The Widget Safety Plan aims are audits. Widget Safety Plan aims."),
+        "brief:2": ("brief", "Widget Safety Plan aims: the Widget Safety Plan aims at audits."),
+        "note:1": ("note", "The Widget Safety Plan aims, in short, are audits and aims."),
+        "plan:1": ("plan", "Its three aims are fewer incidents, open reporting and audits."),
+    }
+    titles = {"brief": "Briefing", "note": "Note", "plan": "Widget Safety Plan: 2030 edition"}
+    vecs = emb.embed_documents([t for _, t in texts.values()])
+    store.upsert_chunks(
+        [
+            StoredChunk(cid, text, {"doc_id": doc, "title": titles[doc], "section": "S"}, vecs[i])
+            for i, (cid, (doc, text)) in enumerate(texts.items())
+        ]
+    )
+    for doc, title in titles.items():
+        meta = DocumentMeta(doc_id=doc, title=title, file_name=f"{doc}.md")
+        store.put_document(DocumentRecord(meta, [c for c in texts if c.startswith(doc)], doc))
+    store.bump_generation()
+    question = "What are the aims of the Widget Safety Plan?"
+    plain = make_retriever(
+        RetrievalSettings(top_k=4, named_document_weight=0), emb, store, BM25Index(tmp_path / "a")
+    )
+    named = make_retriever(RetrievalSettings(top_k=4), emb, store, BM25Index(tmp_path / "b"))
+    plain_rank = [c.doc_id for c in plain.retrieve(question)].index("plan")
+    named_rank = [c.doc_id for c in named.retrieve(question)].index("plan")
+    assert named_rank == 0 and plain_rank > 0

@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable, Iterator
 
 from assistant.answer.base import stream_whole
-from assistant.answer.extractive.compose import compose
+from assistant.answer.extractive.compose import compose, unreadable_notice
 from assistant.answer.extractive.features import sentences_of
 from assistant.answer.extractive.question import analyse_question
 from assistant.answer.extractive.refusal import EvidenceCheck, decide, refusal
 from assistant.answer.extractive.scoring import (
+    best_unreadable,
     candidates,
     evidence_score,
     idf,
@@ -69,11 +70,18 @@ class ExtractiveAnswerer:
         weak = self.evidence_check.is_weak(question, considered, evidence, chunks)
         decision = decide(q, considered, chunks, weak, self.known)
         verified_at = time.perf_counter()
-        if decision.refuse:
+        # The best match may be text the conversion garbled: never quoted, but pointed to.
+        unreadable = best_unreadable(scored, [] if decision.refuse else selected)
+        notice = unreadable_notice(chunks[unreadable.sentence.chunk]) if unreadable else None
+        if decision.refuse and notice and decision.reason == "weak":
+            answer = refusal(question, chunks, scored, evidence, decision, notice=notice)
+        elif decision.refuse:
             closest = selected[0] if selected else None
             answer = refusal(question, chunks, scored, evidence, decision, closest)
         else:
             answer = compose(question, chunks, selected, q, evidence)
+            if notice:
+                answer.answer = f"{answer.answer}\n\n{notice}"
         answer.retrieved = list(chunks)
         elapsed_ms = (time.perf_counter() - started) * 1000
         answer.timings_ms = {

@@ -14,9 +14,30 @@ from assistant.answer.citations import cite, merge_spans
 from assistant.answer.extractive.features import Sentence
 from assistant.answer.extractive.question import Question
 from assistant.answer.extractive.scoring import Scored
+from assistant.answer.untrusted import strip_markup
 from assistant.schemas import Answer, AnswerSentence, RetrievedChunk
 
 MIN_STEPS = 2  # fewer actionable units than this: prose, not steps
+
+
+def unreadable_notice(chunk: RetrievedChunk) -> str:
+    """What to say when the passage that best matches the question is garbled in this copy of
+    its document: where it is, and where to read it, since it cannot be quoted."""
+    where = [f"“{strip_markup(chunk.title or chunk.doc_id)}”"]
+    if chunk.section:
+        where.append(f"section “{strip_markup(chunk.section)}”")
+    if chunk.page is not None:
+        where.append(f"page {chunk.page}")
+    original = (
+        f" Read it in the original: {chunk.source_url}"
+        if chunk.source_url
+        else (" Read it in the original document.")
+    )
+    return (
+        f"The passage that matches your question most closely ({', '.join(where)}) is garbled "
+        "in this copy of the document (two columns of text run together when it was "
+        f"converted), so it is not quoted here.{original}"
+    )
 
 
 def reading_order(selected: list[Scored], q: Question) -> list[Scored]:
@@ -32,7 +53,11 @@ def reading_order(selected: list[Scored], q: Question) -> list[Scored]:
         # Actionable units first, the strongest (who, what, by when) leading; stable otherwise.
         ordered.sort(key=lambda x: (not x.traits.actionable, -round(x.traits.action, 1)))
     elif q.wants_figure:
-        figure = [x for x in ordered if x.traits.has_quantity or x.traits.has_date]
+        # The best-scoring unit that holds a figure leads (not merely the first one).
+        figure = sorted(
+            (x for x in ordered if x.traits.has_quantity or x.traits.has_date),
+            key=lambda x: -x.score,
+        )
         ordered = figure[:1] + [x for x in ordered if x not in figure[:1]]
     return ordered
 

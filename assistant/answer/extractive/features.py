@@ -10,7 +10,7 @@ for text that is rarely an answer (fragments, headings, table debris, references
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from assistant.answer.display import display_text, without_urls
@@ -30,7 +30,7 @@ from assistant.answer.extractive.lexicon import (
 from assistant.answer.extractive.question import Question, content_terms
 from assistant.answer.untrusted import is_instruction
 from assistant.schemas import RetrievedChunk
-from assistant.text import words
+from assistant.text import STOP_WORDS, words
 from assistant.text.sentences import (
     HEADING_MAX_WORDS,
     ends_with_terminal,
@@ -60,6 +60,9 @@ LEAD_IN_FACTOR = 0.6  # "ICBs should:" without its list says little on its own
 MID_START_FACTOR = 0.6  # starts in lower case: the chunk began mid-sentence
 TRUNCATED_FACTOR = 0.7  # the chunk's last sentence, cut off without a full stop
 DANGLING_FACTOR = 0.15  # "This means ..." without the sentence it points back to
+# "This cohort has been estimated at 7% ..." without it: the noun says what is meant, and the
+# question usually names it too, so the sentence still reads.
+NAMED_REFERENT_FACTOR = 0.6
 SIGNPOST_FACTOR = 0.3  # "Learn more in case study 1: ..." points elsewhere, says nothing
 MIN_LETTER_RATIO = 0.55  # below this share of letters among visible characters: table debris
 MAX_NUMBER_TOKEN_RATIO = 0.4  # above this share of numeric tokens: table debris
@@ -89,6 +92,7 @@ class Sentence:
     dangling: bool = False  # opens by referring back ("This ...") to a sentence it lacks
     lead_in: bool = False  # announces a list ("... the following:") without its items
     display: str = ""  # as the answer shows it (a list as bullets); "" = shown
+    garbled: bool = False  # overlaps text read across two columns by the conversion
 
     @property
     def text(self) -> str:
@@ -106,6 +110,7 @@ class Traits:
     has_quantity: bool
     has_date: bool
     quality: float  # product of the penalty factors; 0 means never selectable
+    enumerates: bool = False  # a lead-in with its items, or a list run into one sentence
 
 
 UNSCORED = Traits(False, False, 0.0, False, False, 0.0)
@@ -115,8 +120,18 @@ UNSCORED = Traits(False, False, 0.0, False, False, 0.0)
 
 
 def sentences_of(index: int, chunk: RetrievedChunk) -> list[Sentence]:
-    """The units of the chunk at ``index`` in the retrieval ranking."""
-    return [Sentence(index, *parsed) for parsed in _parse_chunk(chunk.text)]
+    """The units of the chunk at ``index`` in the retrieval ranking. A unit overlapping text the
+    conversion garbled (two columns interleaved: ``chunk.garbled_spans``) is marked, never to be
+    quoted."""
+    units = [Sentence(index, *parsed) for parsed in _parse_chunk(chunk.text)]
+    if not chunk.garbled_spans:
+        return units
+    return [
+        replace(u, garbled=True)
+        if any(u.start < b and a < u.end for a, b in chunk.garbled_spans)
+        else u
+        for u in units
+    ]
 
 
 _Parsed = tuple[int, int, str, str, frozenset[str], bool, int, int, int, bool, bool, str]
@@ -140,7 +155,9 @@ _NOT_BACK_REFERENCE = re.compile(
 SIGNPOST = re.compile(
     r"^(?:learn|read|find out) more\b|^(?:see|refer to)\b|^case study \d+\s*:"
     r"|^for more (?:information|detail)|^more (?:information|detail) (?:is|can be|will be)"
-    r"|^further (?:guidance|details?|information) (?:will|is|are)",
+    r"|^further (?:guidance|details?|information) (?:will|is|are)"
+    r"|^(?:further |more )?(?:details?|information|guidance) (?:on|about) .{0,80}"
+    r"(?:can|will|may) be found\b",
     re.IGNORECASE,
 )
 # Announces a list: ends with a colon, or "the following" / "as follows".
@@ -181,8 +198,10 @@ def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
                 i,
                 i,
                 is_last=i == len(spans) - 1,
-                dangling=back and first is None,
-                lead_in=announces and not items,
+                # Alone, a referring sentence lacks what it refers to and a lead-in its list,
+                # even when the chunk holds them: the units below quote them together.
+                dangling=back,
+                lead_in=announces,
             )
         )
         if first is not None:
@@ -246,8 +265,59 @@ def _unit(
         last,
         dangling,
         lead_in,
-        "",
+        run_in_list(line) if first == last else "",
     )
+
+
+def run_in_list(line: str) -> str:
+    """A list whose bullets the conversion dropped and whose items it ran into one line, shown
+    as bullets: "... can achieve this by: engaging early ..., ensuring ... sharing data ...".
+    Found only where the first item opens with a verb in -ing and each later item opens with
+    one that follows a word ending an item (not "in", "by", "and", ...): "" otherwise.
+
+    >>> print(run_in_list("Boards can do this by: agreeing aims with partners sharing data, "
+    ...                   "and reviewing progress in meeting targets jointly publishing results"))
+    Boards can do this by:
+    - agreeing aims with partners
+    - sharing data, and reviewing progress in meeting targets
+    - jointly publishing results
+    """
+    lead, colon, rest = line.partition(":")
+    if not colon or not 3 <= len(lead.split()) <= 25:
+        return ""
+    tokens = rest.split()
+    if len(tokens) < 6 or not _GERUND.match(tokens[0]):
+        return ""
+    items: list[list[str]] = [[tokens[0]]]
+    for i in range(1, len(tokens)):
+        token, before = tokens[i], tokens[i - 1].lower().strip(",;")
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        ends_item = before not in STOP_WORDS and before not in _JOINING
+        # An -ing word after a word that can end an item starts the next item ("in leading",
+        # "and sharing" do not); so does an adverb before one ("jointly developing").
+        starts = ends_item and (
+            (_GERUND.match(token) is not None and not before.endswith("ly"))
+            or (token.lower().endswith("ly") and _GERUND.match(after) is not None)
+        )
+        if starts and len(items[-1]) >= 2:
+            items.append([token])
+        else:
+            items[-1].append(token)
+    if len(items) < 3:
+        return ""
+    bullets = [" ".join(i).rstrip(" ,;.") for i in items]
+    return "\n".join([f"{lead.strip()}:", *(f"- {b}" for b in bullets)])
+
+
+# An item's opening verb: "engaging", "ensuring", "jointly developing" (the adverb is checked
+# apart). Not "during", "including", "following", "according", "regarding": prepositions.
+_GERUND = re.compile(
+    r"^(?!(?:during|including|following|according|regarding|concerning|nothing|something"
+    r"|anything|everything|morning|evening|funding|housing|training|planning|nursing"
+    r"|building|meeting|setting|timing|thing|king|spring|bring|string|being)\b)"
+    r"[a-z]{2,}ing$"
+)
+_JOINING = frozenset({"of", "to", "for", "in", "on", "by", "with", "from", "and", "or", "about"})
 
 
 def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -302,10 +372,35 @@ def traits(s: Sentence, q: Question | None = None) -> Traits:
         action=_action_strength(s.shown) if how_to else 0.0,
         has_quantity=(q is None or q.wants_quantity) and _has_quantity(s.shown),
         has_date=(q is None or q.wants_date) and _has_date(s.shown),
+        enumerates=bool(s.items) or _inline_list(s.shown),
         quality=_quality(s.raw, s.shown, s.is_last, s.items)
-        * (DANGLING_FACTOR if s.dangling else 1.0)
+        * (_dangling_factor(s.shown) if s.dangling else 1.0)
         * (0.0 if s.lead_in else 1.0),
     )
+
+
+def _dangling_factor(shown: str) -> float:
+    """How much a sentence lacking what it refers back to loses: all of it when a bare pronoun
+    is its subject ("This means ...", "They must ..."), less when a noun names what is meant."""
+    if _PRONOUN_SUBJECT.match(shown):
+        return 0.0
+    m = _NAMED_REFERENT.match(shown)
+    if m and m.group(1).lower() not in VERB_WORDS and m.group(1).lower() not in STOP_WORDS:
+        return NAMED_REFERENT_FACTOR
+    return DANGLING_FACTOR
+
+
+# "This means ...", "They should ...", "It will ...": a pronoun, then the verb.
+_PRONOUN_SUBJECT = re.compile(
+    r"^(?:this|these|that|those|they|them|their|it|its)\s+(?:\w+ly\s+)?(?:is|are|was|were"
+    r"|will|would|can|could|should|must|may|might|has|have|had|means?|includes?|requires?"
+    r"|gives?|makes?|allows?|helps?|shows?)\b",
+    re.IGNORECASE,
+)
+
+
+# "This cohort ...", "These teams ...", "Such plans ...": a determiner, then a noun.
+_NAMED_REFERENT = re.compile(r"^(?:this|these|that|those|such|both)\s+([a-z][a-z-]+)\b", re.I)
 
 
 @lru_cache(maxsize=SENTENCE_CACHE)
@@ -387,13 +482,20 @@ def _noise_factor(raw: str, shown: str, tokens: list[str], *, items: int) -> flo
         factor *= TABLE_FACTOR
     if REFERENCE.search(shown) or FOOTNOTE.match(shown):
         factor *= REFERENCE_FACTOR
-    if len(tokens) > LONG_WORDS and not items:
+    if len(tokens) > LONG_WORDS and not items and not _inline_list(shown):
         factor *= LONG_FACTOR
     if not is_list_item(raw) and shown[:1].islower():
         factor *= MID_START_FACTOR
     if SIGNPOST.search(shown):
         factor *= SIGNPOST_FACTOR
     return factor
+
+
+def _inline_list(shown: str) -> bool:
+    """A list run into one sentence after a lead-in ("ICBs can achieve this by: engaging early
+    ..., sharing data ..., jointly developing ..."): long by nature, not run-on column text."""
+    lead, colon, rest = shown.partition(":")
+    return bool(colon) and 3 <= len(lead.split()) <= 25 and rest.count(",") + rest.count(";") >= 2
 
 
 def _has_verb(tokens: list[str]) -> bool:

@@ -113,6 +113,17 @@ HOW_TO = re.compile(
     r"|\b(?:steps|actions) (?:should|must|to)\b",
     re.IGNORECASE,
 )
+# "What are the three shifts?", "Which components ...", "What are the main enablers?": the answer
+# is an enumeration, so a lead-in with its items (or a list run into a sentence) is wanted.
+LIST_QUESTION = re.compile(
+    r"\bwhat (?:are|were) (?:the|our|its|their) (?:\w+ )?(?:\w+s)\b"
+    r"|\b(?:which|what) (?:\w+ ){0,2}(?:components|elements|areas|priorities|principles|domains"
+    r"|enablers|shifts|pillars|themes|steps|stages|features|criteria|requirements)\b"
+    r"|\b(?:list|name) (?:the|all)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|\d) "
+    r"(?:\w+ )?(?:shifts|components|elements|areas|priorities|principles|domains|enablers|pillars"
+    r"|themes|steps|stages|features|criteria|tests|aims|goals|ambitions)\b",
+    re.IGNORECASE,
+)
 QUANTITY_QUESTION = re.compile(
     r"\bhow (?:many|much|long|often|big|large|far|quickly|fast)\b"
     r"|\bwhat (?:percentage|proportion|share|number|amount|level|rate|target|size|value|figure"

@@ -18,6 +18,7 @@ from assistant.answer.extractive.lexicon import (
     DATE_QUESTION,
     EQUIVALENT_PHRASES,
     HOW_TO,
+    LIST_QUESTION,
     NUMBER_WORDS,
     PHRASE,
     QUANTITY_QUESTION,
@@ -43,7 +44,10 @@ OUTTURN = re.compile(
     rf"|\b(?:have|has) {_WHO} (?:\w+ )?(?:hit|met|achieved|reached|delivered)\b"
     r"|\b(?:was|were) (?:the )?(?:\w+ )?(?:targets?|ambitions?|standards?|trajector(?:y|ies)) "
     r"(?:met|hit|achieved|reached|delivered)\b"
-    r"|\bso far\b|\bto date\b|\bactually (?:opened|delivered|achieved|hit|met|happened)\b"
+    # "Has it actually opened?" asks what happened; "whether the plan is actually delivered"
+    # asks what it depends on.
+    r"|\bso far\b|\bto date\b"
+    r"|\b(?:has|have|was|were|did)\b[^?.]{0,40}\bactually (?:opened|delivered|achieved|hit|met|happened)\b"
     r"|\boutturn\b|\bwhat happened\b|\bwhat did (?:the )?[\w ]{2,60}? (?:conclude|find|recommend)\b"
     r"|\bconclusions? of\b|\bfindings of\b",
     re.IGNORECASE,
@@ -117,7 +121,7 @@ _MONTH_YEAR = re.compile(rf"\b({'|'.join(MONTH_NAMES)})\s+((?:19|20)\d\d)\b", re
 # Seven or more digits with no thousands separators: a reference or an identifier, not a quantity.
 _IDENTIFIER = re.compile(r"\d{7,}")
 _NUMBER = re.compile(
-    r"(?<![\w/.])\d{2,}(?:,\d{3})*(?:\.\d+)?%?(?![\w/])(?![- ]?(?:year|yr|point|day|week)s?\b)",
+    r"(?<![\w/.,])(?:\d{1,3}(?:,\d{3})+|\d{2,})(?:\.\d+)?%?(?![\w/])(?![- ]?(?:year|yr|point|day|week)s?\b)",
     re.IGNORECASE,
 )
 # The clause that asks: "Trust CFO. What are we ...?" or "UEC lead here - how do we ...?"
@@ -144,6 +148,7 @@ class Question:
     wants_date: bool
     comparison: bool = False
     outturn: bool = False
+    wants_list: bool = False  # "What are the three shifts?": an enumeration
     distinctive: tuple[str, ...] = ()  # as typed (normalised years), in order
 
     @property
@@ -198,6 +203,7 @@ def analyse_question(question: str) -> Question:
         wants_date=bool(DATE_QUESTION.search(question)),
         comparison=bool(COMPARISON.search(question)),
         outturn=bool(OUTTURN.search(question)),
+        wants_list=bool(LIST_QUESTION.search(question)),
         distinctive=tuple(distinctive_words(question)),
     )
 

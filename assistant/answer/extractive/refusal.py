@@ -190,14 +190,18 @@ def refusal(
     evidence: float,
     decision: Decision | None = None,
     closest: Scored | None = None,
+    notice: str | None = None,
 ) -> Answer:
-    """Say plainly that the corpus does not answer this, and point to the nearest sources."""
+    """Say plainly that the corpus does not answer this, and point to the nearest sources.
+
+    ``notice`` says instead that the best match is there but garbled in this copy (see
+    :func:`assistant.answer.extractive.compose.unreadable_notice`)."""
     decision = decision or Decision("weak")
     if closest is not None and decision.reason in ("missing", "outturn"):
         return _near_miss(question, chunks, scored, evidence, decision, closest)
     nearest = nearest_sources(chunks)
     if not nearest:
-        text = (
+        text = notice or (
             "The documents in the corpus do not cover this question, and no related passage "
             "was found."
         )
@@ -206,7 +210,8 @@ def refusal(
         cite(n, chunks[pos], [_pointer_span(pos, chunks[pos], scored)])
         for n, pos in enumerate(nearest, 1)
     ]
-    lines = [_opening(decision) + "The nearest sources, which you may want to check yourself, are:"]
+    opening = f"{notice}\n\nOther sources" if notice else f"{_opening(decision)}The nearest sources"
+    lines = [f"{opening}, which you may want to check yourself, are:"]
     lines += [f"[{c.n}] {source_label(c)}" for c in citations]
     return Answer(
         question=question,
@@ -270,10 +275,13 @@ def _near_miss(
 
 
 def nearest_sources(chunks: list[RetrievedChunk]) -> list[int]:
-    """Positions of the top chunks, one per (title, section), at most REFUSAL_SOURCES."""
+    """Positions of the top chunks, one per (title, section), at most REFUSAL_SOURCES; not a
+    chunk the conversion garbled (it has nothing to quote)."""
     seen: set[tuple[str, str]] = set()
     picked: list[int] = []
     for pos, c in enumerate(chunks):
+        if c.garbled:
+            continue
         key = (c.title.strip().lower(), c.section.strip().lower())
         if key not in seen:
             seen.add(key)
@@ -291,11 +299,19 @@ def _pointer_span(pos: int, chunk: RetrievedChunk, scored: list[Scored]) -> tupl
         return best.sentence.start, best.sentence.end
     # Nothing shares a word with the question: quote the chunk's first real sentence.
     for x in scored:
-        if x.sentence.chunk == pos and traits(x.sentence).quality > 0:
+        if x.sentence.chunk == pos and not x.sentence.garbled and traits(x.sentence).quality > 0:
             return x.sentence.start, x.sentence.end
-    stripped = chunk.text.strip()
-    start = chunk.text.find(stripped) if stripped else 0
+    a, b = _longest_clean_stretch(chunk)
+    stripped = chunk.text[a:b].strip()
+    start = chunk.text.find(stripped, a) if stripped else a
     return start, start + len(stripped)
+
+
+def _longest_clean_stretch(chunk: RetrievedChunk) -> tuple[int, int]:
+    """The longest stretch of the chunk's text outside its garbled spans (all of it if none)."""
+    cuts = [0, *(x for span in sorted(chunk.garbled_spans) for x in span), len(chunk.text)]
+    stretches = list(zip(cuts[::2], cuts[1::2], strict=True))
+    return max(stretches, key=lambda s: s[1] - s[0])
 
 
 def source_label(c: Citation) -> str:

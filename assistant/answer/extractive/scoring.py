@@ -13,6 +13,7 @@ Sentence score (higher is better)::
     boost       = 1 + ACTION_WEIGHT * action     (how-to questions; action in [0, 1])
                     + NUMBER_WEIGHT * has_quantity (how many / how much / what percentage)
                     + NUMBER_WEIGHT * has_date   (when / by when / deadline)
+                    + LIST_WEIGHT * enumerates   (what are the three shifts / which components)
     rank_factor = 1 / (1 + RANK_DECAY * position of the chunk in the retrieval ranking)
     quality     = product of penalty factors (fragment, heading, table debris, reference, ...)
 
@@ -70,6 +71,7 @@ CONTEXT_WEIGHT = 0.2  # title/section overlap: a tie-breaker between equally mat
 RANK_DECAY = 0.1  # the 6th chunk's sentences weigh 1/1.5 of the 1st chunk's
 ACTION_WEIGHT = 0.6  # how-to questions: a fully actionable sentence scores x1.6
 NUMBER_WEIGHT = 0.5  # quantity/date questions: a sentence with the figure scores x1.5
+LIST_WEIGHT = 0.5  # "What are the three shifts?": a list (or a sentence listing) scores x1.5
 YEAR_WEIGHT = 0.5  # a question naming a year or figure: a sentence naming it too scores x1.5
 OTHER_YEAR_FACTOR = 0.5  # ... and one naming only other years scores x0.5
 YEARS = re.compile(r"\b(?:19|20)\d\d\b")
@@ -79,8 +81,12 @@ TARGET_WORDS = 120  # an answer stops growing here ...
 MAX_WORDS = 240  # ... unless a unit adds much; never beyond this
 LARGE_GAIN = 0.2  # a gain (IDF share of the question) that may stretch it past TARGET_WORDS
 OTHER_DOCUMENT_GAIN = 0.2  # a unit from another document must add this much
+MIN_GAIN = 0.05  # a unit adding less of the question than this ...
+SAME_POINT_SCORE = 0.9  # ... joins only when it scores this close to the anchor (not how-to)
 MAX_STEPS = 6  # how-to answers: steps at most
 MAX_UNITS = 4  # other answers: units at most
+
+MIN_UNREADABLE_LEX = 0.5  # a garbled unit pointed to must hold half the question's weight
 
 # --- near-duplicates ----------------------------------------------------------------------------
 DUPLICATE_OVERLAP = 0.85  # |A & B| / min(|A|, |B|) of content terms at or above this: the same
@@ -99,6 +105,9 @@ class Scored:
     traits: Traits
     lex: float
     score: float
+    # What a garbled unit would score if its text could be read (its ``score`` is 0): how well
+    # the passage the conversion spoiled matches the question.
+    unreadable_score: float = 0.0
 
 
 # --- IDF ----------------------------------------------------------------------------------------
@@ -148,6 +157,8 @@ def score_all(
             boost += NUMBER_WEIGHT * found.has_quantity
         if q.wants_date:
             boost += NUMBER_WEIGHT * found.has_date
+        if q.wants_list:
+            boost += LIST_WEIGHT * found.enumerates
         other_year = 1.0
         if wanted:
             # "The target for 2026/27": a unit naming that year beats one naming another.
@@ -157,8 +168,22 @@ def score_all(
             if not named and YEARS.search(text):
                 other_year = OTHER_YEAR_FACTOR
         rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk) * other_year
-        scored.append(Scored(s, found, lex, relevance * boost * rank_factor * found.quality))
+        score = relevance * boost * rank_factor * found.quality
+        if s.garbled:
+            scored.append(Scored(s, found, lex, 0.0, unreadable_score=score))
+        else:
+            scored.append(Scored(s, found, lex, score))
     return scored
+
+
+def best_unreadable(scored: list[Scored], selected: list[Scored]) -> Scored | None:
+    """The garbled unit that would have matched the question better than every unit chosen
+    (or matched at all, when none was), so the answer can point to it; None otherwise."""
+    top = selected[0].score if selected else 0.0
+    garbled = [x for x in scored if x.unreadable_score > top and x.lex >= MIN_UNREADABLE_LEX]
+    if not garbled:
+        return None
+    return max(garbled, key=lambda x: (x.unreadable_score, -x.sentence.chunk, -x.sentence.start))
 
 
 def candidates(scored: list[Scored], limit: int) -> list[Scored]:
@@ -209,6 +234,16 @@ def select(
         gain = covered(idf, frozenset(found | x.sentence.terms)) - covered(idf, frozenset(found))
         if chunks[x.sentence.chunk].doc_id != home and gain < OTHER_DOCUMENT_GAIN:
             continue  # another document only for what the anchor's does not say
+        if (
+            not q.how_to
+            and gain < MIN_GAIN
+            and x.score < SAME_POINT_SCORE * anchor.score
+            and x.sentence.chunk != anchor.sentence.chunk
+        ):
+            # Another passage that says nothing about the question that the answer does not
+            # say already (the anchor's own passage goes on with the point: its figures, what
+            # the measure leaves out).
+            continue
         size = _words(x)
         if length + size > MAX_WORDS or (length + size > TARGET_WORDS and gain < LARGE_GAIN):
             continue
@@ -255,7 +290,15 @@ def near_duplicate(a: Sentence, b: Sentence) -> bool:
     small = min(len(a.terms), len(b.terms))
     if small < DUPLICATE_MIN_TERMS:
         return bool(a.terms) and a.terms == b.terms
+    if _figures(a.terms) != _figures(b.terms):
+        # "By 2030 there will be a shortfall of 17,750" after a sentence on the 2030 supply
+        # shares most words with it, but states another figure.
+        return False
     return len(a.terms & b.terms) / small >= DUPLICATE_OVERLAP
+
+
+def _figures(terms: frozenset[str]) -> frozenset[str]:
+    return frozenset(t for t in terms if any(ch.isdigit() for ch in t))
 
 
 # --- evidence -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from assistant.ingest.loaders.cleanup import clean_lines, clean_spaces, drop_con
 from assistant.ingest.loaders.furniture import caption_kind, is_note_start, set_aside_footnotes
 from assistant.ingest.loaders.guards import one_line
 from assistant.ingest.loaders.metadata import MONTH_YEAR, useless_title
+from assistant.ingest.loaders.pdf_columns import reading_order
 from assistant.ingest.loaders.tables import rows_from_lines, table_runs
 from assistant.schemas import Block, BlockKind
 
@@ -145,9 +146,11 @@ def _pdf_text(
         try:
             page = reader.pages[i]
             if all_fonts or i < 2:
-                texts.append(page.extract_text(visitor_text=_font_visitor(page_frags)) or "")
+                text = page.extract_text(visitor_text=_font_visitor(page_frags)) or ""
             else:
-                texts.append(page.extract_text() or "")
+                text = page.extract_text() or ""
+            # A page whose stream interleaves two columns row by row, read again in order.
+            texts.append(reading_order(page, text))
         except Exception as exc:  # one bad page should not lose the document
             log.warning("page %d: text extraction failed: %s", i + 1, one_line(exc))
             texts.append("")

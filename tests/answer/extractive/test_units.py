@@ -132,3 +132,97 @@ def test_an_answer_stays_in_its_document_and_is_short() -> None:
     got = answer("How often must staffing gaps be reported to the ICB?", chunk(0, REPORTING), other)
     assert {c.doc_id for c in got.citations} == {"guide"}
     assert len(got.answer.split()) <= 250
+
+
+def test_a_list_run_into_one_long_sentence_is_not_taken_for_run_on_column_text() -> None:
+    inline = (
+        "Commissioners and providers can settle shared planning assumptions by: agreeing the "
+        "demand and capacity model together before any figures are drafted, sharing the data, "
+        "forecasts and risk registers behind each assumption so that both sides see the same "
+        "evidence, jointly testing scenarios where money, staff or beds are short, and recording "
+        "every assumption that is still disputed with the name of the person who will settle it."
+    )
+    other = "Shared planning assumptions are reviewed by the board each quarter."
+    got = answer(
+        "How should commissioners and providers settle shared planning assumptions?",
+        chunk(0, f"{other} {inline}"),
+    )
+    assert not got.refused and "sharing the data" in got.answer
+    # Its items, run into one line by the conversion, are shown as bullets again.
+    assert "by:\n- agreeing the demand" in got.answer and "\n- sharing the data" in got.answer
+    assert got.citations[0].quote.startswith("Commissioners and providers can settle")
+
+
+def test_a_question_asking_for_an_enumeration_prefers_the_sentence_that_lists() -> None:
+    mentions = (
+        "Every local plan should reflect the four pillars of the workforce strategy. "
+        "Boards will be asked how their plans deliver the four pillars of the workforce strategy."
+    )
+    lists = (
+        "The four pillars of the workforce strategy are: retaining staff, training more of "
+        "them, reforming roles, and improving wellbeing."
+    )
+    got = answer(
+        "What are the four pillars of the workforce strategy?",
+        chunk(0, mentions),
+        chunk(1, lists),
+    )
+    assert got.answer.startswith("The four pillars of the workforce strategy are: retaining")
+
+
+def test_a_footnote_number_before_a_sentence_is_neither_shown_nor_a_figure() -> None:
+    from assistant.answer.display import display_text
+
+    assert display_text("10 At the heart of the strategy are four pillars.").startswith("At the")
+    assert display_text("12 ICBs have set up neighbourhood teams.").startswith("12 ICBs")
+
+
+def test_identifiers_in_a_question_are_not_taken_for_what_is_asked() -> None:
+    from assistant.answer.extractive.question import distinctive_words
+
+    asked = "When does the lounge open for my patient 943 476 5919? Ref 9434765918."
+    assert distinctive_words(asked) == []
+    assert distinctive_words("What is the 2031/32 target for 1,500 beds?") == ["2031/32", "1,500"]
+
+
+def test_a_sentence_stating_another_figure_is_not_a_near_duplicate() -> None:
+    text = (
+        "Supply of digital staff will grow by 31 per cent to 60,250 staff by 2030. "
+        "By 2030 there will be a shortfall of 17,750 staff."
+    )
+    got = answer("How big is the shortfall of digital staff by 2030?", chunk(0, text))
+    assert "17,750" in got.answer
+
+
+GARBLED = (
+    "Waiting list validation every twelve weeks Trusts should write to each at least once a "
+    "quarter patient on the list and record the reply in the patient administration system."
+)
+
+
+def test_text_the_conversion_garbled_is_never_quoted_but_pointed_to() -> None:
+    clean = "Trusts publish their waiting list figures every month. Validation is a local task."
+    text = f"{clean} {GARBLED}"
+    start = text.index(GARBLED)
+    spoiled = chunk(0, text).model_copy(
+        update={
+            "garbled_spans": [(start, start + len(GARBLED))],
+            "garbled": False,
+            "page_start": 12,
+            "source_url": "https://example.org/guide.pdf",
+        }
+    )
+    got = answer("How often should trusts validate the waiting list with each patient?", spoiled)
+    quoted = " ".join(q for c in got.citations for q in c.quotes)
+    assert "twelve weeks" not in quoted and "twelve weeks" not in got.answer
+    assert "garbled in this copy" in got.answer
+    assert "page 12" in got.answer and "https://example.org/guide.pdf" in got.answer
+
+
+def test_a_clean_copy_of_the_same_text_is_quoted_as_usual() -> None:
+    got = answer(
+        "How often should trusts validate the waiting list with each patient?",
+        chunk(0, "Trusts should write to each patient on the list at least once a quarter."),
+    )
+    assert not got.refused and "once a quarter" in got.answer
+    assert "garbled" not in got.answer
