@@ -11,7 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BlockKind = Literal["heading", "paragraph", "list_item", "table"]
+# "table": rows, one a line, cells joined by " | "; "caption": a label (a figure's or a table's
+# caption, a title page's line); "footnote": a note from the foot of a page. None of the three
+# is quoted as a sentence.
+BlockKind = Literal["heading", "paragraph", "list_item", "table", "caption", "footnote"]
 
 
 class DocumentMeta(BaseModel):
@@ -50,6 +53,11 @@ class ParsedDocument(BaseModel):
     blocks: list[Block]
 
 
+# What a chunk's text is: "text" (sentences: quotable) or "table" (a table's rows, one a line,
+# cells joined by " | ": a row may be shown as a row, never quoted as a sentence).
+ChunkKind = Literal["text", "table"]
+
+
 class Chunk(BaseModel):
     """A retrievable passage: a piece of one section, small enough for the embedder."""
 
@@ -60,6 +68,7 @@ class Chunk(BaseModel):
     headings: list[str] = Field(default_factory=list)
     page_start: int | None = None
     page_end: int | None = None
+    kind: ChunkKind = "text"
     # Column-interleaved text (assistant.ingest.columns): ``garbled`` when most of the text is;
     # ``garbled_spans``: [start, end) character offsets in ``text`` of every interleaved block.
     garbled: bool = False
@@ -87,6 +96,9 @@ class RetrievedChunk(BaseModel):
     score: float = 0.0
     dense_score: float | None = None
     bm25_score: float | None = None
+    # "table": the text is a table's rows, not sentences (see ChunkKind). Indexes written
+    # before chunks had a kind hold prose only: "text" is right for them.
+    kind: ChunkKind = "text"
     # As on Chunk: text read across two columns by the conversion. Never quote a sentence that
     # overlaps ``garbled_spans``; cite the section and page instead.
     garbled: bool = False

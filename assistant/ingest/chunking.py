@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.schemas import Block, Chunk, ParsedDocument
-from assistant.text.sentences import split_sentences
+from assistant.ingest.loaders.tables import head_rows
+from assistant.schemas import Block, Chunk, ChunkKind, ParsedDocument
+from assistant.text.sentences import ends_with_terminal, split_sentences
 
 __all__ = ["chunk_document"]
 
@@ -35,6 +36,11 @@ class _Unit:
     tokens: int
     page: int | None
     new_block: bool  # first unit of its block: joined to the previous one with a line break
+    kind: ChunkKind = "text"  # "table" for a table's rows: they go to chunks of their own
+    # A table row's caption and header lines (the units before its first row of cells): a
+    # table cut in two opens its second chunk with them, so each row keeps its columns' names.
+    head: list[_Unit] | None = None
+    table: int = 0  # which table a row belongs to (its block's id); 0 for prose
     garbled: bool = False  # from a column-interleaved block
 
 
@@ -81,10 +87,26 @@ def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_U
             else split_sentences(re.sub(r"\s+", " ", block.text), cautious=True)
         )
         first = True
-        for piece in pieces:
+        kind: ChunkKind = "table" if block.kind == "table" else "text"
+        head: list[_Unit] = []
+        heads = head_rows(pieces) if kind == "table" else 0
+        for n, piece in enumerate(pieces):
+            in_head = n < heads
             parts = _fit(piece, count, max_tokens)
             for i, part in enumerate(parts):
-                units.append(_Unit(part, count(part), block.page, first, block.garbled))
+                unit = _Unit(
+                    part,
+                    count(part),
+                    block.page,
+                    first,
+                    kind=kind,
+                    head=None if in_head else head,
+                    table=id(block) if kind == "table" else 0,
+                    garbled=block.garbled,
+                )
+                units.append(unit)
+                if in_head:
+                    head.append(unit)
                 # Each table row keeps its own line; sentences of a paragraph share one.
                 first = block.kind == "table" and i == len(parts) - 1
     return units
@@ -138,13 +160,35 @@ def _split_word(word: str, count: TokenCounter, max_tokens: int) -> list[str]:
 
 
 def _join(units: list[_Unit]) -> str:
-    """Units as text: sentences of one block joined by spaces, blocks by line breaks."""
+    """Units as text: sentences of one block joined by spaces, blocks by line breaks (a blank
+    line where a page break, its furniture gone, parts two pieces that are not one sentence:
+    see :func:`_apart`)."""
     parts: list[str] = []
     for i, unit in enumerate(units):
         if i:
-            parts.append("\n" if unit.new_block else " ")
+            parts.append(_separator(units[i - 1], unit))
         parts.append(unit.text)
     return "".join(parts)
+
+
+def _separator(prev: _Unit, unit: _Unit) -> str:
+    """What goes between two units in a chunk's text."""
+    if not unit.new_block:
+        return " "
+    return "\n\n" if _apart(prev, unit) else "\n"
+
+
+def _apart(prev: _Unit, unit: _Unit) -> bool:
+    """Whether a page break lies between a finished sentence and text opening in lower case:
+    the page's furniture (a page number, a running head) once stood between them, and the
+    sentence splitter would now read them as one sentence. They are not one: the first ended."""
+    return (
+        prev.page is not None
+        and unit.page is not None
+        and prev.page != unit.page
+        and ends_with_terminal(prev.text)
+        and unit.text[:1].islower()
+    )
 
 
 def _garbled_spans(units: list[_Unit]) -> list[tuple[int, int]]:
@@ -152,11 +196,11 @@ def _garbled_spans(units: list[_Unit]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for i, unit in enumerate(units):
-        if i:
-            pos += 1  # the separator _join puts before every unit but the first
+        gap = len(_separator(units[i - 1], unit)) if i else 0  # as _join puts it
+        pos += gap
         end = pos + len(unit.text)
         if unit.garbled:
-            if spans and spans[-1][1] >= pos - 1:
+            if spans and spans[-1][1] >= pos - gap:
                 spans[-1] = (spans[-1][0], end)
             else:
                 spans.append((pos, end))
@@ -168,17 +212,38 @@ def _pack(
     units: list[_Unit], count: TokenCounter, max_tokens: int, overlap_tokens: int
 ) -> list[list[_Unit]]:
     """Greedy packing of units into chunks, each new chunk opening with the last whole
-    sentences (up to ``overlap_tokens``) of the one before."""
+    sentences (up to ``overlap_tokens``) of the one before.
+
+    A table's rows go to chunks of their own, never shared with prose (nor with another
+    table): the answerer reads a table chunk as rows, not sentences. The prose on each side of
+    a table goes on packing as one flow, each paragraph on its own line, so that a table does
+    not leave a fragment of a paragraph as a chunk of its own.
+    """
     chunks: list[list[_Unit]] = []
     current: list[_Unit] = []
     fresh = 0  # units in ``current`` that are not overlap
+    rows: list[_Unit] = []  # the table being packed
     for unit in units:
+        if unit.kind == "table":
+            if rows and rows[-1].table != unit.table:
+                chunks.append(rows)
+                rows = []
+            if rows and _size([*rows, unit], count, max_tokens) > max_tokens:
+                chunks.append(rows)
+                rows = _table_head(rows[-1], unit, count, max_tokens)
+            rows.append(unit)
+            continue
+        if rows:
+            chunks.append(rows)
+            rows = []
         if fresh and _size([*current, unit], count, max_tokens) > max_tokens:
             chunks.append(current)
             current = _overlap(current, unit, count, max_tokens, overlap_tokens)
             fresh = 0
         current.append(unit)
         fresh += 1
+    if rows:
+        chunks.append(rows)
     if fresh:
         chunks.append(current)
     return chunks
@@ -190,6 +255,16 @@ def _size(units: list[_Unit], count: TokenCounter, max_tokens: int) -> int:
     other counters honest without re-counting every chunk at every step."""
     estimate = sum(u.tokens for u in units)
     return count(_join(units)) if estimate > 0.9 * max_tokens else estimate
+
+
+def _table_head(last: _Unit, nxt: _Unit, count: TokenCounter, max_tokens: int) -> list[_Unit]:
+    """What a table's next chunk opens with: its caption and header lines when ``nxt`` goes
+    on the table ``last`` is in (and they leave room for it), else nothing: rows are not
+    repeated as an overlap."""
+    if not nxt.head or last.table != nxt.table:
+        return []
+    head = [_Unit(u.text, u.tokens, u.page, True, u.kind) for u in nxt.head]
+    return head if _size([*head, nxt], count, max_tokens) <= max_tokens else []
 
 
 def _overlap(
@@ -207,7 +282,14 @@ def _overlap(
     while tail and _size([*tail, nxt], count, max_tokens) > max_tokens:
         tail.pop(0)
     if tail:
-        tail[0] = _Unit(tail[0].text, tail[0].tokens, tail[0].page, True, tail[0].garbled)
+        tail[0] = _Unit(
+            tail[0].text,
+            tail[0].tokens,
+            tail[0].page,
+            True,
+            kind=tail[0].kind,
+            garbled=tail[0].garbled,
+        )
     return tail
 
 
@@ -250,10 +332,13 @@ def _combine(small: _Section, nxt: _Section, count: TokenCounter) -> _Section:
     own_line = small.units[0].text.strip() == small.headings[-1].strip()
     if nxt.headings[: len(small.headings)] != small.headings and not own_line:
         heading = small.headings[-1]
-        lead = [_Unit(heading, count(heading), small.units[0].page, True)]
+        # The heading goes with what it heads: in a table's chunk when the section is a table.
+        lead = [_Unit(heading, count(heading), small.units[0].page, True, small.units[0].kind)]
     headings = small.headings if small.tokens > nxt.tokens else nxt.headings
     first = nxt.units[0]
-    first = _Unit(first.text, first.tokens, first.page, True, first.garbled)
+    first = _Unit(
+        first.text, first.tokens, first.page, True, kind=first.kind, garbled=first.garbled
+    )
     units = [*lead, *small.units, first, *nxt.units[1:]]
     return _Section(list(headings), units)
 
@@ -275,7 +360,9 @@ def chunk_document(
         raise ValueError("max_tokens must be positive")
     count_tokens = _at_least_chars(count_tokens)
     overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
-    blocks = [b for b in doc.blocks if not is_table_of_contents(b.text)]
+    blocks = [
+        b for b in doc.blocks if b.kind not in UNINDEXED_KINDS and not is_table_of_contents(b.text)
+    ]
     sections = [
         _Section(_section_path(path, doc.meta.title), _units(blocks, count_tokens, max_tokens))
         for path, blocks in _sections(blocks)
@@ -306,7 +393,10 @@ def _at_least_chars(count: TokenCounter) -> TokenCounter:
     return bounded
 
 
-# Reference lists and footnotes name every topic and answer none: they are not indexed.
+# Reference lists and footnotes name every topic and answer none: they are not indexed. A
+# footnote block from the foot of a page (see loaders.furniture) is left out the same way, and
+# so is a figure's caption: a label for a picture the text does not hold.
+UNINDEXED_KINDS = frozenset({"footnote", "caption"})
 REFERENCE_SECTION = re.compile(
     r"^\W*(?:\d+\.?\s*)?(?:references?|bibliography|footnotes|endnotes|notes|works cited)\W*$",
     re.IGNORECASE,
@@ -351,13 +441,15 @@ def _make_chunk(
     seen: Counter[tuple[str, str]],
     ordinal: int,
 ) -> Chunk:
-    """A chunk whose id hashes its section, text and how many identical chunks came before."""
+    """A chunk whose id hashes its section, text and how many identical chunks came before
+    (and its kind, when not prose: rows once stored as prose are stored again, marked)."""
     text = _join(units)
+    kind = units[-1].kind
     section = " > ".join(headings)
     k = seen[(section, text)]
     seen[(section, text)] += 1
-    payload = f"{section}\n{text}\n{k}".encode()
-    digest = hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:16]
+    payload = f"{section}\n{text}\n{k}" + ("" if kind == "text" else f"\n{kind}")
+    digest = hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()[:16]
     pages = [u.page for u in units if u.page is not None]
     spans = _garbled_spans(units)
     return Chunk(
@@ -368,6 +460,7 @@ def _make_chunk(
         headings=list(headings),
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
+        kind=kind,
         # "Mostly": more than half of the characters lie in interleaved blocks.
         garbled=2 * sum(b - a for a, b in spans) > len(text),
         garbled_spans=spans,

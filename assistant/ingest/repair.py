@@ -19,9 +19,11 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Protocol
+
+from assistant.ingest.folios import page_number_run
 
 __all__ = [
     "continues_sentence",
@@ -376,18 +378,38 @@ def strip_repeated_lines(pages: list[str], depth: int = 3) -> list[str]:
     repeated, counting = _repeated_keys(split, depth)
     cleaned: list[str] = []
     for p, lines in enumerate(split):
-        drop = set()
-        for i in _edge_lines(lines, depth):
+
+        def furniture(i: int, lines: list[str] = lines, p: int = p) -> bool:
             key = _line_key(lines[i])
             number = _edge_number(lines[i])
-            if (
+            return (
                 key in repeated
                 or page_number_of(lines[i]) is not None
                 or (number is not None and (key, p - number) in counting)
-            ):
-                drop.add(i)
+            )
+
+        drop = {i for i in _edge_lines(lines, depth) if furniture(i)}
+        drop |= _peeled(lines, furniture, depth)
         cleaned.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
     return cleaned
+
+
+def _peeled(lines: list[str], furniture: Callable[[int], bool], depth: int) -> set[int]:
+    """Furniture peeled off each end of a page, line by line, up to ``depth`` lines a side.
+
+    On a short page (a figure with its caption) the edge zone of :func:`_edge_lines` shrinks to
+    one line, so the page number under a running head was kept ("Report title" / "23" /
+    "Figure 3.1 ..."); peeling takes each line that has become the edge once the one outside it
+    went.
+    """
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    peeled: set[int] = set()
+    for side in (filled, filled[::-1]):
+        for i in side[:depth]:
+            if not furniture(i):
+                break
+            peeled.add(i)
+    return peeled
 
 
 def _is_candidate_head(line: str) -> bool:
@@ -449,12 +471,18 @@ def strip_running_heads(
     """
     doc = _Lines(lines)
     keys, glued_heads = _running_keys(doc, min_count)
+    # A document with "Page 2 of 28" markers has its pages from them: no run is looked for.
+    paged = sum(1 for line in lines if _PAGE_OF.match(_MARKUP.sub("", line))) >= 2
+    folios = {} if paged else page_number_run(doc.lines)
     kept: list[str] = []
     pages: list[int | None] = []
     page: int | None = None
     for i, line in enumerate(doc.lines):
         if _PAGE_OF.match(_MARKUP.sub("", line)):
             page = page_number_of(line)
+            continue
+        if i in folios:
+            page = folios[i] + 1  # a page number on its own line ends its page
             continue
         if doc.candidate[i] and doc.keys[i] in keys:
             continue

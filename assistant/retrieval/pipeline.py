@@ -159,6 +159,7 @@ def _to_retrieved(
         score=score,
         dense_score=dense,
         bm25_score=bm25,
+        kind=md.get("kind", "text"),
         garbled=bool(md.get("garbled", False)),
         garbled_spans=decode_spans(md.get("garbled_spans")),
     )

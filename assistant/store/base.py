@@ -113,6 +113,9 @@ def chunk_metadata(meta: DocumentMeta, chunk: Any) -> dict[str, Any]:
     md.update({k: v for k, v in optional.items() if v is not None})
     if meta.themes:
         md["themes"] = list(meta.themes)
+    kind = getattr(chunk, "kind", "text")
+    if kind != "text":  # absent means prose: the metadata of prose chunks stays as it was
+        md["kind"] = kind
     spans = getattr(chunk, "garbled_spans", None)
     if spans:  # absent means clean: the metadata of clean chunks stays as it was
         md["garbled"] = bool(getattr(chunk, "garbled", False))

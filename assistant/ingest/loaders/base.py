@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from assistant.errors import DocumentError
 from assistant.ingest.loaders.decoding import decode_text
+from assistant.ingest.loaders.furniture import mark_cover
 from assistant.ingest.loaders.metadata import apply_overrides
 from assistant.schemas import Block, DocumentMeta, ParsedDocument
 
@@ -115,8 +116,8 @@ class Loader(Protocol):
 
 class DraftLoader(ABC):
     """A Loader whose subclasses write only ``parse``: the shared ``load`` refuses a file with
-    no text, builds the metadata (title falling back to the file name, the content's hash)
-    and lets the manifest's values win.
+    no text, builds the metadata (title falling back to the file name, the content's hash),
+    lets the manifest's values win, and marks a title page's lines as captions (never quoted).
 
     A new format is one subclass, registered (see :mod:`.registry`):
 
@@ -161,7 +162,8 @@ class DraftLoader(ABC):
             sha256=hashlib.sha256(data).hexdigest(),
             pages=draft.pages,
         )
-        return ParsedDocument(meta=apply_overrides(meta, overrides), blocks=draft.blocks)
+        blocks = mark_cover(draft.blocks)
+        return ParsedDocument(meta=apply_overrides(meta, overrides), blocks=blocks)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(self.extensions)})"

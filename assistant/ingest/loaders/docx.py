@@ -19,6 +19,7 @@ from assistant.ingest.loaders.base import Draft, DraftLoader, Precedence, Sample
 from assistant.ingest.loaders.cleanup import clean_spaces, drop_contents_sections, finish_block
 from assistant.ingest.loaders.guards import OLE_SIGNATURE, ZIP_SIGNATURE, check_zip, one_line
 from assistant.ingest.loaders.metadata import useless_title
+from assistant.ingest.loaders.tables import render_row
 from assistant.schemas import Block
 
 __all__ = ["DocxLoader"]
@@ -110,17 +111,19 @@ def _docx_paragraph(paragraph: Any) -> Block | None:
 
 
 def _docx_table(table: Any) -> str:
-    """Rows as lines, cells separated by " | " (merged cells, repeated by Word, shown once)."""
+    """Rows as lines, cells separated by " | ", an empty cell kept in its place (see
+    :func:`.tables.render_row`); a merged cell, which python-docx repeats, is shown once."""
     rows = []
     for row in table.rows:
         cells: list[str] = []
+        last = None
         for cell in row.cells:
-            text = clean_spaces(cell.text)
-            if text and (not cells or cells[-1] != text):
-                cells.append(text)
-        if cells:
-            rows.append(" | ".join(cells))
-    return "\n".join(rows)
+            if cell._tc is last:
+                continue  # the same merged cell again
+            last = cell._tc
+            cells.append(clean_spaces(cell.text))
+        rows.append(render_row(cells))
+    return "\n".join(row for row in rows if row)
 
 
 def _first_block_text(blocks: list[Block]) -> str:

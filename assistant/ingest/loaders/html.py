@@ -16,6 +16,7 @@ from assistant.ingest.loaders.base import Draft, DraftLoader, Precedence, Sample
 from assistant.ingest.loaders.cleanup import clean_spaces, drop_contents_sections, finish_block
 from assistant.ingest.loaders.decoding import decode_text
 from assistant.ingest.loaders.guards import refuse_entity_declarations, strip_internal_dtd
+from assistant.ingest.loaders.tables import render_row
 from assistant.schemas import Block
 
 __all__ = ["HtmlLoader"]
@@ -141,13 +142,11 @@ def _html_list_item(item: Any, blocks: list[Block]) -> None:
 
 
 def _html_table(table: Any) -> str:
-    """A table as one line per row, cells separated by " | "."""
-    rows = []
-    for tr in table.find_all("tr"):
-        cells = [clean_spaces(c.get_text(" ")) for c in tr.find_all(("td", "th"))]
-        if any(cells):
-            rows.append(" | ".join(c for c in cells if c))
-    return "\n".join(rows)
+    """A table as one line per row, cells separated by " | ", an empty cell kept in its place
+    (see :func:`.tables.render_row`)."""
+    rows = (render_row([clean_spaces(c.get_text(" ")) for c in tr.find_all(("td", "th"))])
+            for tr in table.find_all("tr"))  # fmt: skip
+    return "\n".join(row for row in rows if row)
 
 
 def _html_meta(soup: Any, names: tuple[str, ...]) -> str | None:

@@ -11,22 +11,35 @@ from dataclasses import dataclass, field
 
 from assistant.ingest import repair
 from assistant.ingest.loaders.cleanup import join_texts
+from assistant.ingest.loaders.furniture import is_note_start
 from assistant.schemas import Block
 
-__all__ = ["Raw", "first_line", "merge_continuations", "raws_to_blocks"]
+__all__ = ["Raw", "add_note_line", "first_line", "merge_continuations", "raws_to_blocks"]
 
 
 @dataclass
 class Raw:
     """A line-level unit of a Markdown or text file, before it becomes a Block."""
 
-    kind: str  # "h" (# heading), "b" (bold-only line), "p", "li", "tbl"
+    # "h" (# heading), "b" (bold-only line), "p", "li", "tbl", "cap" (a caption), "fn" (a note)
+    kind: str
     text: str
     level: int = 0
     page: int | None = None
     gap: int = 0  # blank lines before it
     bold: bool = False  # the line was entirely bold (a heading candidate or a table header)
     lines: list[str] = field(default_factory=list)
+
+
+def add_note_line(raws: list[Raw], line: str, page: int | None, gap: int) -> None:
+    """A line of a footnote block: a new note when it starts with its number, else the rest of
+    the note before it."""
+    prev = raws[-1] if raws else None
+    if prev is not None and prev.kind == "fn" and is_note_start(line) is None:
+        prev.lines.append(line)
+        prev.text += "\n" + line
+    else:
+        raws.append(Raw("fn", line, 0, page, gap, lines=[line]))
 
 
 def merge_continuations(raws: list[Raw]) -> list[Raw]:
@@ -58,7 +71,15 @@ def first_line(raws: list[Raw]) -> str | None:
 
 
 def raws_to_blocks(raws: list[Raw]) -> list[Block]:
-    kinds = {"h": "heading", "p": "paragraph", "li": "list_item", "tbl": "table", "b": "paragraph"}
+    kinds = {
+        "h": "heading",
+        "p": "paragraph",
+        "li": "list_item",
+        "tbl": "table",
+        "b": "paragraph",
+        "fn": "footnote",
+        "cap": "caption",
+    }
     blocks: list[Block] = []
     for raw in raws:
         if raw.kind not in kinds or not raw.text.strip():

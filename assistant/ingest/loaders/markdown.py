@@ -22,8 +22,20 @@ from assistant.ingest.loaders.cleanup import (
     norm,
 )
 from assistant.ingest.loaders.decoding import decode_text
-from assistant.ingest.loaders.lines import Raw, first_line, merge_continuations, raws_to_blocks
+from assistant.ingest.loaders.furniture import (
+    caption_kind,
+    is_boilerplate,
+    set_aside_footnotes,
+)
+from assistant.ingest.loaders.lines import (
+    Raw,
+    add_note_line,
+    first_line,
+    merge_continuations,
+    raws_to_blocks,
+)
 from assistant.ingest.loaders.metadata import find_date, looks_like_title, split_front_matter
+from assistant.ingest.loaders.tables import render_row, rows_from_lines, table_runs
 
 __all__ = ["MarkdownLoader"]
 
@@ -38,6 +50,8 @@ _MD_IMAGE_LINE = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
 _FOOTNOTE_DEF = re.compile(r"^\[\^([^\]]+)\]:\s*(.*)$")
 _LONE_BULLETS = {"•", "▪", "◦", "●", "-", "*", "+", "–"}
 _PAGE_REF = re.compile(r"^(?:p\.?\s*)?\d{1,4}$", re.IGNORECASE)
+# Conversions keep no line width; a line shorter than 3/4 of this may be a table's label.
+MD_TEXT_WIDTH = 80
 
 
 class MarkdownLoader(DraftLoader):
@@ -53,7 +67,9 @@ class MarkdownLoader(DraftLoader):
         outline, text = _split_outline(text)
         gate = repair.has_lost_ll(text)
         lines, pages = repair.strip_running_heads(text.split("\n"))
-        raws = _md_raws(lines, pages)
+        lines, pages, notes = set_aside_footnotes(lines, pages)
+        tables = dict(table_runs([_md_inline(line) for line in lines], MD_TEXT_WIDTH))
+        raws = _md_raws(lines, pages, notes, tables)
         raws = _drop_contents_raws(raws)
         if outline:
             roots = [title for level, title in outline if level == 1]
@@ -102,15 +118,38 @@ def _split_outline(text: str) -> tuple[list[tuple[int, str]], str]:
     return entries, text[: m.start()]
 
 
-def _md_raws(lines: list[str], pages: list[int | None]) -> list[Raw]:
-    """Split Markdown lines into heading, bold, paragraph, list item and table units."""
+def _md_raws(
+    lines: list[str], pages: list[int | None], notes: list[bool], tables: dict[int, int]
+) -> list[Raw]:
+    """Split Markdown lines into heading, bold, paragraph, list item, table, caption and
+    footnote units. ``notes`` flags the lines of footnote blocks; ``tables`` maps the first
+    line of a flattened table to the line after it. Publication boilerplate is left out."""
     raws: list[Raw] = []
     gap = 0
     bullet_pending = False
-    for line, page in zip(lines, pages, strict=True):
+    skip_to = 0
+    for i, (line, page, note) in enumerate(zip(lines, pages, notes, strict=True)):
+        if i < skip_to:
+            continue
+        if i in tables:
+            skip_to = tables[i]
+            rows = rows_from_lines([_md_inline(x) for x in lines[i:skip_to]])
+            raws.append(Raw("tbl", "\n".join(rows), 0, page, gap, lines=rows))
+            gap, bullet_pending = 0, False
+            continue
         stripped = _EMPTY_BOLD.sub(_empty_bold, line).strip()
         if not stripped or _MD_RULE.match(stripped) or _MD_IMAGE_LINE.match(stripped):
             gap += 1 if not line.strip() else 0
+            continue
+        if note:
+            add_note_line(raws, stripped, page, gap)
+            gap, bullet_pending = 0, False
+            continue
+        if is_boilerplate(stripped):
+            continue
+        if caption_kind(stripped) is not None:
+            raws.append(Raw("cap", stripped, 0, page, gap, lines=[stripped]))
+            gap, bullet_pending = 0, False
             continue
         if stripped in _LONE_BULLETS:
             bullet_pending = True  # "•" on its own line: the item text follows
@@ -352,15 +391,19 @@ def _heading_continues(prev: Raw, raw: Raw, on_cover: bool) -> bool:
 
 
 def _demote_bold_runs(raws: list[Raw]) -> None:
-    """Three or more bold lines in a row are table headers or labels, not headings."""
+    """Three or more bold lines in a row are table headers or labels, not headings (a table's
+    caption above them counts as one, and stays a caption)."""
     i = 0
     while i < len(raws):
         j = i
-        while j < len(raws) and (raws[j].kind == "b" or (raws[j].kind == "h" and raws[j].bold)):
+        while j < len(raws) and (
+            raws[j].kind in ("b", "cap") or (raws[j].kind == "h" and raws[j].bold)
+        ):
             j += 1
         if j - i >= 3:
             for raw in raws[i:j]:
-                raw.kind = "p"
+                if raw.kind != "cap":
+                    raw.kind = "p"
         i = max(j, i + 1)
 
 
@@ -453,12 +496,21 @@ def _md_inline(text: str) -> str:
     return repair.expand_ligature_glyphs(repair.unescape_markdown(text))
 
 
+def _table_cells(row: str) -> list[str]:
+    """A Markdown table row's cells, markup removed ("| **A** | 12 |" -> ["A", "12"]); a row
+    rebuilt from a flattened table ("A | 12") reads the same. An escaped bar is no border."""
+    inner = row.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [_md_inline(c).strip() for c in re.split(r"(?<!\\)\|", inner)]
+
+
 def _finish_inline(raw: Raw, gate: bool) -> Raw:
     """Plain text for a unit: markup removed and the lost "ll" restored if the document has it."""
     if raw.kind == "tbl":
         rows = [r for r in raw.text.split("\n") if not _MD_TABLE_RULE.match(r)]
-        cells = [[_md_inline(c).strip() for c in r.strip().strip("|").split("|")] for r in rows]
-        raw.text = "\n".join(" | ".join(c for c in row if c) for row in cells)
+        cells = [_table_cells(r) for r in rows]
+        raw.text = "\n".join(row for row in map(render_row, cells) if row)
     else:
         raw.text = _md_inline(raw.text)
     if gate:

@@ -20,10 +20,12 @@ from assistant.errors import DocumentError
 from assistant.ingest import repair
 from assistant.ingest.loaders.base import Draft, DraftLoader, Precedence, Sample
 from assistant.ingest.loaders.cleanup import clean_lines, clean_spaces, drop_contents_sections, norm
+from assistant.ingest.loaders.furniture import caption_kind, is_note_start, set_aside_footnotes
 from assistant.ingest.loaders.guards import one_line
 from assistant.ingest.loaders.metadata import MONTH_YEAR, useless_title
 from assistant.ingest.loaders.pdf_columns import reading_order
-from assistant.schemas import Block
+from assistant.ingest.loaders.tables import rows_from_lines, table_runs
+from assistant.schemas import Block, BlockKind
 
 __all__ = ["NO_PDF_TEXT", "PdfLoader"]
 
@@ -291,14 +293,25 @@ def _font_headings(frags: list[list[_Frag]]) -> list[_Heading]:
 
 
 def _pdf_blocks(texts: list[str], headings: list[_Heading], gate: bool) -> list[Block]:
-    """Blocks from the pages' text: the headings placed where they occur, paragraphs between."""
-    lines = [(p, line) for p, text in enumerate(texts) for line in text.split("\n")]
+    """Blocks from the pages' text: the headings placed where they occur, paragraphs between.
+
+    Footnote blocks at the foot of a page are moved out of the text flow first (a sentence
+    that runs over the page break then reads as one), and flattened tables are kept together
+    as rows (see :mod:`.furniture` and :mod:`.tables`).
+    """
+    flat = [line for text in texts for line in text.split("\n")]
+    pages: list[int | None] = [p for p, text in enumerate(texts) for _ in text.split("\n")]
+    flat, pages, notes = set_aside_footnotes(flat, pages)
+    lines = [(p or 0, line) for p, line in zip(pages, flat, strict=True)]
     placed = _locate_headings(lines, headings, texts)
     builder = _PdfParagraphs(lines, gate)
+    roles = ["note" if note else "text" for note in notes]
+    for start, end in table_runs(flat, builder.width):
+        roles[start:end] = ["table"] * (end - start)
     for idx, (page, line) in enumerate(lines):
         for heading, length in placed.get(idx, []):
             builder.heading(heading, length)
-        builder.line(idx, page, line)
+        builder.line(idx, page, line, roles[idx])
     return builder.finish()
 
 
@@ -357,6 +370,7 @@ def _find_lines(keys: list[str], target: str, start: int, end: int) -> tuple[int
     return None
 
 
+CAPTION_MAX_LINES = 3  # a caption wraps to at most this many lines; then text resumes
 _PDF_BULLET = re.compile(r"^\s*(?:[•▪◦●■□➢►–]|o\s)\s*")
 
 
@@ -370,8 +384,9 @@ class _PdfParagraphs:
         self.gate = gate
         self.blocks: list[Block] = []
         self.parts: list[str] = []
-        self.kind = "paragraph"
+        self.kind: BlockKind = "paragraph"
         self.page: int | None = None
+        self.last_page: int | None = None  # the page of the last line taken
         self.skip = 0
 
     def heading(self, heading: _Heading, length: int) -> None:
@@ -386,28 +401,69 @@ class _PdfParagraphs:
         )
         self.skip = max(self.skip, length)
 
-    def line(self, idx: int, page: int, line: str) -> None:
+    def line(self, idx: int, page: int, line: str, role: str = "text") -> None:
+        """One line of page text; ``role`` is "text", "note" (a footnote line) or "table" (a
+        line of a flattened table, blank lines included)."""
         if self.skip:
             self.skip -= 1
             return
         text = line.strip()
+        if role == "table":
+            self._start("table", page)
+            self.parts.append(text)
+            return
+        if self.kind == "table":
+            self.flush()
         if not text:
             self.flush()
             return
+        if role == "note":
+            if self.kind != "footnote" or is_note_start(text) is not None:
+                self._start("footnote", page, new=True)
+            self.parts.append(text)
+            return
+        if self.kind == "footnote":
+            self.flush()
+        if (
+            self.parts
+            and page != self.last_page
+            and not repair.continues_sentence(self.parts[-1], text)
+        ):
+            self.flush()  # a new page: text is joined over the break only mid-sentence
+        self.last_page = page
         bullet = _PDF_BULLET.match(text)
         if bullet:
             self.flush()
             self.kind = "list_item"
             text = text[bullet.end() :]
+        elif caption_kind(text) is not None:
+            self._start("caption", page, new=True)
+        elif self.kind == "caption" and (
+            len(self.parts) >= CAPTION_MAX_LINES
+            or not repair.continues_sentence(self.parts[-1], text)
+        ):
+            self.flush()  # the text resumes: a caption never takes a sentence of it
         if not self.parts:
             self.page = page + 1
         self.parts.append(text)
         if repair.is_sentence_end(text) and len(text) < 0.85 * self.width:
             self.flush()
 
+    def _start(self, kind: BlockKind, page: int, new: bool = False) -> None:
+        """Go on with a block of ``kind``, or begin one (always, when ``new``)."""
+        if new or self.kind != kind:
+            self.flush()
+            self.kind = kind
+        if not self.parts:
+            self.page = page + 1
+
     def flush(self) -> None:
         if self.parts:
-            text = clean_lines("\n".join(self.parts))
+            if self.kind == "table":
+                rows = [clean_spaces(row) for row in rows_from_lines(self.parts)]
+                text = "\n".join(rows)
+            else:
+                text = clean_lines("\n".join(self.parts))
             if self.gate:
                 text = repair.repair_lost_ll(text, force=True)
             if text:

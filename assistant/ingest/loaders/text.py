@@ -8,7 +8,14 @@ from assistant.ingest import repair
 from assistant.ingest.loaders.base import Draft, DraftLoader, Precedence
 from assistant.ingest.loaders.cleanup import clean_lines, drop_contents_sections, join_texts
 from assistant.ingest.loaders.decoding import decode_text
-from assistant.ingest.loaders.lines import Raw, first_line, merge_continuations, raws_to_blocks
+from assistant.ingest.loaders.furniture import caption_kind, is_boilerplate, set_aside_footnotes
+from assistant.ingest.loaders.lines import (
+    Raw,
+    add_note_line,
+    first_line,
+    merge_continuations,
+    raws_to_blocks,
+)
 from assistant.ingest.loaders.metadata import find_date
 
 __all__ = ["TextLoader"]
@@ -27,8 +34,9 @@ class TextLoader(DraftLoader):
         text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
         gate = repair.has_lost_ll(text)
         lines, pages = repair.strip_running_heads(text.split("\n"))
+        lines, pages, notes = set_aside_footnotes(lines, pages)
         hard_wrapped = max((len(line) for line in lines), default=0) <= 200
-        raws = _text_raws(lines, pages, hard_wrapped)
+        raws = _text_raws(lines, pages, notes, hard_wrapped)
         _text_headings(raws)
         for raw in raws:
             raw.text = clean_lines(repair.expand_ligature_glyphs(raw.text))
@@ -44,13 +52,27 @@ class TextLoader(DraftLoader):
         )
 
 
-def _text_raws(lines: list[str], pages: list[int | None], hard_wrapped: bool) -> list[Raw]:
-    """One unit per line (or per wrapped paragraph, when lines were wrapped at a fixed width)."""
+def _text_raws(
+    lines: list[str], pages: list[int | None], notes: list[bool], hard_wrapped: bool
+) -> list[Raw]:
+    """One unit per line (or per wrapped paragraph, when lines were wrapped at a fixed width);
+    the lines of footnote blocks (``notes``) become footnotes, a caption line a caption, and
+    publication boilerplate goes."""
     raws: list[Raw] = []
     gap = 0
-    for line, page in zip(lines, pages, strict=True):
+    for line, page, note in zip(lines, pages, notes, strict=True):
         if not line.strip():
             gap += 1
+            continue
+        if note:
+            add_note_line(raws, line.strip(), page, gap)
+            gap = 0
+            continue
+        if is_boilerplate(line):
+            continue
+        if caption_kind(line.strip()) is not None:
+            raws.append(Raw("cap", line.strip(), 0, page, gap, lines=[line.strip()]))
+            gap = 0
             continue
         item = _TEXT_ITEM.match(line)
         kind = "li" if item else "p"
@@ -88,5 +110,6 @@ def _text_headings(raws: list[Raw]) -> None:
             and not re.search(r"[.,;:!?]$", raw.text.strip())
             and (raw.text[0].isupper() or raw.text[0].isdigit())
             and (len(nxt.text) > len(raw.text) or nxt.kind == "li")
+            and not nxt.text[:1].islower()  # the rest of its sentence: not a heading
         ):
             raw.kind, raw.level = "h", 2
