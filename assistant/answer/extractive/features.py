@@ -93,6 +93,7 @@ class Sentence:
     lead_in: bool = False  # announces a list ("... the following:") without its items
     display: str = ""  # as the answer shows it (a list as bullets); "" = shown
     garbled: bool = False  # overlaps text read across two columns by the conversion
+    row: bool = False  # a row of a table ("Elective spells | 7.4%"), shown with its caption
 
     @property
     def text(self) -> str:
@@ -123,6 +124,8 @@ def sentences_of(index: int, chunk: RetrievedChunk) -> list[Sentence]:
     """The units of the chunk at ``index`` in the retrieval ranking. A unit overlapping text the
     conversion garbled (two columns interleaved: ``chunk.garbled_spans``) is marked, never to be
     quoted."""
+    if chunk.kind == "table":
+        return _table_rows(index, chunk.text)
     units = [Sentence(index, *parsed) for parsed in _parse_chunk(chunk.text)]
     if not chunk.garbled_spans:
         return units
@@ -132,6 +135,42 @@ def sentences_of(index: int, chunk: RetrievedChunk) -> list[Sentence]:
         else u
         for u in units
     ]
+
+
+CELL_SEPARATOR = " | "  # how ingestion writes a table row's cells
+ROW_QUALITY = 0.8  # a table row: a figure with its label, short and verbless by nature
+
+
+def _row_quality(shown: str) -> float:
+    return 0.0 if is_instruction(shown) else ROW_QUALITY
+
+
+def _table_rows(index: int, text: str) -> list[Sentence]:
+    """A table chunk's rows, one unit each, read with the table's caption (its first line
+    without cells): "Table 1 – activity growth: Elective spells | 7.4%". The quote is the row."""
+    lines = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\n]+", text)]
+    head = next((line.strip() for _, _, line in lines if CELL_SEPARATOR not in line), "")
+    caption = display_text(head)[:160]
+    units = []
+    for start, end, line in lines:
+        if CELL_SEPARATOR not in line or not any(ch.isdigit() for ch in line):
+            continue  # a caption, or a header row of labels: read with the rows, not alone
+        row = display_text(line)
+        shown = f"{caption}: {row}" if caption else row
+        units.append(
+            Sentence(
+                index,
+                start + len(line) - len(line.lstrip()),
+                end - (len(line) - len(line.rstrip())),
+                line.strip(),
+                shown,
+                frozenset(content_terms(shown)),
+                is_last=False,
+                items=0,
+                row=True,
+            )
+        )
+    return units
 
 
 _Parsed = tuple[int, int, str, str, frozenset[str], bool, int, int, int, bool, bool, str]
@@ -373,7 +412,7 @@ def traits(s: Sentence, q: Question | None = None) -> Traits:
         has_quantity=(q is None or q.wants_quantity) and _has_quantity(s.shown),
         has_date=(q is None or q.wants_date) and _has_date(s.shown),
         enumerates=bool(s.items) or _inline_list(s.shown),
-        quality=_quality(s.raw, s.shown, s.is_last, s.items)
+        quality=(_row_quality(s.shown) if s.row else _quality(s.raw, s.shown, s.is_last, s.items))
         * (_dangling_factor(s.shown) if s.dangling else 1.0)
         * (0.0 if s.lead_in else 1.0),
     )

@@ -234,6 +234,8 @@ def select(
         gain = covered(idf, frozenset(found | x.sentence.terms)) - covered(idf, frozenset(found))
         if chunks[x.sentence.chunk].doc_id != home and gain < OTHER_DOCUMENT_GAIN:
             continue  # another document only for what the anchor's does not say
+        if x.sentence.row and gain < MIN_GAIN:
+            continue  # another row of a table that says nothing more about the question
         if (
             not q.how_to
             and gain < MIN_GAIN

@@ -226,3 +226,18 @@ def test_a_clean_copy_of_the_same_text_is_quoted_as_usual() -> None:
     )
     assert not got.refused and "once a quarter" in got.answer
     assert "garbled" not in got.answer
+
+
+def test_a_table_row_is_quoted_as_a_row_with_its_caption() -> None:
+    table = (
+        "Table 2 – bed days by ward type, 2024/25\n"
+        "Ward type | Bed days | Change\n"
+        "Surgical wards | 41,200 | -3%\n"
+        "Medical wards | 58,900 | +6%\n"
+        "Paediatric wards | 9,100 | +1%"
+    )
+    rows = chunk(0, table).model_copy(update={"kind": "table"})
+    got = answer("How many bed days did medical wards use in 2024/25?", rows)
+    assert not got.refused
+    assert got.answer.startswith("Table 2 – bed days by ward type, 2024/25: Medical wards | 58,900")
+    assert got.citations[0].quote == "Medical wards | 58,900 | +6%"
