@@ -73,6 +73,8 @@ class Chunk(BaseModel):
     # ``garbled_spans``: [start, end) character offsets in ``text`` of every interleaved block.
     garbled: bool = False
     garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
+    # (offset in ``text``, page) where each page after ``page_start`` begins: a quote's page.
+    page_breaks: list[tuple[int, int]] = Field(default_factory=list)
 
     @property
     def section(self) -> str:
@@ -103,10 +105,20 @@ class RetrievedChunk(BaseModel):
     # overlaps ``garbled_spans``; cite the section and page instead.
     garbled: bool = False
     garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
+    # (offset in ``text``, page) where each page after ``page_start`` begins: a quote's page.
+    page_breaks: list[tuple[int, int]] = Field(default_factory=list)
 
     @property
     def page(self) -> int | None:
         return self.page_start
+
+    def page_at(self, offset: int) -> int | None:
+        """The page the text at ``offset`` stands on (the chunk may run over a page break)."""
+        page = self.page_start
+        for start, number in self.page_breaks:
+            if start <= offset:
+                page = number
+        return page
 
 
 class Citation(BaseModel):

@@ -33,7 +33,7 @@ def cite(n: int, chunk: RetrievedChunk, spans: list[Span]) -> Citation:
         doc_id=chunk.doc_id,
         title=chunk.title,
         section=chunk.section,
-        page=chunk.page_start,
+        page=chunk.page_at(spans[0][0]) if spans else chunk.page_start,
         quote=QUOTE_JOINER.join(quotes),
         quotes=quotes,
         spans=spans,

@@ -208,6 +208,22 @@ def _garbled_spans(units: list[_Unit]) -> list[tuple[int, int]]:
     return spans
 
 
+def _page_breaks(units: list[_Unit]) -> list[tuple[int, int]]:
+    """Where a new page begins in ``_join(units)``: (offset, page) for each page after the
+    first, so a quote can be cited on the page it stands on, not the chunk's first page."""
+    breaks: list[tuple[int, int]] = []
+    pos = 0
+    current: int | None = None
+    for i, unit in enumerate(units):
+        pos += len(_separator(units[i - 1], unit)) if i else 0  # as _join puts it
+        if unit.page is not None and unit.page != current:
+            if current is not None:
+                breaks.append((pos, unit.page))
+            current = unit.page
+        pos += len(unit.text)
+    return breaks
+
+
 def _pack(
     units: list[_Unit], count: TokenCounter, max_tokens: int, overlap_tokens: int
 ) -> list[list[_Unit]]:
@@ -464,4 +480,5 @@ def _make_chunk(
         # "Mostly": more than half of the characters lie in interleaved blocks.
         garbled=2 * sum(b - a for a, b in spans) > len(text),
         garbled_spans=spans,
+        page_breaks=_page_breaks(units),
     )

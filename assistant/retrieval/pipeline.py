@@ -162,6 +162,7 @@ def _to_retrieved(
         kind=md.get("kind", "text"),
         garbled=bool(md.get("garbled", False)),
         garbled_spans=decode_spans(md.get("garbled_spans")),
+        page_breaks=decode_spans(md.get("page_breaks")),
     )
 
 

@@ -116,6 +116,9 @@ def chunk_metadata(meta: DocumentMeta, chunk: Any) -> dict[str, Any]:
     kind = getattr(chunk, "kind", "text")
     if kind != "text":  # absent means prose: the metadata of prose chunks stays as it was
         md["kind"] = kind
+    breaks = getattr(chunk, "page_breaks", None)
+    if breaks:  # absent means one page (or none)
+        md["page_breaks"] = encode_spans(breaks)
     spans = getattr(chunk, "garbled_spans", None)
     if spans:  # absent means clean: the metadata of clean chunks stays as it was
         md["garbled"] = bool(getattr(chunk, "garbled", False))

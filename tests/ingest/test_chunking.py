@@ -179,6 +179,40 @@ def test_pages_are_carried_to_chunks() -> None:
     )
     chunks = chunk_document(doc, words, max_tokens=80, overlap_tokens=0)
     assert [(c.page_start, c.page_end) for c in chunks] == [(3, 4), (5, 5)]
+    # Where page 4 begins inside the first chunk: a quote from there is cited on page 4.
+    [(offset, page)] = chunks[0].page_breaks
+    assert page == 4 and chunks[0].text[offset:].startswith(numbered_sentences(4, "second")[:20])
+    assert chunks[1].page_breaks == []
+
+
+def test_a_quote_is_cited_on_the_page_it_stands_on() -> None:
+    from assistant.answer.citations import cite
+    from assistant.schemas import RetrievedChunk
+
+    doc = make_doc(
+        [
+            para(numbered_sentences(3, "first"), page=7),
+            para(numbered_sentences(3, "second"), page=8),
+        ]
+    )
+    [chunk] = chunk_document(doc, words, max_tokens=400, overlap_tokens=0)
+    retrieved = RetrievedChunk(
+        chunk_id=chunk.chunk_id,
+        doc_id="d",
+        title="T",
+        text=chunk.text,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        page_breaks=chunk.page_breaks,
+    )
+    on_eight = chunk.text.index(numbered_sentences(3, "second")[:20])
+    assert cite(1, retrieved, [(0, 20)]).page == 7
+    assert cite(1, retrieved, [(on_eight, on_eight + 20)]).page == 8
+    # Stored with the chunk and read back as the retriever reads it.
+    from assistant.store.base import chunk_metadata, decode_spans
+
+    md = chunk_metadata(doc.meta, chunk)
+    assert decode_spans(md["page_breaks"]) == chunk.page_breaks
 
 
 def test_tables_are_chunked_by_rows() -> None:

@@ -72,7 +72,11 @@ class ExtractiveAnswerer:
         verified_at = time.perf_counter()
         # The best match may be text the conversion garbled: never quoted, but pointed to.
         unreadable = best_unreadable(scored, [] if decision.refuse else selected)
-        notice = unreadable_notice(chunks[unreadable.sentence.chunk]) if unreadable else None
+        notice = (
+            unreadable_notice(chunks[unreadable.sentence.chunk], unreadable.sentence.start)
+            if unreadable
+            else None
+        )
         if decision.refuse and notice and decision.reason == "weak":
             answer = refusal(question, chunks, scored, evidence, decision, notice=notice)
         elif decision.refuse:

@@ -20,14 +20,15 @@ from assistant.schemas import Answer, AnswerSentence, RetrievedChunk
 MIN_STEPS = 2  # fewer actionable units than this: prose, not steps
 
 
-def unreadable_notice(chunk: RetrievedChunk) -> str:
+def unreadable_notice(chunk: RetrievedChunk, offset: int = 0) -> str:
     """What to say when the passage that best matches the question is garbled in this copy of
     its document: where it is, and where to read it, since it cannot be quoted."""
     where = [f"“{strip_markup(chunk.title or chunk.doc_id)}”"]
     if chunk.section:
         where.append(f"section “{strip_markup(chunk.section)}”")
-    if chunk.page is not None:
-        where.append(f"page {chunk.page}")
+    page = chunk.page_at(offset)
+    if page is not None:
+        where.append(f"page {page}")
     original = (
         f" Read it in the original: {chunk.source_url}"
         if chunk.source_url
