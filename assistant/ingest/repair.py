@@ -20,10 +20,9 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
-from typing import Protocol
 
 from assistant.ingest.folios import page_number_run
+from assistant.text.dictionary import word_frequency
 
 __all__ = [
     "continues_sentence",
@@ -41,28 +40,6 @@ __all__ = [
     "unescape_markdown",
     "word_frequency",
 ]
-
-
-class _Frequencies(Protocol):
-    def __getitem__(self, word: str) -> int: ...
-
-
-# --------------------------------------------------------------------------------------------
-# Dictionary
-
-
-@lru_cache(maxsize=1)
-def _dictionary() -> _Frequencies:
-    """Load pyspellchecker's English word counts once, on first use (about 0.3 s)."""
-    from spellchecker import SpellChecker
-
-    return SpellChecker(language="en", distance=1).word_frequency
-
-
-def word_frequency(word: str) -> int:
-    """How often a lower-cased word occurs in the English frequency list (0 = unknown)."""
-    return int(_dictionary()[word.lower()])
-
 
 # --------------------------------------------------------------------------------------------
 # Character-level repairs
