@@ -10,8 +10,8 @@ refuse what the other signals refused plus every answer scoring below ``t``.
 
 The threshold is chosen on the calibration split alone, as the one with the highest balanced
 accuracy (the mean of the share of answerable questions answered and the share of unanswerable
-ones refused; ties go to the lower threshold, which refuses less), and then reported unchanged
-on every other split, so the figures there are what a user would see.
+ones refused; among tied thresholds, the middle one, farthest from those that do worse), and
+then reported unchanged on every other split, so the figures there are what a user would see.
 """
 
 from __future__ import annotations
@@ -77,9 +77,15 @@ def decide(questions: Iterable[dict[str, Any]], threshold: float) -> Outcome:
 def calibrate(
     questions: Sequence[dict[str, Any]], thresholds: Sequence[float] = THRESHOLDS
 ) -> float:
-    """The threshold with the best balanced accuracy on ``questions`` (the lowest on a tie)."""
-    best = max(thresholds, key=lambda t: (decide(questions, t).balanced_accuracy, -t))
-    return best
+    """The threshold with the best balanced accuracy on ``questions``; when several tie, the
+    middle one of the first tied run, the one farthest from the thresholds that do worse."""
+    scores = [decide(questions, t).balanced_accuracy for t in thresholds]
+    best = max(scores)
+    first = scores.index(best)
+    last = first
+    while last + 1 < len(scores) and scores[last + 1] == best:
+        last += 1
+    return thresholds[(first + last) // 2]
 
 
 def render(threshold: float, splits: Mapping[str, Sequence[dict[str, Any]]], fitted_on: str) -> str:

@@ -246,7 +246,8 @@ def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
         if first is not None:
             out.append(_unit(text, spans, shown, first, i, is_last=i == len(spans) - 1))
         if items:
-            out.append(_list_unit(text, spans, i, len(items)))
+            # "This includes:" and its list need what "This" is, like any referring sentence.
+            out.append(_list_unit(text, spans, shown, i, len(items), first, dangling=back))
     return tuple(out)
 
 
@@ -371,16 +372,29 @@ def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
     return items
 
 
-def _list_unit(text: str, spans: list[tuple[int, int]], lead: int, n_items: int) -> _Parsed:
+def _list_unit(
+    text: str,
+    spans: list[tuple[int, int]],
+    shown: list[str],
+    lead: int,
+    n_items: int,
+    first: int | None = None,
+    *,
+    dangling: bool = False,
+) -> _Parsed:
     """A lead-in and its list items: one line for scoring ("Lead-in: a; b; c."), bullets for
-    the answer ("Lead-in:" then "- a", "- b", "- c")."""
+    the answer ("Lead-in:" then "- a", "- b", "- c"). A lead-in that refers back ("This
+    includes:") opens with the sentences from ``first`` it refers to, or is ``dangling``."""
     parts = [
         display_text(text[a:b]).rstrip(" ;,.") for a, b in spans[lead + 1 : lead + 1 + n_items]
     ]
     lead_text = display_text(text[spans[lead][0] : spans[lead][1]])
+    if first is not None:
+        lead_text = " ".join([*shown[first:lead], lead_text])
+        dangling = False
     line = f"{lead_text} {'; '.join(parts)}."
     bullets = "\n".join([lead_text, *(f"- {p}" for p in parts)])
-    start, end = spans[lead][0], spans[lead + n_items][1]
+    start, end = spans[lead if first is None else first][0], spans[lead + n_items][1]
     terms = frozenset(content_terms(line))
     return (
         start,
@@ -390,9 +404,9 @@ def _list_unit(text: str, spans: list[tuple[int, int]], lead: int, n_items: int)
         terms,
         False,
         n_items,
-        lead,
+        lead if first is None else first,
         lead + n_items,
-        False,
+        dangling,
         False,
         bullets,
     )

@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.answer.extractive.features import (
     UNSCORED,
@@ -216,7 +216,7 @@ def select(
     usable.sort(key=lambda x: (-x.score, x.sentence.chunk, x.sentence.start))
     if not usable:
         return []
-    anchor = usable[0]
+    anchor = _with_its_list(usable[0], scored)
     home = chunks[anchor.sentence.chunk].doc_id
     cutoff = RELATIVE_CUTOFF * anchor.score
     chosen = [anchor]
@@ -253,6 +253,25 @@ def select(
         found |= x.sentence.terms
         length += size
     return chosen
+
+
+def _with_its_list(x: Scored, scored: list[Scored]) -> Scored:
+    """The unit itself, or the unit that goes on from it into a list ("Trusts should cut
+    follow-ups. This includes: - ... - ..."), when that list fits in an answer."""
+    s = x.sentence
+    for y in scored:
+        t = y.sentence
+        if (
+            t.items
+            and t.chunk == s.chunk
+            and t.start == s.start
+            and t.end > s.end
+            and not t.garbled
+            and y.traits.quality > 0
+            and _words(y) <= TARGET_WORDS
+        ):
+            return replace(y, score=max(y.score, x.score))
+    return x
 
 
 def _add_second_document(

@@ -241,3 +241,16 @@ def test_a_table_row_is_quoted_as_a_row_with_its_caption() -> None:
     assert not got.refused
     assert got.answer.startswith("Table 2 – bed days by ward type, 2024/25: Medical wards | 58,900")
     assert got.citations[0].quote == "Medical wards | 58,900 | +6%"
+
+
+def test_a_lead_in_that_refers_back_brings_its_antecedent_and_its_list() -> None:
+    text = (
+        "Trusts should cut avoidable outpatient follow-up appointments by a quarter.\n"
+        "This includes:\n"
+        "- patient-initiated follow-up for stable conditions\n"
+        "- advice and guidance before referral"
+    )
+    got = answer("How should trusts cut outpatient follow-up appointments?", chunk(0, text))
+    assert not got.refused
+    assert got.answer.startswith("Trusts should cut avoidable outpatient follow-up")
+    assert "This includes:\n- patient-initiated follow-up" in got.answer
