@@ -357,7 +357,11 @@ _GERUND = re.compile(
     r"|building|meeting|setting|timing|thing|king|spring|bring|string|being)\b)"
     r"[a-z]{2,}ing$"
 )
-_JOINING = frozenset({"of", "to", "for", "in", "on", "by", "with", "from", "and", "or", "about"})
+# Words after which an -ing word carries on the item ("working towards delivering ...").
+_JOINING = frozenset(
+    "of to for in on by with from and or about towards toward into through via without at as "
+    "than like upon onto while when whilst before after".split()
+)
 
 
 def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
