@@ -31,6 +31,7 @@ from assistant.answer.extractive.question import Question, content_terms
 from assistant.answer.untrusted import is_instruction
 from assistant.schemas import RetrievedChunk
 from assistant.text import STOP_WORDS, words
+from assistant.text.lexicon import word_set
 from assistant.text.sentences import (
     HEADING_MAX_WORDS,
     ends_with_terminal,
@@ -358,9 +359,9 @@ _GERUND = re.compile(
     r"[a-z]{2,}ing$"
 )
 # Words after which an -ing word carries on the item ("working towards delivering ...").
-_JOINING = frozenset(
+_JOINING = word_set(
     "of to for in on by with from and or about towards toward into through via without at as "
-    "than like upon onto while when whilst before after".split()
+    "than like upon onto while when whilst before after"
 )
 
 
