@@ -480,7 +480,15 @@ def _action_strength(shown: str) -> float:
 
 @lru_cache(maxsize=SENTENCE_CACHE)
 def _has_quantity(shown: str) -> bool:
-    return bool(QUANTITY.search(YEAR.sub(" ", shown)))  # a year alone is not a quantity
+    # A year alone is not a quantity, nor a number that labels something ("Phase 2", "Table 3").
+    return bool(QUANTITY.search(_LABEL_NUMBER.sub(" ", YEAR.sub(" ", shown))))
+
+
+_LABEL_NUMBER = re.compile(
+    r"\b(?:phase|table|figure|section|chapter|annex|appendix|step|stage|page|part|workstream"
+    r"|recommendation|box|case study|pattern|version|wave|cohort)\s+\d+(?:\.\d+)*\b",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=SENTENCE_CACHE)

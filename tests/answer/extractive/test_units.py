@@ -254,3 +254,11 @@ def test_a_lead_in_that_refers_back_brings_its_antecedent_and_its_list() -> None
     assert not got.refused
     assert got.answer.startswith("Trusts should cut avoidable outpatient follow-up")
     assert "This includes:\n- patient-initiated follow-up" in got.answer
+
+
+def test_a_number_that_labels_something_is_not_the_figure_asked_for() -> None:
+    from assistant.answer.extractive.features import _has_quantity
+
+    assert not _has_quantity("Phase 2 of the review looked at demand up to 2030.")
+    assert not _has_quantity("Table 3 sets out the regional returns.")
+    assert _has_quantity("By 2030 there will be a shortfall of 17,750 staff.")
