@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eval.report import confusion_table
+from eval.report import confusion_table, refusal_confusion
 
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 15))  # 0.00 ... 0.70
 
@@ -58,20 +58,8 @@ def decide(questions: Iterable[dict[str, Any]], threshold: float) -> Outcome:
     >>> decide(qs, 0.4).counts["unanswerable_refused"]
     2
     """
-    counts = dict.fromkeys(
-        (
-            "answerable_answered",
-            "answerable_refused",
-            "unanswerable_answered",
-            "unanswerable_refused",
-        ),
-        0,
-    )
-    for q in questions:
-        refused = q["refused"] or q["evidence_score"] < threshold
-        label = "answerable" if q["answerable"] else "unanswerable"
-        counts[f"{label}_{'refused' if refused else 'answered'}"] += 1
-    return Outcome(threshold, counts)
+    decided = [{**q, "refused": q["refused"] or q["evidence_score"] < threshold} for q in questions]
+    return Outcome(threshold, refusal_confusion(decided))
 
 
 def calibrate(
