@@ -154,7 +154,9 @@ class NamedDocumentSearch:
         state.rankings[NAMED] = [cid for cid, _ in hits]
 
     def _document_names(self) -> dict[str, list[str]]:
-        generation = self.store.generation()
+        # BM25's generation, kept in step with the store by the pipeline's sync: no store
+        # round trip per question.
+        generation = self.bm25.generation
         if self._names[0] != generation:
             names = {
                 r.meta.doc_id: title_names(r.meta.title, self.MIN_NAME_WORDS)

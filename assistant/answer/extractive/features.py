@@ -323,8 +323,8 @@ def run_in_list(line: str) -> str:
     - sharing data, and reviewing progress in meeting targets
     - jointly publishing results
     """
-    lead, colon, rest = line.partition(":")
-    if not colon or not 3 <= len(lead.split()) <= 25:
+    lead, rest = _lead_in(line)
+    if rest is None:
         return ""
     tokens = rest.split()
     if len(tokens) < 6 or not _GERUND.match(tokens[0]):
@@ -560,8 +560,15 @@ def _noise_factor(raw: str, shown: str, tokens: list[str], *, items: int) -> flo
 def _inline_list(shown: str) -> bool:
     """A list run into one sentence after a lead-in ("ICBs can achieve this by: engaging early
     ..., sharing data ..., jointly developing ..."): long by nature, not run-on column text."""
-    lead, colon, rest = shown.partition(":")
-    return bool(colon) and 3 <= len(lead.split()) <= 25 and rest.count(",") + rest.count(";") >= 2
+    _, rest = _lead_in(shown)
+    return rest is not None and rest.count(",") + rest.count(";") >= 2
+
+
+def _lead_in(line: str) -> tuple[str, str | None]:
+    """A line's lead-in (3 to 25 words before its first colon) and what follows it; None for
+    the rest when the line has no such lead-in."""
+    lead, colon, rest = line.partition(":")
+    return (lead, rest) if colon and 3 <= len(lead.split()) <= 25 else (lead, None)
 
 
 def _has_verb(tokens: list[str]) -> bool:
