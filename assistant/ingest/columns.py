@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from assistant.ingest.repair import is_known_word
-from assistant.schemas import ParsedDocument
+from assistant.schemas import Block, ParsedDocument
 
 __all__ = ["CaseStats", "Verdict", "assess", "assess_blocks", "breaks", "mark_document"]
 
@@ -243,9 +243,44 @@ def mark_document(doc: ParsedDocument) -> int:
     not prose (its rows break every rule above by design).
     """
     blocks = [b for b in doc.blocks if b.kind in ("paragraph", "list_item")]
+    verdicts = assess_blocks([b.text for b in blocks])
+    garbled = [v.garbled for v in verdicts]
+    if verdicts and verdicts[0].whole_document:
+        # Short blocks that run on into each other (no sentence ends between them) are read
+        # as one passage: a column's list cut into bullets and lines of a few words each is
+        # as interleaved as one long paragraph, and the sentence splitter joins it back up.
+        by_id = {id(b): k for k, b in enumerate(blocks)}
+        for run in _runs(doc.blocks):
+            ks = [by_id[id(b)] for b in run if id(b) in by_id]
+            if len(ks) > 1 and sum(verdicts[k].length for k in ks) >= COLUMNAR_LONG_BLOCK:
+                for k in ks:
+                    garbled[k] = True
     n = 0
-    for block, verdict in zip(blocks, assess_blocks([b.text for b in blocks]), strict=True):
-        if verdict.garbled:
+    for block, is_garbled in zip(blocks, garbled, strict=True):
+        if is_garbled:
             block.garbled = True
             n += 1
     return n
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+
+
+def _runs(blocks: Sequence[Block]) -> list[list[Block]]:
+    """Consecutive prose blocks with no sentence end between them; a heading or a table, or a
+    block ending a sentence, closes a run."""
+    runs: list[list[Block]] = []
+    current: list[Block] = []
+    for block in blocks:
+        if block.kind not in ("paragraph", "list_item"):
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        current.append(block)
+        if _SENTENCE_END.search(block.text.rstrip()):
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs

@@ -260,3 +260,38 @@ def test_in_a_long_two_column_document_a_long_paragraph_without_marks_is_flagged
     )
     mark_document(small)
     assert not small.blocks[-1].garbled
+
+
+def _columnar_document(tail: list[Block]) -> ParsedDocument:
+    """A long two-column document (so its verdict stands for every passage), then ``tail``."""
+    body = [interleave(LEFT, RIGHT, w) for w in (38, 40, 42, 44, 46, 48)] * 5
+    assert sum(map(len, body)) >= 20_000
+    return _doc([Block(kind="paragraph", text=t) for t in body] + tail)
+
+
+def test_short_blocks_that_run_on_are_judged_as_one_passage() -> None:
+    """Interleaved bullets a few words long, with no sentence ending between them, are read
+    back together by the sentence splitter: in a two-column document they are garbled."""
+    words, lines = interleave(LEFT, RIGHT, 40).split(), [""]
+    for word in words[:80]:  # lines of about eight words, none ending a sentence
+        lines[-1] = f"{lines[-1]} {word}".strip()
+        if len(lines[-1].split()) >= 8 and not word.endswith("."):
+            lines.append("")
+    bullets = [Block(kind="list_item", text=line) for line in lines if line]
+    assert sum(len(b.text) for b in bullets) >= 300
+    assert not any(b.text.rstrip().endswith(".") for b in bullets[:-1])
+    doc = _columnar_document([Block(kind="heading", text="Quality", level=2), *bullets])
+    mark_document(doc)
+    assert all(b.garbled for b in bullets)
+
+
+def test_short_complete_sentences_in_a_columnar_document_stay_quotable() -> None:
+    """Only runs are joined: short blocks that each end a sentence are judged one by one."""
+    short = [
+        Block(kind="list_item", text="Each ward keeps a record of who is on shift."),
+        Block(kind="list_item", text="Managers plan leave six weeks ahead."),
+        Block(kind="paragraph", text="The rota is shared with the team."),
+    ]
+    doc = _columnar_document([Block(kind="heading", text="Rotas", level=2), *short])
+    mark_document(doc)
+    assert not any(b.garbled for b in short)
