@@ -113,6 +113,9 @@ class Traits:
     has_date: bool
     quality: float  # product of the penalty factors; 0 means never selectable
     enumerates: bool = False  # a lead-in with its items, or a list run into one sentence
+    # Names something as set out elsewhere ("the three shifts set out in the Plan") without
+    # saying what it is: for "what are ..." questions, a pointer rather than an answer.
+    refers: bool = False
 
 
 UNSCORED = Traits(False, False, 0.0, False, False, 0.0)
@@ -430,7 +433,8 @@ def traits(s: Sentence, q: Question | None = None) -> Traits:
         action=_action_strength(s.shown) if how_to else 0.0,
         has_quantity=(q is None or q.wants_quantity) and _has_quantity(s.shown),
         has_date=(q is None or q.wants_date) and _has_date(s.shown),
-        enumerates=bool(s.items) or _inline_list(s.shown),
+        enumerates=bool(s.items) or _inline_list(s.shown) or _series(s.shown),
+        refers=(q is None or q.wants_list) and bool(REFERS_ELSEWHERE.search(s.shown)),
         quality=(_row_quality(s.shown) if s.row else _quality(s.raw, s.shown, s.is_last, s.items))
         * (_dangling_factor(s.shown) if s.dangling else 1.0)
         * (0.0 if s.lead_in else 1.0),
@@ -562,6 +566,38 @@ def _inline_list(shown: str) -> bool:
     ..., sharing data ..., jointly developing ..."): long by nature, not run-on column text."""
     _, rest = _lead_in(shown)
     return rest is not None and rest.count(",") + rest.count(";") >= 2
+
+
+# A series of three or more short items: "from hospital to community, analogue to digital, and
+# sickness to prevention"; "CVD, serious mental illness and sepsis".
+_SERIES_ITEM = 8  # words at most in an item of a series
+
+
+def _series(shown: str) -> bool:
+    """Whether the sentence runs a series of at least three short items ("A, B(,) and C")."""
+    parts = [p.strip() for p in re.split(r"[,;]\s", shown)]
+    for part in parts[1:]:
+        # "CVD, serious mental illness and sepsis": one comma, then "B and C" in a few words
+        before, conj, _ = re.sub(r"\s(?:or)\s", " and ", f" {part} ").partition(" and ")
+        words = part.lower().rstrip(".").split()
+        short = 0 < len(before.split()) <= 4 and len(words) <= _SERIES_ITEM
+        if conj and short and not _has_verb(words):
+            return True
+    for k in range(1, len(parts) - 1):
+        middle, last = parts[k], parts[k + 1]
+        if not 0 < len(middle.split()) <= _SERIES_ITEM or " and " in f" {middle} ":
+            continue
+        head = " ".join(last.split()[: _SERIES_ITEM + 1])
+        if re.match(r"(?:and|or)\s", last) or re.search(r"\s(?:and|or)\s", head):
+            return True
+    return False
+
+
+REFERS_ELSEWHERE = re.compile(
+    r"\b(?:set out|described|outlined|laid out|defined|listed|identified) (?:in|by|within)\b"
+    r"|\bas set out\b",
+    re.IGNORECASE,
+)
 
 
 def _lead_in(line: str) -> tuple[str, str | None]:

@@ -14,6 +14,7 @@ Sentence score (higher is better)::
                     + NUMBER_WEIGHT * has_quantity (how many / how much / what percentage)
                     + NUMBER_WEIGHT * has_date   (when / by when / deadline)
                     + LIST_WEIGHT * enumerates   (what are the three shifts / which components)
+                  (x REFERS_FACTOR for a sentence only pointing to where the list is set out)
     rank_factor = 1 / (1 + RANK_DECAY * position of the chunk in the retrieval ranking)
     quality     = product of penalty factors (fragment, heading, table debris, reference, ...)
 
@@ -72,6 +73,9 @@ RANK_DECAY = 0.1  # the 6th chunk's sentences weigh 1/1.5 of the 1st chunk's
 ACTION_WEIGHT = 0.6  # how-to questions: a fully actionable sentence scores x1.6
 NUMBER_WEIGHT = 0.5  # quantity/date questions: a sentence with the figure scores x1.5
 LIST_WEIGHT = 0.5  # "What are the three shifts?": a list (or a sentence listing) scores x1.5
+# "What are the three shifts?": "... delivering the three shifts set out in the Plan" points to the
+# answer without giving it, so it scores x0.5
+REFERS_FACTOR = 0.5
 YEAR_WEIGHT = 0.5  # a question naming a year or figure: a sentence naming it too scores x1.5
 OTHER_YEAR_FACTOR = 0.5  # ... and one naming only other years scores x0.5
 YEARS = re.compile(r"\b(?:19|20)\d\d\b")
@@ -157,8 +161,11 @@ def score_all(
             boost += NUMBER_WEIGHT * found.has_quantity
         if q.wants_date:
             boost += NUMBER_WEIGHT * found.has_date
+        refers = 1.0
         if q.wants_list:
             boost += LIST_WEIGHT * found.enumerates
+            if found.refers and not found.enumerates:
+                refers = REFERS_FACTOR
         other_year = 1.0
         if wanted:
             # "The target for 2026/27": a unit naming that year beats one naming another.
@@ -167,7 +174,7 @@ def score_all(
             boost += YEAR_WEIGHT * named / len(wanted)
             if not named and YEARS.search(text):
                 other_year = OTHER_YEAR_FACTOR
-        rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk) * other_year
+        rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk) * other_year * refers
         score = relevance * boost * rank_factor * found.quality
         if s.garbled:
             scored.append(Scored(s, found, lex, 0.0, unreadable_score=score))

@@ -170,6 +170,25 @@ def test_a_question_asking_for_an_enumeration_prefers_the_sentence_that_lists() 
     assert got.answer.startswith("The four pillars of the workforce strategy are: retaining")
 
 
+def test_a_series_in_running_text_answers_an_enumeration_over_a_pointer_to_it() -> None:
+    """No colon, no bullets: "from A to B, C to D, and E to F" still lists; a sentence naming
+    "the three aims set out in the strategy" only points to where they are."""
+    points = (
+        "Every local plan should support the delivery of the three aims set out in the "
+        "regional workforce strategy, with quarterly progress reports to the board."
+    )
+    lists = (
+        "The regional workforce strategy aims to move training from wards to classrooms, "
+        "paper to apps, and agency to bank staffing over the next three years."
+    )
+    got = answer(
+        "What are the three aims of the regional workforce strategy?",
+        chunk(0, points),
+        chunk(1, lists),
+    )
+    assert got.answer.startswith("The regional workforce strategy aims to move training")
+
+
 def test_a_footnote_number_before_a_sentence_is_neither_shown_nor_a_figure() -> None:
     from assistant.answer.display import display_text
 
