@@ -137,6 +137,15 @@ class AnswerSettings(BaseModel):
         description="... and below this the question is refused without embedding sentences; "
         "between the two the sentence check decides.",
     )
+    lexical_accept: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="With the embedder: when the evidence score and the best chosen sentence's "
+        "share of the question's weight both reach this, the question is answered without the "
+        "similarity checks (the words agree strongly; MiniLM misjudges long or wordy questions). "
+        "Calibrated on the dev split; 1 turns it off.",
+    )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
 
 

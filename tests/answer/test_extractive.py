@@ -316,7 +316,9 @@ BAND_TEXT = (
     [
         ("What about the workforce plan and parking fines?", 0.9, False, False),  # accept
         ("What about the workforce plan and parking fines?", 0.5, True, True),  # ask sentences
-        ("When do boards publish the workforce plan?", 0.1, True, False),  # refuse
+        ("What about the workforce plan and parking fines?", 0.1, True, False),  # refuse
+        # words and sentence agree strongly: answered without the similarity checks
+        ("When do boards publish the workforce plan?", 0.1, False, False),
     ],
 )
 def test_passage_similarity_settles_the_refusal_check_and_sentences_are_embedded_only_between(

@@ -4,7 +4,8 @@ The lexical evidence score (:func:`assistant.answer.extractive.scoring.evidence_
 most questions. With an embedder, a second check guards against confident-looking answers to
 questions the corpus does not cover: when the evidence is not already conclusive, the question
 is compared with the chosen sentences themselves, and the answer is refused when none of them
-says what was asked (``AnswerSettings.min_sentence_similarity``). A refusal says so plainly and
+says what was asked (``AnswerSettings.min_sentence_similarity``). Strong lexical evidence that
+one sentence bears out (``AnswerSettings.lexical_accept``) skips that check. A refusal says so plainly and
 lists the nearest sources.
 
 Besides the strength of the evidence, two signals refuse a question the passages only seem to
@@ -99,6 +100,13 @@ class EvidenceCheck:
         if not selected or evidence < self.settings.min_evidence:
             return True
         if self.embedder is None or evidence >= CONCLUSIVE_EVIDENCE:
+            return False
+        # Two signals agreeing: strong overall evidence, and one sentence holding much of the
+        # question ("Trust CFO. What are we expected to do to reduce temporary staffing ...?"
+        # finds "Reduce spend on temporary staffing and support functions by: ..." while its
+        # MiniLM similarity, diluted by the preamble, stays below the bar).
+        best = max(x.lex for x in selected)
+        if min(evidence, best) >= self.settings.lexical_accept:
             return False
         scores = [chunks[x.sentence.chunk].dense_score for x in selected]
         known = [s for s in scores if s is not None]

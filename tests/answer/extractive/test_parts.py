@@ -47,6 +47,26 @@ def test_evidence_check_without_an_embedder_goes_by_the_evidence_score_alone() -
     assert check.is_weak("q", chosen, settings.min_evidence, []) is False
 
 
+def test_strong_lexical_evidence_borne_out_by_one_sentence_skips_the_similarity_checks() -> None:
+    """Words and sentence agree: answered even when the passage's MiniLM similarity is below
+    the refusal bound (a preamble such as "Trust CFO." dilutes it); weaker evidence still goes
+    to the similarity checks."""
+    settings = AnswerSettings()
+    embedder = HashingEmbedder(dimension=8)
+    check = EvidenceCheck(settings, embedder)
+    text = "Reduce spend on temporary staffing by April."
+    chunk = RetrievedChunk(chunk_id="c", doc_id="d", title="T", text=text, dense_score=0.2)
+    terms = {"reduc", "spend", "temporary", "staf"}
+    strong = Scored(sentence(text, terms), traits(sentence(text, terms)), lex=0.6, score=0.6)
+    weak = Scored(strong.sentence, strong.traits, lex=0.3, score=0.3)
+    assert check.is_weak("q", [strong], 0.55, [chunk]) is False
+    assert embedder.calls == 0
+    assert check.is_weak("q", [weak], 0.55, [chunk]) is True  # passage below the refuse bound
+    assert check.is_weak("q", [strong], 0.45, [chunk]) is True
+    off = EvidenceCheck(AnswerSettings(lexical_accept=1.0), embedder)
+    assert off.is_weak("q", [strong], 0.55, [chunk]) is True
+
+
 def test_selection_keeps_sentences_near_the_best_and_drops_near_duplicates() -> None:
     best = sentence("ICBs publish plans each spring.", {"icb", "publish", "plan", "spring"})
     copy = sentence(
