@@ -192,6 +192,9 @@ COLUMNAR_MARKS = 5.0
 COLUMNAR_CHARS_PER_BREAK = 700
 COLUMNAR_LONG_BLOCK = 300  # in a two-column document, a paragraph this long is taken as garbled
 COLUMNAR_MIN_CHARS = 20_000  # ... when the document has this much text (a verdict to trust)
+# There, a passage split over several blocks with no sentence ending between them (the
+# conversion broke it at printed lines, where the other column's lines come in) this long too.
+COLUMNAR_RUN_CHARS = 150
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,7 @@ def mark_document(doc: ParsedDocument) -> int:
         by_id = {id(b): k for k, b in enumerate(blocks)}
         for run in _runs(doc.blocks):
             ks = [by_id[id(b)] for b in run if id(b) in by_id]
-            if len(ks) > 1 and sum(verdicts[k].length for k in ks) >= COLUMNAR_LONG_BLOCK:
+            if len(ks) > 1 and sum(verdicts[k].length for k in ks) >= COLUMNAR_RUN_CHARS:
                 for k in ks:
                     garbled[k] = True
     n = 0

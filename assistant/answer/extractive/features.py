@@ -24,6 +24,7 @@ from assistant.answer.extractive.lexicon import (
     OBLIGATION,
     QUANTITY,
     REFERENCE,
+    ROSTER_ENTRY,
     VERB_WORDS,
     YEAR,
 )
@@ -53,12 +54,13 @@ SHORT_FACTOR = 0.85  # short but a real clause ("Boards must act now.")
 NO_VERB_FACTOR = 0.6  # long but verbless: usually a list of nouns or a caption
 HEADING_FACTOR = 0.3  # a short unpunctuated line that is not a list item
 TABLE_FACTOR = 0.2  # cells, figures and pipes rather than prose
-REFERENCE_FACTOR = 0.2  # bibliography entries and footnotes
+REFERENCE_FACTOR = 0.2  # bibliography entries, footnotes and rosters of names
 LONG_WORDS = 60  # PDF conversions glue columns into run-on "sentences"
 LONG_FACTOR = 0.6
 QUESTION_FACTOR = 0.3  # a question in the text (often a heading) is not an answer
 LEAD_IN_FACTOR = 0.6  # "ICBs should:" without its list says little on its own
 MID_START_FACTOR = 0.6  # starts in lower case: the chunk began mid-sentence
+MID_START_MIN_WORDS = 8  # ... and shorter than this it is never quoted
 TRUNCATED_FACTOR = 0.7  # the chunk's last sentence, cut off without a full stop
 DANGLING_FACTOR = 0.15  # "This means ..." without the sentence it points back to
 # "This cohort has been estimated at 7% ..." without it: the noun says what is meant, and the
@@ -204,7 +206,10 @@ SIGNPOST = re.compile(
     re.IGNORECASE,
 )
 # Announces a list: ends with a colon, or "the following" / "as follows".
-_ANNOUNCES_LIST = re.compile(r"(?::|\bthe following|\bas follows)[\s*_]*$", re.IGNORECASE)
+_ANNOUNCES_LIST = re.compile(
+    r"(?::|\bthe following(?: \w+){0,2}\.?|\bas follows\.?)[\s*_]*$", re.IGNORECASE
+)
+LINE_ITEM_MAX_WORDS = 20  # after a lead-in ending its line, a short whole line is an item
 ANTECEDENT_MAX_WORDS = 60  # a sentence referred back to, quoted with its referrer, at most
 ANTECEDENT_MAX_SENTENCES = 2  # how far back a chain of referring sentences is followed
 
@@ -233,6 +238,9 @@ def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
         first = _antecedent(text, spans, shown, i) if back else None
         announces = bool(_ANNOUNCES_LIST.search(raw.rstrip()))
         items = _following_items(text, spans[i + 1 :]) if announces else []
+        if items and not raw.rstrip().endswith(":"):
+            # "... on the following topics." then its items on lines of their own
+            items = items if _whole_line(text, start, end) else []
         out.append(
             _unit(
                 text,
@@ -374,10 +382,24 @@ def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
     items = []
     for start, end in spans[:LIST_UNIT_MAX_ITEMS]:
         raw = text[start:end]
-        if not (is_list_item(raw) or display_text(raw)[:1].islower()):
+        # Bullets lost entirely: each item a short line of its own after the lead-in's line.
+        # (Not after bulleted items: there the first line without a bullet ends the list.)
+        own_line = (
+            not any(is_list_item(text[a:b]) for a, b in items)
+            and _whole_line(text, start, end)
+            and len(raw.split()) <= LINE_ITEM_MAX_WORDS
+        )
+        if not (is_list_item(raw) or display_text(raw)[:1].islower() or own_line):
             break
         items.append((start, end))
     return items
+
+
+def _whole_line(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] stands alone on its line(s)."""
+    before = text[:start].rstrip(" \t")
+    after = text[end:].lstrip(" \t")
+    return (not before or before.endswith("\n")) and (not after or after.startswith("\n"))
 
 
 def _list_unit(
@@ -550,12 +572,15 @@ def _noise_factor(raw: str, shown: str, tokens: list[str], *, items: int) -> flo
     factor = 1.0
     if _is_table_debris(shown, tokens):
         factor *= TABLE_FACTOR
-    if REFERENCE.search(shown) or FOOTNOTE.match(shown):
+    roster = len(ROSTER_ENTRY.findall(shown)) >= 2
+    if REFERENCE.search(shown) or FOOTNOTE.match(shown) or roster:
         factor *= REFERENCE_FACTOR
     if len(tokens) > LONG_WORDS and not items and not _inline_list(shown):
         factor *= LONG_FACTOR
     if not is_list_item(raw) and shown[:1].islower():
-        factor *= MID_START_FACTOR
+        # The tail of a sentence the chunk cut: a long one still says something, a short one
+        # ("...neighbourhood in the country.") only ends what went before.
+        factor *= MID_START_FACTOR if len(tokens) >= MID_START_MIN_WORDS else 0.0
     if SIGNPOST.search(shown):
         factor *= SIGNPOST_FACTOR
     return factor

@@ -95,6 +95,13 @@ REFERENCE = re.compile(
     r"\bet al\b|\bdoi\b|\bibid\b|\bavailable (?:at|from)\b|\baccessed\b|\bretrieved from\b|\bisbn\b",
     re.IGNORECASE,
 )
+# A roster of names and job titles (acknowledgements, contributors): "Jane Smith – Director of
+# Digital Services Sam Patel – Chief Nursing Officer". Two such entries make a roster.
+ROSTER_ENTRY = re.compile(
+    r"\b[A-Z][a-z]+(?: [A-Z]\.?)? [A-Z][a-zA-Z'’-]+,? [–—-] (?:\w+ ){0,4}?"
+    r"(?:Director|Manager|Officer|Lead|Head|Chief|Consultant|Analyst|Professor|Chair|Adviser"
+    r"|Advisor|Fellow|Researcher|Executive|Coordinator|Specialist)\b"
+)
 # A footnote or reference entry: "12 Institute of Health Studies, Title, March 2024".
 FOOTNOTE = re.compile(
     rf"^\d{{1,3}}\s+[A-Z].*,\s*(?:\d{{1,2}}\s+)?(?i:{MONTHS})\s+(?:19|20)\d\d$|\b(?i:viewed on)\b"

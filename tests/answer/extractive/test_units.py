@@ -80,6 +80,56 @@ def test_a_lead_in_brings_its_list_as_bullets() -> None:
     assert re.search(r"\n- adult social care \[1\](\n\n|$)", text)
 
 
+def test_a_list_whose_bullets_were_lost_is_still_brought_by_its_lead_in() -> None:
+    """A web page copied as text: "... the following topics." then one short line per item,
+    with the bullets gone; the prose after the list is not taken for an item."""
+    text = (
+        "The network supports local teams in three ways.\n"
+        "We will run workshops on the following topics.\n"
+        "Planning rotas for neighbourhood teams.\n"
+        "Sharing records safely between services.\n"
+        "Measuring what patients say about their care.\n"
+        "Alongside these workshops, we will publish case studies from sites that have already "
+        "brought community nurses, therapists and social workers into one team.\n"
+    )
+    got = answer("What topics will the network's workshops cover?", chunk(0, text))
+    assert "the following topics.\n- Planning rotas" in got.answer
+    assert got.answer.count("\n- ") == 3 and "- Alongside" not in got.answer
+
+
+def test_a_lead_in_in_running_text_does_not_take_the_next_sentences_as_items() -> None:
+    text = (
+        "Boards should agree the following priorities. Recruitment comes first this year. "
+        "Retention follows in the spring."
+    )
+    got = answer("Which priorities should boards agree?", chunk(0, text))
+    assert "\n- " not in got.answer
+
+
+def test_the_short_tail_of_a_sentence_the_chunk_cut_is_never_quoted() -> None:
+    text = (
+        "the neighbourhood staffing plan trusts publish. Each trust should agree its plan "
+        "with the integrated care board by June."
+    )
+    got = answer("When should trusts publish the neighbourhood staffing plan?", chunk(0, text))
+    assert got.answer.startswith("Each trust should agree")
+    assert "trusts publish" not in got.answer
+
+
+def test_a_roster_of_names_and_job_titles_is_not_an_answer() -> None:
+    roster = (
+        "The digital services team Jo Baker – Director of Digital Services Sam Patel – Head "
+        "of Data Sam Lee – Chief Clinical Information Officer supported neighbourhood teams."
+    )
+    advice = "Digital services teams should support neighbourhood teams with shared records."
+    got = answer(
+        "How should digital services support neighbourhood teams?",
+        chunk(0, roster),
+        chunk(1, advice),
+    )
+    assert "Director of Digital" not in got.answer and got.answer.startswith("Digital services")
+
+
 def test_a_list_announced_but_not_given_is_never_quoted_alone() -> None:
     got = answer("What must boards confirm about the neighbourhood plan?", chunk(0, CUT))
     assert all(not s.text.rstrip().endswith(":") for s in got.sentences)
