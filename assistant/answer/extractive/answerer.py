@@ -9,7 +9,13 @@ from assistant.answer.base import stream_whole
 from assistant.answer.extractive.compose import compose, unreadable_notice
 from assistant.answer.extractive.features import sentences_of
 from assistant.answer.extractive.question import analyse_question
-from assistant.answer.extractive.refusal import EvidenceCheck, decide, refusal
+from assistant.answer.extractive.refusal import (
+    Decision,
+    EvidenceCheck,
+    decide,
+    nearest_sources,
+    refusal,
+)
 from assistant.answer.extractive.scoring import (
     best_unreadable,
     candidates,
@@ -21,6 +27,10 @@ from assistant.answer.extractive.scoring import (
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
 from assistant.schemas import Answer, ChatMessage, DeltaEvent, FinalEvent, RetrievedChunk
+
+# With a garbled passage matching better, readable text holding less of the question than this
+# is not quoted: the answer points to the garbled passage instead.
+READABLE_MIN_LEX = 0.25
 
 
 class ExtractiveAnswerer:
@@ -77,6 +87,14 @@ class ExtractiveAnswerer:
             if unreadable
             else None
         )
+        if notice and not decision.refuse and max(x.lex for x in selected) < READABLE_MIN_LEX:
+            # The readable text chosen barely touches the question; the garbled passage is
+            # the real match: point to it rather than quote the scraps around it.
+            decision = Decision("weak")
+        if notice is None and decision.refuse and chunks and not nearest_sources(chunks):
+            # Every passage found is garbled: say where the nearest one is, not "nothing found".
+            top = chunks[0]
+            notice = unreadable_notice(top, top.garbled_spans[0][0] if top.garbled_spans else 0)
         if decision.refuse and notice and decision.reason == "weak":
             answer = refusal(question, chunks, scored, evidence, decision, notice=notice)
         elif decision.refuse:

@@ -577,7 +577,7 @@ def _noise_factor(raw: str, shown: str, tokens: list[str], *, items: int) -> flo
         factor *= REFERENCE_FACTOR
     if len(tokens) > LONG_WORDS and not items and not _inline_list(shown):
         factor *= LONG_FACTOR
-    if not is_list_item(raw) and shown[:1].islower():
+    if not is_list_item(raw) and shown.lstrip("\"'‘“([")[:1].islower():
         # The tail of a sentence the chunk cut: a long one still says something, a short one
         # ("...neighbourhood in the country.") only ends what went before.
         factor *= MID_START_FACTOR if len(tokens) >= MID_START_MIN_WORDS else 0.0

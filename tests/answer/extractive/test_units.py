@@ -288,6 +288,29 @@ def test_text_the_conversion_garbled_is_never_quoted_but_pointed_to() -> None:
     assert "page 12" in got.answer and "https://example.org/guide.pdf" in got.answer
 
 
+def test_scraps_barely_touching_the_question_are_not_quoted_beside_a_garbled_match() -> None:
+    """Only a sentence sharing one word with the question is readable; the garbled passage is
+    the real match, so the answer points to it and quotes nothing."""
+    scrap = "Every patient matters to the whole team here."
+    text = f"{scrap} {GARBLED}"
+    start = text.index(GARBLED)
+    spoiled = chunk(0, text).model_copy(
+        update={"garbled_spans": [(start, start + len(GARBLED))], "garbled": False}
+    )
+    got = answer("How often should trusts validate the waiting list with each patient?", spoiled)
+    assert "garbled in this copy" in got.answer
+    assert "matters" not in got.answer and got.refused
+
+
+def test_when_every_passage_found_is_garbled_the_refusal_says_where_not_nothing_found() -> None:
+    spoiled = chunk(0, GARBLED).model_copy(
+        update={"garbled_spans": [(0, len(GARBLED))], "garbled": True, "page_start": 7}
+    )
+    got = answer("What do the rules say about outpatient follow-up reduction?", spoiled)
+    assert got.refused and "garbled in this copy" in got.answer and "page 7" in got.answer
+    assert "no related passage" not in got.answer
+
+
 def test_a_clean_copy_of_the_same_text_is_quoted_as_usual() -> None:
     got = answer(
         "How often should trusts validate the waiting list with each patient?",
