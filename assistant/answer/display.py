@@ -15,6 +15,9 @@ from assistant.text.sentences import strip_marker
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|&])")
 _EMPHASIS = re.compile(r"\*\*|__")
+# Bold markers the conversion split apart ("model** * * by * * continuing"): lone asterisks
+# standing between spaces are never text.
+_STRAY_ASTERISKS = re.compile(r"(?<!\S)\*(?:\s+\*)+(?!\S)")
 _HEADING_HASHES = re.compile(r"^#{1,6}\s+")
 # A footnote number glued to the start of a sentence by PDF conversion ("44 The wider ...").
 # Only before a capitalised function word, so "18 ICBs have ..." keeps its number.
@@ -38,6 +41,7 @@ def display_text(sentence: str) -> str:
     text = _HEADING_HASHES.sub("", text)
     text = _FOOTNOTE_NUMBER.sub("", text)
     text = _EMPHASIS.sub("", text)
+    text = _STRAY_ASTERISKS.sub("", text)
     text = strip_markup(_ESCAPE.sub(r"\1", text))
     # The source's own reference marks ("[19]", "[3, 4]") would read as the answer's citations.
     text = _SOURCE_REFERENCE.sub("", text)

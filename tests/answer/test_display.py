@@ -26,3 +26,9 @@ def test_display_text_drops_briefing_source_markers():
         "Boards sign off plans by March [src: nhse-planning-framework-2025, Annex A]."
     )
     assert shown == "Boards sign off plans by March."
+
+
+def test_display_text_drops_bold_markers_the_conversion_split_apart() -> None:
+    raw = "**Set up the team** * * by * * agreeing a lead."
+    assert display_text(raw) == "Set up the team by agreeing a lead."
+    assert display_text("Costs rose 3 * 4 times.") == "Costs rose 3 * 4 times."
