@@ -60,6 +60,7 @@ def citation_info(c: Citation) -> CitationInfo:
         title=c.title,
         section=c.section,
         page=c.page,
+        page_end=c.page_end,
         quote=c.quote,
         quotes=c.quotes,
         source_url=c.source_url,

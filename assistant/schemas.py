@@ -75,6 +75,9 @@ class Chunk(BaseModel):
     garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
     # (offset in ``text``, page) where each page after ``page_start`` begins: a quote's page.
     page_breaks: list[tuple[int, int]] = Field(default_factory=list)
+    # (offset, heading path) where the text passes under another heading than ``section``
+    # (a short section merged with the next): a quote is cited under the heading it sits under.
+    section_breaks: list[tuple[int, str]] = Field(default_factory=list)
 
     @property
     def section(self) -> str:
@@ -107,10 +110,19 @@ class RetrievedChunk(BaseModel):
     garbled_spans: list[tuple[int, int]] = Field(default_factory=list)
     # (offset in ``text``, page) where each page after ``page_start`` begins: a quote's page.
     page_breaks: list[tuple[int, int]] = Field(default_factory=list)
+    section_breaks: list[tuple[int, str]] = Field(default_factory=list)
 
     @property
     def page(self) -> int | None:
         return self.page_start
+
+    def section_at(self, offset: int) -> str:
+        """The heading path the text at ``offset`` stands under."""
+        section = self.section
+        for start, path in self.section_breaks:
+            if start <= offset:
+                section = path
+        return section
 
     def page_at(self, offset: int) -> int | None:
         """The page the text at ``offset`` stands on (the chunk may run over a page break)."""
@@ -133,6 +145,8 @@ class Citation(BaseModel):
     title: str
     section: str = ""
     page: int | None = None
+    # The last page the quote runs onto, when it runs over a page break (else None).
+    page_end: int | None = None
     quote: str
     quotes: list[str] = Field(default_factory=list)
     spans: list[tuple[int, int]] = Field(default_factory=list)
@@ -298,6 +312,8 @@ class CitationInfo(BaseModel):
     title: str
     section: str = ""
     page: int | None = None
+    # The last page the quote runs onto, when it runs over a page break (else None).
+    page_end: int | None = None
     quote: str
     quotes: list[str] = Field(default_factory=list)
     source_url: str | None = None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from assistant.answer.citations import pages
 from assistant.redact import redact
 from assistant.schemas import Answer, Citation
 
@@ -80,7 +81,8 @@ def page_link(url: str | None, page: int | None) -> str | None:
 def source_label(c: Citation) -> str:
     """``Title — section, p. 4``."""
     label = " — ".join(x for x in (c.title or c.doc_id, c.section) if x)
-    return f"{label}, p. {c.page}" if c.page is not None else label
+    where = pages(c.page, c.page_end)
+    return f"{label}, {where}" if where else label
 
 
 def _quote_block(text: str) -> str:

@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from assistant.answer.citations import pages
 from assistant.schemas import Answer, Citation, RetrievedChunk
 from assistant.transcript import Exchange, page_link
 
@@ -126,7 +127,11 @@ def citation_html(c: Citation, turn: int, open_: bool = False) -> str:
     """One citation: a summary line that opens to the passage, the quote highlighted, a link."""
     meta = " · ".join(
         _e(x)
-        for x in (c.publisher, c.section and f"Section: {c.section}", c.page and f"Page {c.page}")
+        for x in (
+            c.publisher,
+            c.section and f"Section: {c.section}",
+            pages(c.page, c.page_end, short=False).capitalize(),
+        )
         if x
     )
     link_to = page_link(c.source_url, c.page)

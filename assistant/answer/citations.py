@@ -25,15 +25,34 @@ def merge_spans(spans: Iterable[Span]) -> list[Span]:
     return out
 
 
+def pages(page: int | None, page_end: int | None = None, *, short: bool = True) -> str:
+    """How a citation's page reads: "p. 4", or "pp. 4–5" for a quote running over a page
+    break ("page 4" / "pages 4–5" when not ``short``); "" without a page.
+
+    >>> pages(4), pages(4, 5), pages(4, 5, short=False), pages(None)
+    ('p. 4', 'pp. 4–5', 'pages 4–5', '')
+    """
+    if page is None:
+        return ""
+    if page_end is not None and page_end != page:
+        return f"pp. {page}–{page_end}" if short else f"pages {page}–{page_end}"
+    return f"p. {page}" if short else f"page {page}"
+
+
 def cite(n: int, chunk: RetrievedChunk, spans: list[Span]) -> Citation:
     """Citation ``n``: the chunk's details and the text at ``spans``, each a verbatim quote."""
     quotes = [chunk.text[a:b] for a, b in spans]
+    page = chunk.page_at(spans[0][0]) if spans else chunk.page_start
+    last = chunk.page_at(max(spans[-1][1] - 1, spans[-1][0])) if spans else page
     return Citation(
         n=n,
         doc_id=chunk.doc_id,
         title=chunk.title,
-        section=chunk.section,
-        page=chunk.page_at(spans[0][0]) if spans else chunk.page_start,
+        # Where the quote stands, not where the chunk starts: a chunk may hold a short section
+        # merged with the next one, and run over a page break.
+        section=chunk.section_at(spans[0][0]) if spans else chunk.section,
+        page=page,
+        page_end=last if last != page else None,
         quote=QUOTE_JOINER.join(quotes),
         quotes=quotes,
         spans=spans,

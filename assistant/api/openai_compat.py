@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 
+from assistant.answer.citations import pages
 from assistant.answer.untrusted import strip_markup
 from assistant.api.errors import ApiError
 from assistant.api.wire import (
@@ -66,7 +67,8 @@ def to_ask_request(request: ChatCompletionRequest) -> AskRequest:
 def source_line(c: CitationInfo) -> str:
     """``[1] Title — section, p. 4``, without markup a title may carry (clients render this)."""
     label = strip_markup(" — ".join(x for x in (c.title or c.doc_id, c.section) if x))
-    return f"[{c.n}] {label}, p. {c.page}" if c.page is not None else f"[{c.n}] {label}"
+    where = pages(c.page, c.page_end)
+    return f"[{c.n}] {label}, {where}" if where else f"[{c.n}] {label}"
 
 
 def completion_text(response: AskResponse) -> str:

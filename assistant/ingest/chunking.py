@@ -13,7 +13,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.ingest.loaders.tables import head_rows
 from assistant.schemas import Block, Chunk, ChunkKind, ParsedDocument
@@ -42,6 +42,9 @@ class _Unit:
     head: list[_Unit] | None = None
     table: int = 0  # which table a row belongs to (its block's id); 0 for prose
     garbled: bool = False  # from a column-interleaved block
+    # The heading path ("A > B") the unit stands under in the document; a chunk merging a short
+    # section into the next one holds units of both.
+    section: str = ""
 
 
 @dataclass
@@ -279,7 +282,7 @@ def _table_head(last: _Unit, nxt: _Unit, count: TokenCounter, max_tokens: int) -
     repeated as an overlap."""
     if not nxt.head or last.table != nxt.table:
         return []
-    head = [_Unit(u.text, u.tokens, u.page, True, u.kind) for u in nxt.head]
+    head = [replace(u, new_block=True, head=None, table=0, garbled=False) for u in nxt.head]
     return head if _size([*head, nxt], count, max_tokens) <= max_tokens else []
 
 
@@ -298,14 +301,7 @@ def _overlap(
     while tail and _size([*tail, nxt], count, max_tokens) > max_tokens:
         tail.pop(0)
     if tail:
-        tail[0] = _Unit(
-            tail[0].text,
-            tail[0].tokens,
-            tail[0].page,
-            True,
-            kind=tail[0].kind,
-            garbled=tail[0].garbled,
-        )
+        tail[0] = replace(tail[0], new_block=True, head=None, table=0)
     return tail
 
 
@@ -344,19 +340,31 @@ def _related(small: _Section, nxt: _Section) -> bool:
 
 
 def _combine(small: _Section, nxt: _Section, count: TokenCounter) -> _Section:
-    lead: list[_Unit] = []
-    own_line = small.units[0].text.strip() == small.headings[-1].strip()
-    if nxt.headings[: len(small.headings)] != small.headings and not own_line:
-        heading = small.headings[-1]
-        # The heading goes with what it heads: in a table's chunk when the section is a table.
-        lead = [_Unit(heading, count(heading), small.units[0].page, True, small.units[0].kind)]
+    """One section of two: each unit keeps the heading path it stands under, and each part
+    opens with its own heading as a line, so no heading is lost from the text."""
     headings = small.headings if small.tokens > nxt.tokens else nxt.headings
-    first = nxt.units[0]
-    first = _Unit(
-        first.text, first.tokens, first.page, True, kind=first.kind, garbled=first.garbled
-    )
-    units = [*lead, *small.units, first, *nxt.units[1:]]
+    first = replace(nxt.units[0], new_block=True)
+    units = [
+        *_heading_line(small, count),
+        *small.units,
+        *_heading_line(nxt, count),
+        first,
+        *nxt.units[1:],
+    ]
     return _Section(list(headings), units)
+
+
+def _heading_line(section: _Section, count: TokenCounter) -> list[_Unit]:
+    """The section's own heading as a first line, unless its text opens with it already (or
+    with the heading line of a section merged into it before)."""
+    heading = section.headings[-1] if section.headings else ""
+    first = section.units[0]
+    if not heading or first.text.strip() == heading.strip() or first.section != " > ".join(
+        section.headings
+    ):
+        return []
+    # The heading goes with what it heads: in a table's chunk when the section is a table.
+    return [_Unit(heading, count(heading), first.page, True, first.kind, section=first.section)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,6 +393,10 @@ def chunk_document(
         if not any(REFERENCE_SECTION.match(h) for h in path)
     ]
     sections = [s for s in sections if s.units]
+    for section in sections:
+        path = " > ".join(section.headings)
+        for unit in section.units:
+            unit.section = path
     sections = _merge_small(sections, max(8, max_tokens // 8), count_tokens)
     chunks: list[Chunk] = []
     seen: Counter[tuple[str, str]] = Counter()
@@ -481,4 +493,22 @@ def _make_chunk(
         garbled=2 * sum(b - a for a, b in spans) > len(text),
         garbled_spans=spans,
         page_breaks=_page_breaks(units),
+        section_breaks=_section_breaks(units, section),
     )
+
+
+def _section_breaks(units: list[_Unit], section: str) -> list[tuple[int, str]]:
+    """Where the text's heading path changes in ``_join(units)``: (offset, path) for each
+    stretch not under the chunk's own ``section`` and for the return to it; [] when every
+    unit stands under ``section``."""
+    breaks: list[tuple[int, str]] = []
+    pos = 0
+    current = section
+    for i, unit in enumerate(units):
+        pos += len(_separator(units[i - 1], unit)) if i else 0  # as _join puts it
+        mine = unit.section or section
+        if mine != current:
+            breaks.append((pos, mine))
+            current = mine
+        pos += len(unit.text)
+    return breaks

@@ -30,7 +30,7 @@ from assistant.retrieval.stages import (
     WeightedRRF,
 )
 from assistant.schemas import Filters, RetrievedChunk
-from assistant.store.base import StoredChunk, VectorStore, decode_spans
+from assistant.store.base import StoredChunk, VectorStore, decode_section_breaks, decode_spans
 from assistant.text import clean_question
 
 S = TypeVar("S")
@@ -163,6 +163,7 @@ def _to_retrieved(
         garbled=bool(md.get("garbled", False)),
         garbled_spans=decode_spans(md.get("garbled_spans")),
         page_breaks=decode_spans(md.get("page_breaks")),
+        section_breaks=decode_section_breaks(md.get("section_breaks")),
     )
 
 

@@ -7,6 +7,7 @@ server see the same index, and the local BM25 index can always be rebuilt from i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -119,11 +120,31 @@ def chunk_metadata(meta: DocumentMeta, chunk: Any) -> dict[str, Any]:
     breaks = getattr(chunk, "page_breaks", None)
     if breaks:  # absent means one page (or none)
         md["page_breaks"] = encode_spans(breaks)
+    sections = getattr(chunk, "section_breaks", None)
+    if sections:  # absent means the whole text stands under ``section``
+        md["section_breaks"] = json.dumps([[a, path] for a, path in sections])
     spans = getattr(chunk, "garbled_spans", None)
     if spans:  # absent means clean: the metadata of clean chunks stays as it was
         md["garbled"] = bool(getattr(chunk, "garbled", False))
         md["garbled_spans"] = encode_spans(spans)
     return md
+
+
+def decode_section_breaks(value: object) -> list[tuple[int, str]]:
+    """The (offset, heading path) pairs :func:`chunk_metadata` wrote; [] for anything else."""
+    if not isinstance(value, str) or not value:
+        return []
+    try:
+        pairs = json.loads(value)
+    except ValueError:
+        return []
+    out = []
+    for pair in pairs if isinstance(pairs, list) else []:
+        if isinstance(pair, list) and len(pair) == 2:
+            offset, path = pair
+            if isinstance(offset, int) and isinstance(path, str):
+                out.append((offset, path))
+    return out
 
 
 def encode_spans(spans: list[tuple[int, int]]) -> str:

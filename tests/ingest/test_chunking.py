@@ -151,7 +151,42 @@ def test_tiny_section_merges_into_its_sibling_and_keeps_the_larger_path() -> Non
     chunks = chunk_document(doc, words, max_tokens=200)
     assert len(chunks) == 1
     assert chunks[0].headings == ["Part 1", "Details"]
-    assert chunks[0].text.startswith("Scope\nAdults only.\nItem 1 on details")
+    assert chunks[0].text.startswith("Scope\nAdults only.\nDetails\nItem 1 on details")
+
+
+def test_every_sentence_of_a_merged_chunk_is_cited_under_its_own_heading() -> None:
+    """Short sections merged with their neighbours: each sentence still knows its heading, and
+    no heading is dropped from both the chunk's text and its path (the merged-chunk case)."""
+    from assistant.answer.citations import cite
+    from assistant.schemas import RetrievedChunk
+    from assistant.text.sentences import sentence_spans
+
+    names = ["Scheduling", "Transport", "Opening hours", "Utilisation", "Escalation", "Audit"]
+    blocks = [heading("Discharge lounge", 1)]
+    for k, name in enumerate(names):
+        blocks.append(heading(name, 2))
+        # Short sections, one of them longer, so merging keeps one path or the other.
+        blocks.append(para(numbered_sentences(6 if k == 3 else 1, name.lower())))
+    chunks = chunk_document(make_doc(blocks), words, max_tokens=200)
+    retrieved = [
+        RetrievedChunk(**c.model_dump(exclude={"headings"}), title="Lounge", section=c.section)
+        for c in chunks
+    ]
+    merged = 0
+    for c in retrieved:
+        owners = set()
+        for a, b in sentence_spans(c.text):
+            sentence = c.text[a:b]
+            owner = next((n for n in names if f" on {n.lower()} " in sentence), None)
+            if owner is None:
+                assert sentence in names  # a heading kept as a line of its own
+                continue
+            owners.add(owner)
+            assert cite(1, c, [(a, b)]).section.split(" > ")[-1] == owner, sentence
+        merged += len(owners) > 1
+    assert merged  # the case under test happened
+    shown = " ".join(f"{c.text} {c.section}" for c in chunks)
+    assert all(name in shown for name in names)
 
 
 def test_tiny_section_stays_alone_when_the_next_one_is_elsewhere() -> None:
@@ -417,3 +452,67 @@ def test_a_run_of_100000_characters_without_spaces_is_cut_into_bounded_passages(
     chunks = chunk_document(doc, lambda t: len(t.split()), max_tokens=200)  # a word = 1 token
     assert sum(len(c.text) for c in chunks) >= 100_000
     assert max(len(c.text) for c in chunks) <= 200 * 16 + 100
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CORPUS)
+def test_every_quotable_sentence_is_cited_in_the_section_and_on_the_page_it_stands(
+    shared_corpus: Path, name: str
+) -> None:
+    """Provenance over the whole real corpus: for every sentence an answer could quote, the
+    section its citation names holds it in the parsed document, and so does the cited page."""
+    from assistant.answer.citations import cite
+    from assistant.ingest.chunking import UNINDEXED_KINDS, _section_path, _sections
+    from assistant.schemas import RetrievedChunk
+    from assistant.text.sentences import sentence_spans
+
+    doc = load_document(shared_corpus / name, Path(name).stem)
+    by_section: dict[str, list[str]] = {}
+    by_page: dict[int | None, list[str]] = {}
+    blocks = [b for b in doc.blocks if b.kind not in UNINDEXED_KINDS]
+    for path, members in _sections(blocks):
+        key = " > ".join(_section_path(path, doc.meta.title))
+        by_section.setdefault(key, []).extend([*path[-1:], *(b.text for b in members)])
+        # A heading kept as a line of a merged chunk stands on its section's first page.
+        by_page.setdefault(members[0].page, []).extend(path[-1:])
+        for b in members:
+            by_page.setdefault(b.page, []).append(b.text)
+    sections = {k: _squash(" ".join(v)) for k, v in by_section.items()}
+    pages = {k: _squash(" ".join(v)) for k, v in by_page.items()}
+    checked = 0
+    for c in _chunks(shared_corpus, name):
+        chunk = RetrievedChunk(**c.model_dump(exclude={"headings"}), title="t", section=c.section)
+        # What answers quote: sentences of prose, whole rows of a table.
+        spans = sentence_spans(c.text) if c.kind == "text" else _line_spans(c.text)
+        for a, b in spans:
+            citation = cite(1, chunk, [(a, b)])
+            quote = _squash(citation.quote)
+            # Each line of the quote (a sentence may run on over a block's end) stands in the
+            # section the chunk places it under; the citation names the first line's.
+            assert citation.section == chunk.section_at(a)
+            for start, end in _line_spans(c.text[a:b]):
+                where = chunk.section_at(a + start)
+                piece = _squash(c.text[a + start : a + end])
+                assert piece in sections.get(where, ""), (where, piece[:80])
+            for start, end in _line_spans(c.text[a:b]) if citation.page is not None else []:
+                page = chunk.page_at(a + start)
+                assert citation.page <= page <= (citation.page_end or citation.page)
+                piece = _squash(c.text[a + start : a + end])
+                head = " ".join(piece.split()[:6])
+                assert head in pages.get(page, ""), (page, piece[:80])
+            checked += 1
+    assert checked

@@ -379,7 +379,7 @@ _JOINING = word_set(
 def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The list items right after a lead-in. Conversions often drop the bullets, so after a colon
     a unit starting in lower case ("**scaling up** to enable ...") counts as an item too."""
-    items = []
+    items: list[tuple[int, int]] = []
     for start, end in spans[:LIST_UNIT_MAX_ITEMS]:
         raw = text[start:end]
         # Bullets lost entirely: each item a short line of its own after the lead-in's line.

@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from assistant.answer.citations import cite
+from assistant.answer.citations import cite, pages
 from assistant.answer.extractive.features import traits
 from assistant.answer.extractive.question import Question, mentions
 from assistant.answer.extractive.scoring import Scored
@@ -328,4 +328,5 @@ def source_label(c: Citation) -> str:
     if c.section:
         parts.append(c.section)
     label = strip_markup(" — ".join(parts))
-    return f"{label}, p. {c.page}" if c.page is not None else label
+    where = pages(c.page, c.page_end)
+    return f"{label}, {where}" if where else label
