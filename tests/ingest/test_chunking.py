@@ -500,7 +500,6 @@ def test_every_quotable_sentence_is_cited_in_the_section_and_on_the_page_it_stan
         spans = sentence_spans(c.text) if c.kind == "text" else _line_spans(c.text)
         for a, b in spans:
             citation = cite(1, chunk, [(a, b)])
-            quote = _squash(citation.quote)
             # Each line of the quote (a sentence may run on over a block's end) stands in the
             # section the chunk places it under; the citation names the first line's.
             assert citation.section == chunk.section_at(a)
