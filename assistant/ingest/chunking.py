@@ -359,8 +359,10 @@ def _heading_line(section: _Section, count: TokenCounter) -> list[_Unit]:
     with the heading line of a section merged into it before)."""
     heading = section.headings[-1] if section.headings else ""
     first = section.units[0]
-    if not heading or first.text.strip() == heading.strip() or first.section != " > ".join(
-        section.headings
+    if (
+        not heading
+        or first.text.strip() == heading.strip()
+        or first.section != " > ".join(section.headings)
     ):
         return []
     # The heading goes with what it heads: in a table's chunk when the section is a table.

@@ -277,4 +277,3 @@ def test_split_sentences_loses_nothing_but_white_space(text: str) -> None:
         pieces = split_sentences(text, cautious=cautious)
         assert "".join("".join(pieces).split()) == "".join(text.split())
         assert all(p == p.strip() and p for p in pieces)
-
