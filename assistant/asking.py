@@ -61,6 +61,7 @@ def citation_info(c: Citation) -> CitationInfo:
         section=c.section,
         page=c.page,
         page_end=c.page_end,
+        document_quarantined=c.document_quarantined,
         quote=c.quote,
         quotes=c.quotes,
         source_url=c.source_url,
@@ -172,6 +173,7 @@ class AskService:
         max_question_chars: int,
         recorder: AnswerObserver | None = None,
         observers: list[AnswerObserver] | None = None,
+        quarantined: Callable[[str], int] | None = None,
     ) -> None:
         self.retriever = retriever
         self.answerers = answerers
@@ -181,6 +183,8 @@ class AskService:
         self.max_question_chars = max_question_chars
         self.recorder = recorder
         self.observers = list(observers or [])
+        # How many planted passages a document has held back (for the citations' warning).
+        self.quarantined = quarantined
 
     # --- modes and validation -------------------------------------------------------------
 
@@ -264,6 +268,9 @@ class AskService:
                 yield event
             elif isinstance(event, FinalEvent):
                 self._finish(event.answer, asked, standalone, chunks, timings, t0)
+                if self.quarantined is not None:
+                    for c in event.answer.citations:
+                        c.document_quarantined = self.quarantined(c.doc_id)
                 yield self._report(asked, event.answer, record)
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:

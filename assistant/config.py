@@ -76,6 +76,12 @@ class IngestSettings(BaseModel):
         120.0, gt=0, description="A file that takes longer to parse fails alone."
     )
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused.")
+    quarantine: bool = Field(
+        True,
+        description="Hold back passages that look like instructions planted for an assistant "
+        "(never quoted, shown or sent to a model; listed by `index stats`). Off only to test "
+        "the answer-time defences behind it.",
+    )
     manifest: Path | None = Field(
         None,
         description="sources.toml giving title, publisher, date, URL and licence by file name; "

@@ -16,11 +16,12 @@ import re
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from assistant.errors import (
     DocumentError,
+    FieldInputError,
     InvalidFileNameError,
     UnknownDocumentError,
     UnsupportedDocumentError,
@@ -87,6 +88,8 @@ def document_info(record: DocumentRecord) -> DocumentInfo:
         pages=meta.pages,
         chunks=len(record.chunk_ids),
         indexed_at=record.indexed_at,
+        quarantined=meta.quarantined,
+        released=meta.released,
     )
 
 
@@ -185,6 +188,38 @@ class DocumentService:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+    def release(self, doc_id: str, keys: Sequence[str] | None = None) -> DocumentInfo:
+        """Let quarantined passages of a document through (all of them when ``keys`` is None):
+        an admin's call that they are false alarms. The document is read again from its file.
+        Raises UnknownDocumentError, or FieldInputError for a key that is not quarantined, or
+        DocumentError when the file is gone (upload it again)."""
+        with self._write_lock:
+            record = self.store.get_document(doc_id)
+            if record is None:
+                raise UnknownDocumentError(doc_id)
+            held = {q.key for q in record.meta.quarantined}
+            wanted = sorted(held) if keys is None else list(dict.fromkeys(keys))
+            unknown = [k for k in wanted if k not in held]
+            if unknown:
+                raise FieldInputError(
+                    "keys", f"not a quarantined passage of {doc_id!r}: {', '.join(unknown[:5])}"
+                )
+            source = Path(record.source_path)
+            if not source.is_file():
+                raise DocumentError(
+                    f"the file of {doc_id!r} is no longer at {source.name!r}: upload it again"
+                )
+            record.meta.released = sorted({*record.meta.released, *wanted})
+            record.meta.sha256 = ""  # read the file again, with these passages let through
+            self.store.put_document(record)
+            report = self._ingest([source])
+        if report.failed:
+            raise DocumentError(report.failed[0].reason or "re-indexing failed")
+        logger.info("released %d passage(s) of %s", len(wanted), redact(doc_id))
+        updated = self.store.get_document(doc_id)
+        assert updated is not None
+        return document_info(updated)
 
     def delete(self, doc_id: str) -> None:
         """Remove a document (and its uploaded file, if it was uploaded); raises

@@ -17,6 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field
 BlockKind = Literal["heading", "paragraph", "list_item", "table", "caption", "footnote"]
 
 
+class QuarantinedPassage(BaseModel):
+    """A passage held back at ingestion as planted text (see ``assistant.text.planted``): kept
+    on record, never quoted, shown as evidence or sent to a language model."""
+
+    key: str = Field(
+        description="Stable id of the passage (a hash of its text): what an admin releases."
+    )
+    section: str = ""
+    page: int | None = None
+    excerpt: str = Field(description="The passage's first words, markup stripped.")
+    reasons: list[str] = Field(default_factory=list)
+
+
 class DocumentMeta(BaseModel):
     """What is known about a source document (from its content, its file, or the manifest)."""
 
@@ -30,6 +43,9 @@ class DocumentMeta(BaseModel):
     themes: list[str] = Field(default_factory=list)
     sha256: str = ""
     pages: int | None = None
+    # Planted passages held back at ingestion, and those an admin has released as false alarms.
+    quarantined: list[QuarantinedPassage] = Field(default_factory=list)
+    released: list[str] = Field(default_factory=list)
 
 
 class Block(BaseModel):
@@ -46,6 +62,8 @@ class Block(BaseModel):
     # Two columns interleaved line by line by the conversion (see assistant.ingest.columns):
     # the block is indexed but never quoted as a sentence.
     garbled: bool = False
+    # Planted text (assistant.ingest.quarantine): left out of every chunk.
+    planted: bool = False
 
 
 class ParsedDocument(BaseModel):
@@ -147,6 +165,9 @@ class Citation(BaseModel):
     page: int | None = None
     # The last page the quote runs onto, when it runs over a page break (else None).
     page_end: int | None = None
+    # Planted passages held back from the cited document at ingestion (the passage quoted is
+    # not one of them): a reason to read the document with care.
+    document_quarantined: int = 0
     quote: str
     quotes: list[str] = Field(default_factory=list)
     spans: list[tuple[int, int]] = Field(default_factory=list)
@@ -245,6 +266,7 @@ class FileOutcome(BaseModel):
     embedded: int = 0
     reason: str | None = None
     seconds: float = 0.0
+    quarantined: int = 0  # planted passages held back
 
 
 class IngestReport(BaseModel):
@@ -314,6 +336,9 @@ class CitationInfo(BaseModel):
     page: int | None = None
     # The last page the quote runs onto, when it runs over a page break (else None).
     page_end: int | None = None
+    # Planted passages held back from the cited document at ingestion (the passage quoted is
+    # not one of them): a reason to read the document with care.
+    document_quarantined: int = 0
     quote: str
     quotes: list[str] = Field(default_factory=list)
     source_url: str | None = None
@@ -375,6 +400,13 @@ class DocumentInfo(BaseModel):
     pages: int | None = None
     chunks: int
     indexed_at: str = ""
+    quarantined: list[QuarantinedPassage] = Field(
+        default_factory=list,
+        description="Passages held back as planted text: never quoted or shown as evidence.",
+    )
+    released: list[str] = Field(
+        default_factory=list, description="Keys of passages an admin released as false alarms."
+    )
 
 
 class UploadResponse(BaseModel):

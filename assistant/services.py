@@ -130,7 +130,13 @@ class Services:
             max_question_chars=self.settings.answer.max_question_chars,
             recorder=self.record_answer,
             observers=[self.metrics.observe_answer, log_answer],
+            quarantined=self.quarantined_passages,
         )
+
+    def quarantined_passages(self, doc_id: str) -> int:
+        """How many planted passages the document ``doc_id`` has held back (0 if unknown)."""
+        record = self.store.get_document(doc_id)
+        return len(record.meta.quarantined) if record is not None else 0
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None

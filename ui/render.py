@@ -145,8 +145,22 @@ def citation_html(c: Citation, turn: int, open_: bool = False) -> str:
         f'<details class="citation" id="{cite_id(turn, c.n)}"{" open" if open_ else ""}>'
         f'<summary><span class="cite-n">[{c.n}]</span> {_e(c.title or c.doc_id)}</summary>'
         f'<p class="cite-meta">{meta}</p>'
+        f"{quarantine_warning_html(c)}"
         f'<blockquote class="cite-passage">{_highlighted(c)}</blockquote>'
         f"{link}</details>"
+    )
+
+
+def quarantine_warning_html(c: Citation) -> str:
+    """A short warning when the cited document had passages held back as planted text."""
+    n = c.document_quarantined
+    if not n:
+        return ""
+    what = "passage" if n == 1 else "passages"
+    return (
+        f'<p class="cite-warning" role="note">⚠ {n} {what} of this document looked like '
+        "instructions planted for an AI and were held back; the quote here is not one of "
+        "them. Read the document with care.</p>"
     )
 
 

@@ -82,6 +82,8 @@ CSS = f"""
 #sources-panel summary {{ cursor: pointer; font-weight: bold; color: {NHS_BLACK}; }}
 #sources-panel .cite-n {{ color: {NHS_BLUE}; }}
 #sources-panel .cite-meta {{ color: {NHS_DARK_GREY}; font-size: 0.9rem; margin: 4px 0; }}
+#sources-panel .cite-warning {{ color: {NHS_BLACK}; background: #FFF4D6; border-left: 4px solid
+  {NHS_WARM_YELLOW}; font-size: 0.9rem; margin: 4px 0; padding: 4px 8px; }}
 #sources-panel blockquote {{ margin: 6px 0; padding: 6px 10px; border-left: 2px solid
   {NHS_PALE_GREY}; color: {NHS_BLACK}; white-space: pre-wrap; }}
 #sources-panel mark {{ background: {NHS_FOCUS_YELLOW}; color: {NHS_BLACK}; padding: 0 1px; }}

@@ -58,13 +58,14 @@ from assistant.api.wire import (
     HealthResponse,
     ModelList,
     ReadyResponse,
+    ReleaseRequest,
 )
 from assistant.asking import AskResult, AskService
 from assistant.documents import UPLOAD_FILE_DESCRIPTION
 from assistant.errors import AssistantError, BackendUnavailableError
 from assistant.feedback import UnknownAnswerError
 from assistant.metrics import Metrics
-from assistant.schemas import AskRequest, AskResponse, DeltaEvent, UploadResponse
+from assistant.schemas import AskRequest, AskResponse, DeltaEvent, DocumentInfo, UploadResponse
 from assistant.services import Services
 
 logger = logging.getLogger(__name__)
@@ -249,6 +250,19 @@ def delete_document(doc_id: str, ctx: Ctx, _key: AdminKey) -> DeleteResponse:
     """Remove a document and its passages from the index."""
     ctx.documents.delete(doc_id)
     return DeleteResponse(doc_id=doc_id, removed=True)
+
+
+@documents_router.post(
+    "/documents/{doc_id}/release",
+    response_model=DocumentInfo,
+    responses=errors_doc(*KEYED_ERRORS, 404, 422, 503),
+)
+def release_passages(
+    doc_id: str, ctx: Ctx, _key: AdminKey, body: ReleaseRequest | None = None
+) -> DocumentInfo:
+    """Let quarantined passages through (all, or those named by key): an admin's call that the
+    planted-text check raised a false alarm. The document is indexed again."""
+    return ctx.documents.release(doc_id, body.keys if body is not None else None)
 
 
 # --- operations -----------------------------------------------------------------------------

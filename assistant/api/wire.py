@@ -51,6 +51,15 @@ class DocumentList(BaseModel):
     documents: list[DocumentInfo]
 
 
+class ReleaseRequest(BaseModel):
+    keys: list[str] | None = Field(
+        None,
+        max_length=1000,
+        description="Keys of the quarantined passages to let through (see `quarantined` in "
+        "GET /v1/documents); omit to release all of the document's passages.",
+    )
+
+
 class DeleteResponse(BaseModel):
     doc_id: str
     removed: bool

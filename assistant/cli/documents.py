@@ -95,6 +95,8 @@ def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
                 "title": d.meta.title,
                 "chunks": len(d.chunk_ids),
                 "publisher": d.meta.publisher,
+                "quarantined": [q.model_dump() for q in d.meta.quarantined],
+                "released": list(d.meta.released),
             }
             for d in docs
         ],
@@ -105,13 +107,53 @@ def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     table = Table(
         title=f"{stats['documents']} documents, {stats['chunks']} chunks ({settings.data_dir})"
     )
-    for col in ("doc id", "title", "publisher", "chunks"):
+    for col in ("doc id", "title", "publisher", "chunks", "quarantined"):
         table.add_column(col)
     for d in stats["by_document"]:
+        held = len(d["quarantined"])
         table.add_row(
-            d["doc_id"], shown(d["title"][:70]), shown(d["publisher"] or ""), str(d["chunks"])
+            d["doc_id"],
+            shown(d["title"][:70]),
+            shown(d["publisher"] or ""),
+            str(d["chunks"]),
+            f"[red]{held}[/red]" if held else "0",
         )
     console.print(table)
+    for d in stats["by_document"]:
+        for q in d["quarantined"]:
+            where = " · ".join(x for x in (q["section"], q["page"] and f"page {q['page']}") if x)
+            console.print(
+                f"[red]quarantined[/red] {d['doc_id']} [{q['key']}] {shown(where)}: "
+                f"{shown(q['excerpt'])} ({', '.join(q['reasons'])})",
+                highlight=False,
+            )
+    if any(d["quarantined"] for d in stats["by_document"]):
+        console.print(
+            "Quarantined passages are never quoted or shown. Release a false alarm with "
+            "`nhs-assistant index release DOC_ID --key KEY`, or remove the document with "
+            "`nhs-assistant index rm DOC_ID`."
+        )
+
+
+@index_app.command("release")
+def index_release(
+    doc_id: Annotated[str, typer.Argument(help="Document id (see `index stats`).")],
+    key: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="A quarantined passage's key; repeat. Default: all of them."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Let quarantined passages of a document through (false alarms) and index it again."""
+    services = services_for(settings_for(data_dir))
+    try:
+        info = services.documents.release(doc_id, key or None)
+    except AssistantError as exc:
+        raise fail(exc) from exc
+    console.print(
+        f"released {len(info.released)} passage(s) of {doc_id}; "
+        f"{len(info.quarantined)} still quarantined"
+    )
 
 
 @index_app.command("rm")

@@ -387,7 +387,9 @@ def chunk_document(
     count_tokens = _at_least_chars(count_tokens)
     overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
     blocks = [
-        b for b in doc.blocks if b.kind not in UNINDEXED_KINDS and not is_table_of_contents(b.text)
+        b
+        for b in doc.blocks
+        if b.kind not in UNINDEXED_KINDS and not b.planted and not is_table_of_contents(b.text)
     ]
     sections = [
         _Section(_section_path(path, doc.meta.title), _units(blocks, count_tokens, max_tokens))

@@ -35,6 +35,7 @@ from assistant.ingest.chunking import chunk_document
 from assistant.ingest.columns import mark_document
 from assistant.ingest.loaders import default_registry, load_document, supported_extensions
 from assistant.ingest.manifest import Manifest
+from assistant.ingest.quarantine import quarantine
 from assistant.schemas import Chunk, DocumentMeta, FileOutcome, IngestReport, ParsedDocument
 from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk_metadata
 
@@ -260,6 +261,18 @@ class Ingestor:
             else:
                 doc = load_document(path, doc_id, overrides)
             doc.meta.sha256 = sha
+            # Planted passages: held back from every chunk, listed on the record.
+            released = list(previous.meta.released) if previous is not None else []
+            doc.meta.released = released
+            if self.settings.quarantine:
+                doc.meta.quarantined = quarantine(doc, set(released))
+            outcome.quarantined = len(doc.meta.quarantined)
+            if doc.meta.quarantined:
+                logger.warning(
+                    "%s: %d passage(s) quarantined as planted text (see `index stats`)",
+                    doc_id,
+                    len(doc.meta.quarantined),
+                )
             mark_document(doc)  # column-interleaved blocks: indexed, never quoted
             chunks = chunk_document(
                 doc,
@@ -267,8 +280,10 @@ class Ingestor:
                 max_tokens=self.settings.chunk_max_tokens,
                 overlap_tokens=self.settings.chunk_overlap_tokens,
             )
-            if not chunks:
+            if not chunks and not doc.meta.quarantined:
                 raise DocumentError("no text found to index (a scanned or image-only file?)")
+            # All of it planted: the record is kept (with no passages) so it shows in `index
+            # stats` and `GET /v1/documents` for an admin to release or remove.
             outcome.embedded = self._write(doc.meta, chunks, str(path.resolve()), progress)
             outcome.chunks = len(chunks)
             outcome.status = "updated" if previous is not None else "indexed"

@@ -199,6 +199,9 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlantedIndex]:
     settings = api_settings(
         root / "data",
         ingest__manifest=manifest,
+        # The attacks here test the answer-time defences (fences, the grounding check, inert
+        # markup), so ingestion lets them in; quarantine has its own tests (test_planted.py).
+        ingest__quarantine=False,
         # The passage-similarity bounds are calibrated for MiniLM; with the hashing embedder the
         # sentence check decides whether the evidence is enough (as in tests/llm).
         answer__chunk_similarity_refuse=-1.0,

@@ -59,6 +59,7 @@ KEYED = {
     ("GET", "/v1/documents"): "admin",
     ("POST", "/v1/documents"): "admin",
     ("DELETE", "/v1/documents/{doc_id}"): "admin",
+    ("POST", "/v1/documents/{doc_id}/release"): "admin",
 }
 WRONG_KEY = "not-a-key-of-this-server-0123456789"
 DISABLED_KEY = "ask-key-that-was-disabled-0123456789"
