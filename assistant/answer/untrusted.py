@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.text.planted import is_planted
+
 # Each pattern names a way documents have been seen to address a model, worded narrowly enough
 # that guidance for NHS leaders does not trip it ("respond with a plan", "the new rules", "you
 # are now required to" and "tell the user" are ordinary prose). Matched case-insensitively
@@ -68,8 +70,12 @@ _SPACE_BEFORE_STOP = re.compile(r"[ \t]+(?=[.,;:!?](?:\s|$))")
 
 
 def is_instruction(sentence: str) -> bool:
-    """Whether ``sentence`` speaks to the assistant (a planted instruction), not to the reader."""
-    return bool(_INSTRUCTION.search(sentence))
+    """Whether ``sentence`` speaks to the assistant (a planted instruction), not to the reader.
+
+    Besides the patterns above, the passage-level rules of :mod:`assistant.text.planted` (which
+    quarantine at ingestion) judge the sentence too: an index built before them, or with
+    quarantine off, is still never quoted from planted text."""
+    return bool(_INSTRUCTION.search(sentence)) or is_planted(sentence)
 
 
 def strip_markup(text: str) -> str:
