@@ -71,6 +71,13 @@ def ingest(
             f"{len(report.failed)}  pruned: {len(report.pruned)}  chunks: {report.chunks}  "
             f"embedded: {report.embedded}"
         )
+        held = [f for f in report.files if f.quarantined]
+        for f in held:
+            console.print(
+                f"[red]quarantined[/red] {f.quarantined} passage(s) of {shown(Path(f.path).name)} "
+                "as planted text: see `nhs-assistant index stats`",
+                highlight=False,
+            )
     if strict and report.failed:
         raise typer.Exit(1)
 

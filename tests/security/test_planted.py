@@ -314,3 +314,22 @@ def test_an_admin_sees_quarantined_passages_and_releases_them_over_http_and_the_
     out = CliRunner().invoke(cli_app, ["index", "stats", "--data-dir", str(settings.data_dir)])
     assert out.exit_code == 0, out.output
     assert "quarantined" in out.output and "lounge.md" in out.output
+
+
+def test_the_ingest_summary_reports_quarantined_passages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app as cli_app
+
+    monkeypatch.setenv("NHS_ASSISTANT_EMBEDDING_BACKEND", "fake")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "lounge.md").write_text(UPLOAD, encoding="utf-8")
+    args = ["ingest", str(corpus), "--data-dir", str(tmp_path / "data")]
+    out = CliRunner().invoke(cli_app, args)
+    assert out.exit_code == 0, out.output
+    assert "quarantined 2 passage(s) of lounge.md" in out.output
+    stats = CliRunner().invoke(cli_app, ["index", "stats", "--data-dir", str(tmp_path / "data")])
+    assert "without approval" in stats.output and "index release" in stats.output
