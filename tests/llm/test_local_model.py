@@ -54,6 +54,9 @@ def llm_settings(data_dir: Path, url: str) -> Settings:
         # The passage-similarity bounds are calibrated for MiniLM; the hashing embedder's
         # scores are not comparable, so the sentence check decides (as before those bounds).
         answer__chunk_similarity_refuse=-1.0,
+        # The planted passage tests the real model against the answer-time defences, so
+        # ingestion lets it in (quarantine has its own tests in tests/security/test_planted.py).
+        ingest__quarantine=False,
     )
 
 
