@@ -32,6 +32,13 @@ _SPACE = re.compile(r"\s+")
 # "[19]", "[3, 4]" (a source's footnotes) and "[src: id, section]" (the briefings' citations).
 _SOURCE_REFERENCE = re.compile(r"\s?\[(?:\d+(?:\s*[,–-]\s*\d+)*|src:[^\]]*)\]")
 _BRACKETED_URL = re.compile(r"\s?\((?:https?://|www\.)[^)\s]*\)")
+# A web or email address in a quote: shown as code, so no Markdown renderer or chat client turns
+# it into a link, with the whole address (its domain included) visible.
+_ADDRESS = re.compile(
+    r"(?:https?://|www\.)[^\s<>()\[\]`]*[^\s<>()\[\]`.,;:!?'\"”’]"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    re.IGNORECASE,
+)
 
 
 def display_text(sentence: str) -> str:
@@ -47,6 +54,7 @@ def display_text(sentence: str) -> str:
     text = _SOURCE_REFERENCE.sub("", text)
     # A bare link in brackets is noise in an answer; the citation carries the source URL.
     text = _BRACKETED_URL.sub("", text)
+    text = _ADDRESS.sub(lambda m: f"`{m.group(0)}`", text)
     return _SPACE.sub(" ", text).strip()
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 __all__ = [
     "Finding",
     "assess",
+    "directs_data_somewhere",
     "heading_addresses_a_model",
     "is_planted",
     "mentions_software",
@@ -486,6 +487,23 @@ def _english(text: str) -> bool:
     """Whether the passage reads as English (or is too short to tell)."""
     words = re.findall(r"[a-z]+", text.lower())
     return len(words) < 8 or sum(w in _ENGLISH_WORDS for w in words) >= 0.15 * len(words)
+
+
+_ADDRESS_OR_NUMBER = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)\S+|\b0\d{3,4}\s?\d{3}\s?\d{3,4}\b",
+    re.IGNORECASE,
+)
+
+
+def directs_data_somewhere(sentence: str) -> bool:
+    """Whether a sentence tells its reader to send identifiable or sensitive data to an
+    address, link or number (even an NHS one): quoted only with a caution."""
+    return bool(
+        _SEND.search(sentence)
+        and _SENSITIVE.search(sentence)
+        and _ADDRESS_OR_NUMBER.search(sentence)
+        and not _NEGATED.search(sentence)
+    )
 
 
 def is_planted(text: str) -> bool:

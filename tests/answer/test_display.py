@@ -32,3 +32,8 @@ def test_display_text_drops_bold_markers_the_conversion_split_apart() -> None:
     raw = "**Set up the team** * * by * * agreeing a lead."
     assert display_text(raw) == "Set up the team by agreeing a lead."
     assert display_text("Costs rose 3 * 4 times.") == "Costs rose 3 * 4 times."
+
+
+def test_addresses_in_a_quote_are_inert_code_with_their_domain_visible() -> None:
+    shown = display_text("Send it to ig.team@nhs.net or see https://evil.example/forms?x=1.")
+    assert shown == "Send it to `ig.team@nhs.net` or see `https://evil.example/forms?x=1`."

@@ -16,6 +16,7 @@ from assistant.answer.extractive.question import Question
 from assistant.answer.extractive.scoring import Scored
 from assistant.answer.untrusted import strip_markup
 from assistant.schemas import Answer, AnswerSentence, RetrievedChunk
+from assistant.text.planted import directs_data_somewhere
 
 MIN_STEPS = 2  # fewer actionable units than this: prose, not steps
 
@@ -67,13 +68,22 @@ def as_steps(selected: list[Scored], q: Question) -> bool:
     return q.how_to and sum(x.traits.actionable for x in selected) >= MIN_STEPS
 
 
+DATA_CAUTION = (
+    "(Caution: this sentence asks for personal or sensitive data to be sent somewhere; check "
+    "the address with your information governance lead before sending anything.)"
+)
+
+
 def presentable(x: Scored) -> str:
-    """A unit's text as it reads in the answer."""
+    """A unit's text as it reads in the answer (with a caution when it directs data
+    somewhere)."""
     text = x.sentence.text
     if x.traits.is_item:
-        return text[:1].upper() + text[1:]
-    if text[:1].islower():
-        return "…" + text  # the chunk starts mid-sentence: say so rather than hide it
+        text = text[:1].upper() + text[1:]
+    elif text[:1].islower():
+        text = "…" + text  # the chunk starts mid-sentence: say so rather than hide it
+    if directs_data_somewhere(text):
+        text = f"{text} {DATA_CAUTION}"
     return text
 
 

@@ -130,6 +130,18 @@ def test_a_roster_of_names_and_job_titles_is_not_an_answer() -> None:
     assert "Director of Digital" not in got.answer and got.answer.startswith("Digital services")
 
 
+def test_a_quoted_direction_to_send_personal_data_carries_a_caution() -> None:
+    text = (
+        "Ward clerks send the weekly discharge list with NHS numbers to referrals.team@nhs.net "
+        "every Friday. The list is checked by the discharge coordinator."
+    )
+    got = answer("Where do ward clerks send the weekly discharge list?", chunk(0, text))
+    assert "`referrals.team@nhs.net`" in got.answer
+    assert "Caution: this sentence asks for personal or sensitive data" in got.answer
+    plain = answer("Who checks the list?", chunk(0, "The list is checked by the coordinator."))
+    assert "Caution" not in plain.answer
+
+
 def test_a_list_announced_but_not_given_is_never_quoted_alone() -> None:
     got = answer("What must boards confirm about the neighbourhood plan?", chunk(0, CUT))
     assert all(not s.text.rstrip().endswith(":") for s in got.sentences)
