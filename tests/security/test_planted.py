@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from assistant.ingest.quarantine import passage_key, quarantine
-from assistant.schemas import Block, DocumentMeta, ParsedDocument
+from assistant.schemas import AskRequest, Block, DocumentMeta, ParsedDocument
 from assistant.text.planted import assess, is_planted
 
 REDTEAM = Path(__file__).parent / "redteam"
@@ -207,7 +207,6 @@ def _render(record: dict, fmt: str) -> tuple[str, bytes]:
 def test_planted_text_is_quarantined_in_every_format_and_never_reaches_an_answer(
     tmp_path: Path, fmt: str
 ) -> None:
-    from assistant.schemas import AskRequest
     from assistant.services import build_services
     from tests.api.conftest import api_settings
 
@@ -301,9 +300,7 @@ def test_an_admin_sees_quarantined_passages_and_releases_them_over_http_and_the_
             held
         )
     result = services.asker.ask(
-        __import__("assistant.schemas", fromlist=["AskRequest"]).AskRequest(
-            question="Who books transport for lounge patients?"
-        )
+        AskRequest(question="Who books transport for lounge patients?")
     ).answer
     assert result.citations[0].document_quarantined == 0
     warned = result.citations[0].model_copy(update={"document_quarantined": 2})
