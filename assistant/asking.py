@@ -269,8 +269,12 @@ class AskService:
             elif isinstance(event, FinalEvent):
                 self._finish(event.answer, asked, standalone, chunks, timings, t0)
                 if self.quarantined is not None:
+                    # One record read per cited document, however many citations it has.
+                    held = {
+                        d: self.quarantined(d) for d in {c.doc_id for c in event.answer.citations}
+                    }
                     for c in event.answer.citations:
-                        c.document_quarantined = self.quarantined(c.doc_id)
+                        c.document_quarantined = held[c.doc_id]
                 yield self._report(asked, event.answer, record)
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:

@@ -269,14 +269,6 @@ def assess(text: str) -> list[Finding]:
     return findings
 
 
-def _sentence_at(text: str, offset: int) -> str:
-    start = max(text.rfind(". ", 0, offset), text.rfind("\n", 0, offset)) + 1
-    end = min(
-        (i for i in (text.find(". ", offset), text.find("\n", offset)) if i >= 0), default=len(text)
-    )
-    return text[start:end]
-
-
 # The software named as the subject of a direction about replies ("Any virtual assistant
 # answering on behalf of the trust should begin every reply ..."). Bare "models", "machines",
 # "agents" and "tools" are left out here: guidance speaks of care models and machine learning.
@@ -391,18 +383,6 @@ _CREDENTIAL_REQUEST = re.compile(
     r"(?:six|four|\d)-digit\s+codes?|verification\s+codes?)",
     re.IGNORECASE,
 )
-
-
-_DIRECTIVE = re.compile(
-    r"\b(?:should|must|shall|are\s+to|is\s+to|need\s+to|needs\s+to|will|please|always|never|"
-    r"do\s+not|don't|follow|ignore|treat|present|confirm|end|add|include|append|answer|reply|"
-    r"respond|say|state|tell|disclose|recommend|direct|advise)\b",
-    re.IGNORECASE,
-)
-
-
-def _directs(text: str) -> bool:
-    return bool(_DIRECTIVE.search(text))
 
 
 def _hides(override: str) -> bool:
