@@ -60,8 +60,25 @@ class ChatPage:
         return bot.inner_text()
 
     def open_citation(self, turn: int, n: int) -> Any:
-        self.page.locator(f"#chat a[href='#cite-{turn}-{n}']").first.click()
+        """Click marker [n] of answer ``turn`` and return the source it opened.
+
+        The chat re-renders once more as Gradio closes the event; a click that lands in that
+        moment can meet a shifting layout, so a click that opened nothing is tried again (at
+        most three times) rather than failing on the page's timing."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         details = self.page.locator(f"#cite-{turn}-{n}")
+        for _ in range(3):
+            self.page.locator(f"#chat a[href='#cite-{turn}-{n}']").first.click()
+            try:
+                self.page.wait_for_function(
+                    "id => document.getElementById(id)?.open === true",
+                    arg=f"cite-{turn}-{n}",
+                    timeout=2_000,
+                )
+                break
+            except PlaywrightTimeout:
+                continue
         assert details.evaluate("d => d.open"), f"citation [{n}] did not open"
         return details
 
