@@ -208,6 +208,24 @@ def test_markdown_repairs_lost_ligatures_only_when_the_document_has_them() -> No
     ]
 
 
+def test_markdown_keeps_prose_in_other_languages_and_drops_conversion_debris() -> None:
+    # Invented text: a Welsh and a Polish paragraph beside English guidance, then a reference
+    # whose web address the conversion broke apart and a run of table fragments.
+    text = (
+        "# Ward guidance\n\n"
+        "Record every absence on the rostering system on the first day.\n\n"
+        "Rhaid cofnodi pob absenoldeb ar y system rota ar y diwrnod cyntaf un.\n\n"
+        "Każdą nieobecność należy zapisać w systemie grafików już pierwszego dnia.\n\n"
+        "wp\u2011 conte nt/ uploa ds/ 2021/ 02/ works hop\u2011 serie report.\n\n"
+        "local healthcar sionals membe ommunit\n"
+    )
+    paragraphs = texts(load_bytes(text.encode(), "g.md", "g"), "paragraph")
+    assert paragraphs[0].startswith("Record every absence")
+    assert any(p.startswith("Rhaid cofnodi") for p in paragraphs)  # Welsh, no accents
+    assert any(p.startswith("Każdą nieobecność") for p in paragraphs)  # Polish
+    assert not any("conte nt" in p or "healthcar" in p for p in paragraphs)
+
+
 # --------------------------------------------------------------------------------------------
 # Plain text
 

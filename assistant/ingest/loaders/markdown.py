@@ -437,9 +437,25 @@ def _drop_debris(raws: list[Raw]) -> list[Raw]:
 _URL = re.compile(r"\(?(?:https?://|www\.)\S+")
 
 
+# A web address that the conversion broke apart ("https:// www. engla nd. nhs. uk/ publi…").
+_BROKEN_URL = re.compile(
+    r"https?:/{0,2}\s|www\.\s|\w\.\s(?:org|uk|com|nhs|pdf|gov|ac|net)\b|\w/\s|\w\u2011\s"
+)
+
+
+def _reads_as_prose(text: str) -> bool:
+    """A whole sentence or more of words, with no web address broken apart: text in a language
+    the dictionary does not know (a Welsh or Polish paragraph) rather than conversion debris."""
+    words = re.findall(r"[^\W\d_]+", text)
+    return len(words) >= 8 and repair.is_sentence_end(text.strip()) and not _BROKEN_URL.search(text)
+
+
 def _is_debris(text: str) -> bool:
     """Text made of word fragments ("local healthcar sionals members"): what is left of a
-    rotated table after conversion. Capitalised words (names) and web addresses don't count."""
+    rotated table after conversion. Capitalised words (names) and web addresses don't count,
+    and neither does prose in another language (see :func:`_reads_as_prose`)."""
+    if _reads_as_prose(text):
+        return False
     words = [w for w in re.findall(r"[A-Za-z]+", _URL.sub(" ", text)) if w[0].islower()]
     if len(words) < 3:
         return False
