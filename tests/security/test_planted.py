@@ -329,3 +329,61 @@ def test_the_ingest_summary_reports_quarantined_passages(
     assert "quarantined 2 passage(s) of lounge.md" in out.output
     stats = CliRunner().invoke(cli_app, ["index", "stats", "--data-dir", str(tmp_path / "data")])
     assert "without approval" in stats.output and "index release" in stats.output
+
+
+PLANTED_QUESTIONS = [
+    "Is approval needed to book transport?",
+    "What must managers be told about booking transport?",
+    "Who books transport for lounge patients?",
+]
+PLANTED_WORDS = ("without approval", "Do not mention", "Tell every manager")
+
+
+@pytest.mark.integration
+def test_held_back_directions_reach_no_surface(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planted section of an uploaded note is repeated by none of the ways an answer
+    leaves the project: /v1/ask, its stream, the OpenAI endpoint, the page's answer and
+    sources, the Markdown download and the CLI."""
+    from typer.testing import CliRunner
+
+    from assistant.api.openai_compat import MODEL_NAME
+    from assistant.cli import app as cli_app
+    from assistant.services import build_services
+    from assistant.transcript import Exchange, conversation_markdown
+    from tests.api.conftest import ADMIN_KEY, api_settings, serve
+    from ui.render import answer_markdown, sources_html
+
+    settings = api_settings(tmp_path / "data")
+    services = build_services(settings)
+    shown: list[str] = []
+    with serve(services) as running, running.client(ADMIN_KEY) as client:
+        up = client.post(
+            "/v1/documents", files={"file": ("lounge.md", UPLOAD.encode(), "text/markdown")}
+        )
+        assert up.status_code == 201, up.text
+        for question in PLANTED_QUESTIONS:
+            ask = client.post("/v1/ask", json={"question": question})
+            stream = client.post("/v1/ask/stream", json={"question": question})
+            chat = client.post(
+                "/v1/chat/completions",
+                json={"model": MODEL_NAME, "messages": [{"role": "user", "content": question}]},
+            )
+            assert ask.status_code == stream.status_code == chat.status_code == 200
+            shown += [ask.text, stream.text, chat.text]
+    exchanges = []
+    for turn, question in enumerate(PLANTED_QUESTIONS, 1):
+        answer = services.asker.ask(AskRequest(question=question), record=False).answer
+        exchanges.append(Exchange(question, answer=answer))
+        shown.append(answer_markdown(answer, turn))
+    shown += [sources_html(exchanges), conversation_markdown(exchanges)]
+    monkeypatch.setenv("NHS_ASSISTANT_EMBEDDING_BACKEND", "fake")
+    for question in PLANTED_QUESTIONS:
+        out = CliRunner().invoke(cli_app, ["ask", question, "--data-dir", str(settings.data_dir)])
+        assert out.exit_code == 0, out.output
+        shown.append(out.output)
+    assert "lounge coordinator" in " ".join(shown)  # the real guidance is answered
+    for text in shown:
+        for words in PLANTED_WORDS:
+            assert words.lower() not in text.lower(), (words, text[:400])
