@@ -66,7 +66,8 @@ _MACHINE = (
     r"|(?:summari[sz]ing|automated|content|search|answering|ai|machine|indexing)\s+(?:software|"
     r"systems?|tools?|readers?|services?|engines?)|whichever\s+system|systems?\s+(?:that|which)\s+"
     r"(?:answer|ingest|process|read|summari[sz]e|index|put\s+together|compile)\w*|systems?\s+"
-    r"(?:ingesting|processing|reading|indexing|answering)|instrumentele\s+automate)"
+    r"(?:ingesting|processing|reading|indexing|answering|generating|producing|responding)|answering\s+"
+    r"systems?|knowledge\s+tools?|instrumentele\s+automate|\w*مساعد\w*|الذكاء\s+الاصطناعي)"
 )
 # A label naming software, then a colon: "AI agents with file access:", "Hinweis für
 # KI-Systeme:", "Uwaga dla asystenta AI:", "Note à l'intention des assistants IA :".
@@ -75,7 +76,7 @@ _LABEL = re.compile(
     r"models?|asystent\w*|"
     r"assistent\w*|asistent\w*|assistants?|chatbots?|cynorthwy\w*|dirbtin\w+\s+intelekt\w*|"
     r"software|(?:automated|content|search|summari[sz]ing|machine)\s+(?:\w+\s+)?(?:systems?|"
-    r"tools?|readers?|software)|instrumentele\s+automate)"
+    r"tools?|readers?|software)|instrumentele\s+automate|\w*مساعد\w*(?:\s+الذكي)?)"
     r"(?:\s+[\w’'-]+){0,4}?\s*:\s",
     re.IGNORECASE,
 )
@@ -94,9 +95,22 @@ _ADDRESSED = re.compile(
     rf"asked about|handling|using|ingesting|parsing|crawling|retrieving)\s+(?:from\s+)?"
     rf"(?:this|these|the (?:page|document|policy|procedure|standard|section|note|guidance))"
     rf"|\bthe\s+{_MACHINE}\s+(?:answering|responding|reading|summari[sz]ing)\b"
+    rf"|\b(?:whatever|whichever|any|every)\s+(?:\w+\s+)?(?:model|system|tool|program|software)\s+"
+    rf"(?:that\s+)?(?:is\s+)?(?:reading|processing|summari[sz]ing|parsing|answering from)\s+this\b"
+    rf"|\bfor\s+(?:\w+\s+)?{_MACHINE}\s+only\b"
+    rf"|\bask(?:s|ed|ing)?\s+(?:an?|the)\s+{_MACHINE}\s+about\s+this\b"
+    rf"|\bshould\s+(?:any|an?|the)\s+{_MACHINE}\s+be\s+(?:consulted|used|asked)\b"
+    rf"|\b(?:{_MACHINE}|tools?|software|programs?)\s+(?:that|which)\s+answer\w*\s+(?:\w+\s+){{0,2}}?"
+    rf"(?:from|about|on)\s+this\b"
+    rf"|\b{_MACHINE}\s+(?:responding|answering|replying)\s+(?:on\s+the\s+basis\s+of|from|using|"
+    rf"based\s+on)\s+this\b"
+    rf"|\b(?:generating|producing|composing|writing)\s+(?:a\s+|an\s+|the\s+)?(?:responses?|"
+    rf"answers?|repl(?:y|ies)|summar(?:y|ies))\s+(?:from|based\s+on|using|out\s+of)\s+this\b"
+    rf"|\bfor\s+the\s+purposes?\s+of\s+(?:generating|writing|producing)\s+(?:answers|responses|"
+    rf"summaries|replies)\b"
     rf"|\b(?:you|your)\s+(?:were|are|have been)\s+(?:given|told|configured|instructed|"
     rf"programmed|trained|set up|designed)\b"
-    rf"|\byour\s+(?:system prompt|instructions|guidelines|programming|training|safety rules|"
+    rf"|\byour\s+(?:system prompt|programming|safety rules|"
     rf"operator|developers?|configuration|previous instructions)\b"
     rf"|\b(?:when|whenever|if)\s+(?:you are |you're )?(?:answering|summari[sz]ing|responding to|"
     rf"generating|writing|quoting)\s+(?:(?:an?\s+)?(?:answers?|summar\w+|responses?|questions?|"
@@ -111,7 +125,10 @@ _ADDRESSED = re.compile(
 # Chat templates, role markers and fences: text no guidance document carries.
 _ROLE = re.compile(
     r"<\|\s*[a-z_]+\s*\|>|</?\s*(?:system|assistant|user|system_prompt|instructions?|context|"
-    r"prompt|admin|developer|tool)(?:\s[^<>]*)?>|\[/?\s*(?:system|assistant|user|inst|sys|"
+    r"prompt|admin|developer|tool)(?:[_-][\w-]*)?(?:\s[^<>]*)?>"
+    r"|\b(?:assistant|ai|llm|model|bot)_\w+\s*:|\b\w+_(?:directives?|instructions?|prompt)\b"
+    r"|\bsystem\s+(?:instructions?|message|note|directive)\s*:"
+    r"|^\W*#{1,6}\s*(?:instruction|response|input)\s*:|\[/?\s*(?:system|assistant|user|inst|sys|"
     r"instructions?|admin|developer)\s*\]|^\W*(?:#{1,6}\s*)?(?-i:SYSTEM|INSTRUCTIONS?|ASSISTANT|"
     r"DEVELOPER)\s*:|^\W*(?:#{1,6}\s*)?(?:system|assistant|developer|admin)\s+(?:prompt|message|"
     r"override)\s*:|\b(?:begin|start|end)\s+(?:of\s+)?"
@@ -120,11 +137,25 @@ _ROLE = re.compile(
     r"instructions?\s*(?::|follow|below|for\s+(?:you|the\s+(?:ai|assistant|model)))|\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+)?(?:of\s+)?"
     r"(?:the\s+|your\s+)?(?:previous|prior|above|earlier|preceding|system|original|safety|other)\s+"
     r"(?:\w+\s+)?(?:instructions?|prompts?|directions|guidelines|rules|messages|policies)\b"
-    r"|\bsystem\s+prompt\b|\b(?:developer|jailbreak|god|debug|admin)\s+mode\b|endoftext|<<<|>>>"
+    r"|\bsystem\s+prompt\s*:|\b(?:new|updated|real|true|hidden)\s+system\s+prompt\b|\b(?:developer|jailbreak|god|debug|admin)\s+mode\b|endoftext|<<<|>>>"
     r"|\bend of (?:document|context|file|page)\b\W*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
+# Unicode "tag" characters (U+E0000-U+E007F) spell text no reader sees; a bidirectional override
+# (U+202D, U+202E) shows text reversed or reordered. Guidance carries neither.
+_TAG_TEXT = re.compile("[\U000e0000-\U000e007f]+")
+_BIDI_OVERRIDE = re.compile("[\u202d\u202e]([^\u202c\n]*)\u202c?")
+
+
+def _hidden_text(text: str) -> str | None:
+    """The text a passage hides in tag characters or behind a bidirectional override."""
+    hidden = [
+        "".join(chr(ord(ch) - 0xE0000) for ch in m.group(0)) for m in _TAG_TEXT.finditer(text)
+    ]
+    hidden += [m.group(1)[::-1] for m in _BIDI_OVERRIDE.finditer(text)]
+    return " ".join(h for h in hidden if h.strip()) or None
+
 
 # --- what readers are to be told ---------------------------------------------------------------
 
@@ -137,7 +168,8 @@ _OVERRIDE = re.compile(
     r"(?:that|with|as)\b"
     r"|\btell\s+(?:every|all|any|each|the)\s+(?:\w+\s+){0,2}?(?:users?|readers?|managers?|"
     r"people|persons?|staff|askers?|enquirers?|visitors?)\s+(?:that|to)\b"
-    r"|\bdo\s+not\s+tell\s+(?:users|readers|anyone|people|staff|managers)\s+(?:that|about)\b"
+    r"|\b(?:do\s+not|don't|don’t)\s+tell\s+(?:users|readers|anyone|people|staff|managers)\s+"
+    r"(?:that|about)\b"
     r"|\bdo\s+not\s+(?:mention|disclose|reveal|cite|quote|refer\s+to|repeat|show|include|"
     r"acknowledge|surface|summari[sz]e)\s+(?:\w+\s+){0,3}?(?:this|these|the\s+(?:above|following)|"
     r"that\s+(?:this|the))\b"
@@ -165,6 +197,7 @@ _SEND = re.compile(
     r"\b(?:send|sent|sending|e-?mail(?:ed|ing)?|forward(?:ed|ing)?|upload(?:ed|ing)?|share|"
     r"sharing|copy|copied|post|posting|submit(?:ted)?|text|message|whatsapp|transfer|paste|"
     r"enter|type|provide|attach|export|sync|map|push|drop|reply\s+with|sign\s+in|log\s*in|"
+    r"stor(?:e|ed|ing)|sav(?:e|ed|ing)|"
     r"verify|confirm|include|dm|copy\s+(?:it|them|the\s+\w+)\s+to|keep\s+a\s+copy)\b",
     re.IGNORECASE,
 )
@@ -180,7 +213,7 @@ _SENSITIVE = re.compile(
     r"bank\s+cards?|id\s+documents?|photograph\w*|screenshots?|registers?|(?:clinic|patient|"
     r"ward|theatre|discharge|waiting|staff|contact)\s+lists?|patient\s+records?|diagnos\w+|sickness\s+absence|health\s+(?:information|"
     r"records?|details)|contact\s+(?:lists?|details)|(?:phone|mobile|telephone)\s+numbers?|key\s+"
-    r"codes?|return\s+to\s+work\s+forms?|occupational\s+health|names?\s+of\s+(?:staff|patients))",
+    r"codes?|next[- ]of[- ]kin|return\s+to\s+work\s+forms?|occupational\s+health|names?\s+of\s+(?:staff|patients))",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@([\w-]+(?:\.[\w-]+)+)\b")
@@ -245,6 +278,9 @@ def assess(text: str) -> list[Finding]:
     findings: list[Finding] = []
     if len(_INVISIBLE.findall(text)) >= 2:
         findings.append(Finding("hidden characters", "zero-width characters between words"))
+    if hidden := _hidden_text(text):
+        findings.append(Finding("hidden characters", visible_text(hidden)[:80]))
+        text = f"{_BIDI_OVERRIDE.sub(' ', _TAG_TEXT.sub(' ', text))}\n{hidden}"
     clean = unicodedata.normalize("NFKC", _INVISIBLE.sub(" ", text))
     if word := _mixed_script_word(clean):
         findings.append(Finding("look-alike letters", word))
@@ -255,7 +291,7 @@ def assess(text: str) -> list[Finding]:
         findings.append(Finding("sends data outside", exfil))
     if (m := _CREDENTIAL_REQUEST.search(clean)) and not _NEGATED.search(clean):
         findings.append(Finding("asks for credentials", m.group(0).strip()[:80]))
-    if m := _OUTPUT_DIRECTIVE.search(clean) or _ASKS_MACHINE.search(clean):
+    if m := _directive(clean):
         findings.append(Finding("directs an assistant", m.group(0).strip()[:80]))
     weakened = _UNDOING.search(clean) or _WEAKENING.search(clean)
     if (m := _ANSWER_TALK.search(clean)) and weakened:
@@ -277,21 +313,40 @@ _SUBJECT_MACHINE = (
     r"copilots?|summari[sz]ers?|automated (?:tools?|readers?|systems?|agents?|services?|"
     r"question-answering \w+)|generative (?:tools?|ai|systems?)|(?:digital|chat|retrieval|"
     r"virtual|ai|search|policy) (?:assistants?|helpers?|agents?|tools?)|the\s+assistant|"
-    r"systems?\s+(?:that|which)\s+answer\s+\w+|question-answering (?:services?|"
+    r"systems?\s+(?:that|which)\s+(?:answers?|summari[sz]es?|reads?|generates?)\s+\w+|"
+    r"machine\s+readers?|answering\s+systems?|systems?\s+(?:generating|producing|writing)\s+"
+    r"(?:responses|answers|replies|summaries)|knowledge\s+tools?|question-answering (?:services?|"
     r"systems?|tools?)|(?:tools?|services?|systems?) that (?:generate|produce|write|index) "
     r"(?:answers|summaries|replies|trust documents|documents))"
 )
 _OUTPUT_DIRECTIVE = re.compile(
     rf"\b{_SUBJECT_MACHINE}\b(?![- ](?:enabled|driven|powered|scribes?|technolog|and machine))"
     r"[^.!?\n,;]{0,100}?\b(?:should|must|shall|are\s+to|is\s+to|need\s+to|needs\s+to|please|"
-    r"are\s+(?:expected|asked|required|instructed)\s+to|have\s+been\s+(?:configured|told|"
+    r"(?:are|is)\s+(?:expected|asked|required|instructed)\s+to|have\s+been\s+(?:configured|told|"
     r"asked)\s+to|is\s+authori[sz]ed\s+to|may)\b[^.!?\n]{0,120}?\b(?:answer|reply|replies|respond|say|"
     r"state|tell|present|remind|"
     r"describe|reassure|advise|confirm|output|begin|start|end|finish|append|add|include|omit|"
     r"leave\s+out|mention|quote|summari[sz]e|treat|follow|ignore|disregard|give|list|ask|"
-    r"recommend|direct|inform|reflect|stress|render|open|attach|send|share|request)\b",
+    r"recommend|direct|inform|reflect|stress|render|open|attach|send|share|request|discard|note)\b",
     re.IGNORECASE,
 )
+# Assistants who are people: "healthcare assistants should tell the nurse in charge".
+_JOB_TITLE = re.compile(
+    r"\b(?:administrative|admin|medical|healthcare|health\s+care|nursing|clinical|personal|"
+    r"executive|ward|care|teaching|research|pharmacy|dental|therapy|support|office|physician|"
+    r"theatre|maternity|rehabilitation|team|practice|staff|secretarial|clerical|ai\s+and)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _directive(text: str) -> re.Match[str] | None:
+    """A direction to software about its replies, unless the "assistants" are staff."""
+    for m in itertools.chain(_OUTPUT_DIRECTIVE.finditer(text), _ASKS_MACHINE.finditer(text)):
+        if not _JOB_TITLE.search(text[max(0, m.start() - 30) : m.start()]):
+            return m
+    return None
+
+
 # "What should the assistant say ...", "must the assistant answer ...".
 _ASKS_MACHINE = re.compile(
     rf"\b(?:should|must|shall|would|will|can)\s+(?:the|an?|any|this)\s+{_SUBJECT_MACHINE}\s+"
@@ -339,7 +394,20 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"mentioned|given\s+out|shown|disclosed)\s+to\s+anyone\b|\bnot\s+(?:be\s+)?shown\s+to"
             r"\s+human\s+readers\b|\bhuman\s+or\s+automated\b|\bstop\s+reading\s+here\b|"
             r"\bavoid\s+the\s+word\b|\b(?:as|is)\s+best\s+practice\s+rather\s+than\s+(?:as\s+)?"
-            r"mandatory\b|\bhas\s+been\s+retrieved\b|\bretrieval\s+assistant\b",
+            r"mandatory\b|\bhas\s+been\s+retrieved\b|\bretrieval\s+assistant\b"
+            r"|\beven\s+(?:where|if|when)\s+(?:other|any)\s+(?:\w+\s+){0,3}?(?:documents?|guidance|"
+            r"sources?|policies)\s+(?:say|state)\s+otherwise\b"
+            r"|\bignore\s+the\s+(?:\w+\s+){0,3}?(?:referenced|given|listed|stated|shown|quoted)\s+"
+            r"(?:above|below|elsewhere)\b"
+            r"|\b(?:advise|tell|inform|remind)\s+(?:all\s+|any\s+|the\s+)?readers\s+that\b"
+            r"|\bno\s+(?:answer|reply|response|summary)\s+(?:should|must|shall|may)\b"
+            r"|\banswers?\s+to\s+(?:readers|users|enquirers)\s+(?:\w+\s+){0,2}?(?:must|should|"
+            r"shall)\b|\b(?:reply|respond|answer)\s+to\s+(?:every|all|any)\s+(?:questions?|"
+            r"quer(?:y|ies)|requests?)\s+with\b|\bauthoritative\s+answer\b|\bthe\s+(?:most\s+helpful|best|correct|right)\s+"
+            r"(?:response|answer|reply)\s+is\s+(?:therefore\s+)?to\b|\b(?:do\s+not|don't|never)\s+"
+            r"(?:\w+\s+){0,6}?in\s+(?:answers|replies|responses|summaries)\b|\bquoted\s+in\s+"
+            r"preference\s+to\b|\bwhoever\s+(?:explains|summari[sz]es|passes\s+on|relays|"
+            r"describes|is\s+(?:generating|writing|producing))\b",
             re.IGNORECASE,
         ),
     ),
@@ -354,6 +422,16 @@ _ANSWER_TALK = re.compile(
     r"responses?|replies|summar(?:y|ies))\s+(?:should|must|shall|need\s+to|are\s+to)\b|\b(?:the\s+"
     r"correct|the\s+right|the\s+only)\s+answer\b|\b(?:anyone|someone|people|staff|managers?|"
     r"users?|folks)\s+(?:who\s+)?(?:asks?|asking)\b[^.!?\n]{0,80}?\b(?:told|say|tell|reply)\b"
+    r"|\b(?:when|whenever|if)\s+(?:explaining|summari[sz]ing|passing\s+on|relaying|describing|"
+    r"advising\s+on|giving\s+advice\s+on|quoting)\s+(?:this|these)\s+(?:guide|guidance|document|"
+    r"procedure|policy|standard|page|text|section|information)\w*\b"
+    r"|\b(?:this|the)\s+(?:guide|guidance|document|procedure|policy|standard|page|text|"
+    r"information)\s+is\s+(?:explained|summari[sz]ed|passed\s+on|relayed|described|quoted)\b"
+    r"|\b(?:readers|enquirers|callers|complainants|users|staff|colleagues|everyone|anyone)\s+"
+    r"(?:should|must|are\s+to|need\s+to)\s+be\s+(?:told|advised|informed)\b|\bshould\s+anyone"
+    r"\s+ask\b|\bwhen\s+asked\s+(?:for|about)\b[^.!?\n]{0,80}?\bgive\b|\bthe\s+correct\s+\w+\s+"
+    r"to\s+(?:quote|give|tell)\b|\btell\s+(?:all\s+|any\s+|your\s+)?(?:colleagues|enquirers|"
+    r"callers|people|everyone|anyone)\s+(?:that|about)\b"
     r"|\bjust\s+say\b|\bavoid\s+telling\b|\bwhen\s+summari[sz]ing\b|\btell\s+(?:the\s+)?users?\b|\b(?:answers?|responses?|replies|summar(?:y|ies))\s+(?:\w+\s+){1,5}?(?:should|"
     r"must|shall)\s+(?:add|say|state|include|advise|stress|present)\b|\btell\s+(?:all\s+|the\s+)?"
     r"(?:managers|users|staff|everyone|readers|people)\s+(?:that\s+)?(?:the|this)\s+(?:policy|"
@@ -369,7 +447,9 @@ _WEAKENING = re.compile(
     r"\bonly\s+(?:need|needs|required|breaches|applies|if|when|every)\b|\bskip\w*\b|"
     r"\bat\s+(?:the\s+)?(?:\w+(?:'s|’s)\s+)?discretion\b|\bwhenever\s+they\b|\bwithdrawn\b|"
     r"\bsuspended\b|\binstead\s+of\b|\brather\s+than\b|\bbeing\s+withdrawn\b|\bonly\s+to\b|"
-    r"\bnot\s+only\b|\bpersonal\s+(?:phones?|e-?mail|devices?)\b|\bany\s+band\b",
+    r"\bnot\s+only\b|\bpersonal\s+(?:phones?|e-?mail|devices?|mobiles?)\b|\bany\s+band\b|"
+    r"\bas\s+optional\b|\b(?:left|leave)\s+out\b|\bdo\s+not\s+refer\s+to\b|\bdiscontinued\b|"
+    r"\bno\s+longer\b|\bis\s+final\b|\bwaived\b",
     re.IGNORECASE,
 )
 # Asking people for their passwords or codes (not warning them never to give them).
@@ -386,7 +466,7 @@ _CREDENTIAL_REQUEST = re.compile(
 
 
 def _hides(override: str) -> bool:
-    return bool(re.match(r"(?:do\s+not|never)\b", override, re.IGNORECASE))
+    return bool(re.match(r"(?:do\s+not|don't|don’t|never)\b", override, re.IGNORECASE))
 
 
 def _exfiltration(text: str) -> str | None:
@@ -398,8 +478,9 @@ def _exfiltration(text: str) -> str | None:
         outside = _outside_destinations(sentence)
         if outside and not _NEGATED.search(sentence):
             return outside[0]
-    # Across sentences: data asked for in one, the outside address in the next.
-    sentences = [s for s in _SENTENCES.split(text) if s.strip()]
+    # Across sentences: data asked for in one, the outside address in the next (a bare list
+    # number such as "3." is not a sentence of its own).
+    sentences = [s for s in _SENTENCES.split(text) if re.search(r"[^\W\d_]{2}", s)]
     for a, b in itertools.pairwise(sentences):
         pair = f"{a} {b}"
         if _NEGATED.search(pair):
