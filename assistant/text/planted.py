@@ -278,9 +278,9 @@ def assess(text: str) -> list[Finding]:
     findings: list[Finding] = []
     if len(_INVISIBLE.findall(text)) >= 2:
         findings.append(Finding("hidden characters", "zero-width characters between words"))
-    if hidden := _hidden_text(text):
-        findings.append(Finding("hidden characters", visible_text(hidden)[:80]))
-        text = f"{_BIDI_OVERRIDE.sub(' ', _TAG_TEXT.sub(' ', text))}\n{hidden}"
+    if secret := _hidden_text(text):
+        findings.append(Finding("hidden characters", visible_text(secret)[:80]))
+        text = f"{_BIDI_OVERRIDE.sub(' ', _TAG_TEXT.sub(' ', text))}\n{secret}"
     clean = unicodedata.normalize("NFKC", _INVISIBLE.sub(" ", text))
     if word := _mixed_script_word(clean):
         findings.append(Finding("look-alike letters", word))
