@@ -151,6 +151,28 @@ def eval_calibrate(
         console.print(f"  {kind:22} {k['wrong']}/{k['n']} wrong on the test half")
 
 
+@eval_app.command("followups")
+def eval_followups(
+    dataset: Annotated[
+        list[Path] | None,
+        typer.Option(help="Conversation set(s) (JSONL); default: both in eval/datasets."),
+    ] = None,
+) -> None:
+    """Score the follow-up rule on scripted conversations: which turns are read as follow-ups
+    and which earlier question each carries."""
+    from eval.followups import DATASETS, score_conversations
+    from eval.jsonl import DatasetError
+
+    for path in dataset or DATASETS:
+        try:
+            report = score_conversations(path)
+        except (OSError, DatasetError) as exc:
+            err_console.print(f"cannot read {path}: {exc}")
+            raise typer.Exit(2) from exc
+        console.print(f"{path.name}", markup=False)
+        console.print(report.render(), markup=False)
+
+
 @eval_app.command("refusal")
 def eval_refusal(
     calibrate_on: Annotated[

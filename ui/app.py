@@ -77,10 +77,12 @@ class ChatSession:
     transcript: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def history(self) -> list[ChatMessage]:
-        """Earlier turns for follow-up questions (answered ones only)."""
+        """Earlier turns for follow-up questions. A refused turn stays: "and who decides
+        that?" after it is about that question, not one further back. Failed turns are left
+        out (nothing was answered or refused)."""
         turns: list[ChatMessage] = []
         for ex in self.exchanges:
-            if ex.answer is not None and not ex.answer.refused:
+            if ex.answer is not None:
                 turns.append(ChatMessage(role="user", content=ex.question))
                 turns.append(ChatMessage(role="assistant", content=ex.answer.answer))
         return turns

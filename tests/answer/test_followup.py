@@ -11,6 +11,7 @@ from assistant.answer.followup import (
     LLMCondenser,
     RuleCondenser,
     clean_condensed,
+    continued_question,
     looks_like_follow_up,
     recent_turns,
 )
@@ -29,7 +30,24 @@ HISTORY = [
 
 @pytest.mark.parametrize(
     "question",
-    ["and who signs that off?", "What about trusts?", "Why?", "Who approves it?", "So when?"],
+    [
+        "and who signs that off?",
+        "What about trusts?",
+        "Why?",
+        "Who approves it?",
+        "So when?",
+        "is that mandatory",
+        "when is it due",
+        "how many days",
+        "whats the threshold",
+        "the same for community trusts?",
+        "by march 2026?",
+        "which ones apply to GP practices",
+        "do GP practices have to use it",
+        "Does this apply to PCNs?",
+        "give me examples",
+        "for mental health too?",
+    ],
 )
 def test_questions_that_lean_on_the_conversation_are_follow_ups(question):
     assert looks_like_follow_up(question)
@@ -40,6 +58,17 @@ def test_questions_that_lean_on_the_conversation_are_follow_ups(question):
     [
         "How do ICBs set up neighbourhood health teams?",
         "Who signs off the operational plan for integrated care boards?",
+        # short, or holding "there", "it", "that" or "this" that point to nothing earlier
+        "What are the three shifts?",
+        "whats SDEC",
+        "What targets are there for A&E?",
+        "Is there a deadline for the five-year plan?",
+        "What evidence is there that virtual wards work?",
+        "How long does it take to set up a neighbourhood team?",
+        "is it true trusts must cut corporate costs",
+        "What does this year's guidance say about elective waits?",
+        "What is the NHS App and who runs it?",
+        "How do ICBs report when they miss a target?",
     ],
 )
 def test_standalone_questions_are_not_follow_ups(question):
@@ -49,6 +78,17 @@ def test_standalone_questions_are_not_follow_ups(question):
 def test_rule_attaches_the_previous_question_to_a_follow_up():
     standalone = RuleCondenser(6).condense("and who signs that off?", HISTORY)
     assert standalone == f"Who signs that off? (Follow-up to: {FIRST})"
+
+
+def test_a_follow_up_continues_the_earlier_question_it_shares_a_subject_with():
+    asked = [
+        "Who is accountable for trust productivity plans?",
+        "What does the plan say about the NHS App?",
+    ]
+    assert (
+        continued_question("going back to the trust stuff, who signs it off?", asked) == (asked[0])
+    )
+    assert continued_question("and when is it due?", asked) == asked[1]  # else the last one
 
 
 def test_rule_leaves_standalone_questions_and_empty_history_alone():

@@ -102,6 +102,21 @@ def test_follow_ups_carry_the_earlier_answered_turns(handlers):
     assert [m.role for m in history] == ["user", "assistant"] and history[0].content == QUESTION
 
 
+def test_a_follow_up_after_a_refused_turn_continues_that_turn(handlers):
+    """A refused turn stays in the conversation: "and who decides that?" after it is about
+    that question, not the answered one before it; a new topic is read on its own."""
+    session = ChatSession()
+    _run(handlers, QUESTION, session)
+    refused = "What are the car parking charges at St Elsewhere's hospital?"
+    _run(handlers, refused, session)
+    assert session.exchanges[-1].answer is not None and session.exchanges[-1].answer.refused
+    _run(handlers, "And who decides that?", session)
+    read_as = session.exchanges[-1].answer.standalone_question  # type: ignore[union-attr]
+    assert read_as is not None and refused in read_as
+    _run(handlers, "What are the three shifts?", session)
+    assert session.exchanges[-1].answer.standalone_question is None  # type: ignore[union-attr]
+
+
 def test_filter_choices_list_indexed_documents_and_publishers(handlers):
     docs, _ = handlers.filter_choices()
     titles = [label for label, _ in docs["choices"]]
