@@ -46,10 +46,15 @@ from ui.theme import CSS, HEAD, nhs_theme
 logger = logging.getLogger(__name__)
 
 TITLE = "NHS leaders' assistant"
-SUBTITLE = (
-    "Answers from the 10 Year Health Plan, planning frameworks and guidance, with a citation "
-    "for every sentence."
-)
+FORMAT_NAMES = {
+    ".pdf": "PDF",
+    ".md": "Markdown",
+    ".markdown": "Markdown",
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".docx": "Word",
+    ".txt": "text",
+}
 NOTICE = (
     "**Do not enter patient-identifiable information.** This assistant is not for clinical "
     "advice. It answers only from the documents listed under *Filters*; check the cited source "
@@ -88,8 +93,12 @@ class ChatSession:
         return turns
 
 
+DOC_ID_SEPARATOR = "|"  # a filter choice stands for every format of one publication
+
+
 def _filters(doc_ids: list[str] | None, publishers: list[str] | None) -> Filters | None:
-    filters = Filters(doc_ids=doc_ids or None, publishers=publishers or None)
+    ids = [i for choice in doc_ids or [] for i in choice.split(DOC_ID_SEPARATOR) if i]
+    filters = Filters(doc_ids=ids or None, publishers=publishers or None)
     return None if filters.is_empty() else filters
 
 
@@ -212,20 +221,46 @@ class UiHandlers:
     # --- page ---------------------------------------------------------------------------
 
     def new_conversation(self) -> tuple[Any, ...]:
+        """A fresh start: chat, sources, download, status, comment, question and filters."""
         panel = render.sources_html([])
         download = gr.update(value=None, interactive=False)
         hidden = gr.update(visible=False)
-        return [], ChatSession(), panel, download, "", hidden, ""
+        return [], ChatSession(), panel, download, "", hidden, "", [], [], ""
 
     def filter_choices(self) -> tuple[Any, ...]:
-        """Documents and publishers in the index now (uploads may have added some)."""
-        docs = self.services.store.list_documents()
-        titles = sorted(((d.meta.title, d.meta.doc_id) for d in docs), key=lambda x: x[0].lower())
-        publishers = sorted({d.meta.publisher for d in docs if d.meta.publisher})
-        return gr.update(choices=titles), gr.update(choices=publishers)
+        """Documents and publishers in the index now (uploads may have added some), and the
+        header that says what the index holds. A publication indexed in two formats (a PDF
+        and its Markdown conversion) is one choice, labelled with both."""
+        docs = [d.meta for d in self.services.store.list_documents()]
+        publications: dict[str, list[Any]] = {}
+        for meta in docs:
+            publications.setdefault(" ".join(meta.title.split()).casefold(), []).append(meta)
+        choices = []
+        for twins in publications.values():
+            twins.sort(key=lambda m: m.doc_id)
+            formats = sorted({_format_name(m.file_name) for m in twins})
+            label = twins[0].title + (f" ({', '.join(formats)})" if len(twins) > 1 else "")
+            choices.append((label, DOC_ID_SEPARATOR.join(m.doc_id for m in twins)))
+        choices.sort(key=lambda x: x[0].lower())
+        publishers = sorted({m.publisher for m in docs if m.publisher})
+        return (
+            gr.update(choices=choices),
+            gr.update(choices=publishers),
+            render.header_html(TITLE, docs),
+        )
+
+    def filter_chips(self, doc_ids: list[str] | None, publishers: list[str] | None) -> str:
+        """What the filters hold, shown while the filter accordion is closed."""
+        titles = {d.meta.doc_id: d.meta.title for d in self.services.store.list_documents()}
+        first = [choice.split(DOC_ID_SEPARATOR)[0] for choice in doc_ids or []]
+        return render.filter_chips_html([titles.get(i, i) for i in first], list(publishers or []))
 
     def themes(self) -> list[str]:
         return [t for d in self.services.store.list_documents() for t in d.meta.themes]
+
+
+def _format_name(file_name: str) -> str:
+    return FORMAT_NAMES.get(Path(file_name).suffix.lower(), Path(file_name).suffix.lstrip("."))
 
 
 def build_ui(services: Services) -> gr.Blocks:
@@ -234,7 +269,10 @@ def build_ui(services: Services) -> gr.Blocks:
     modes = services.asker.modes
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         session = gr.State(ChatSession())
-        gr.HTML(f"<h1>{TITLE}</h1><p>{SUBTITLE}</p>", elem_id="nhs-header")
+        header = gr.HTML(
+            render.header_html(TITLE, [d.meta for d in services.store.list_documents()]),
+            elem_id="nhs-header",
+        )
         gr.Markdown(NOTICE, elem_id="nhs-notice")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
@@ -245,7 +283,9 @@ def build_ui(services: Services) -> gr.Blocks:
                     latex_delimiters=[],
                     buttons=["copy"],
                     feedback_options=("Like", "Dislike"),
-                    placeholder="Ask about the 10 Year Health Plan, planning or guidance.",
+                    placeholder=render.empty_chat_text(
+                        [d.meta for d in services.store.list_documents()]
+                    ),
                 )
                 question = gr.Textbox(
                     label="Your question",
@@ -255,10 +295,10 @@ def build_ui(services: Services) -> gr.Blocks:
                     elem_id="question",
                 )
                 with gr.Row():
-                    ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=2)
+                    ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
                     new_button = gr.Button("New conversation", elem_id="new-conversation")
                     download = gr.DownloadButton(
-                        "Download conversation (Markdown)",
+                        "Download (Markdown)",
                         interactive=False,
                         elem_id="download",
                     )
@@ -268,11 +308,12 @@ def build_ui(services: Services) -> gr.Blocks:
                         label="Comment on your rating (optional)", elem_id="comment", scale=3
                     )
                     comment_button = gr.Button("Send comment", elem_id="send-comment")
-                gr.Examples(
+                examples = gr.Examples(
                     examples=[[q] for q in examples_for(h.themes())],
                     inputs=[question],
-                    label="Example questions",
+                    label="Example questions (click one to ask it)",
                 )
+                chips = gr.HTML("", elem_id="filter-chips")
                 with gr.Accordion("Filters and answer mode", open=False, elem_id="filters"):
                     doc_filter = gr.Dropdown(
                         label="Only these documents", multiselect=True, choices=[], value=[]
@@ -302,12 +343,31 @@ def build_ui(services: Services) -> gr.Blocks:
             )
         chatbot.like(h.rate, [session], [session, status, comment_row])
         comment_button.click(h.comment, [comment, session], [session, status, comment])
-        new_button.click(
-            h.new_conversation,
-            None,
-            [chatbot, session, sources, download, status, comment_row, question],
+        # An example is asked at once, as if typed and sent.
+        examples.load_input_event.then(
+            h.respond,
+            ask_inputs,
+            ask_outputs,
+            concurrency_limit=CONCURRENT_ANSWERS,
+            show_progress="hidden",
         )
-        demo.load(h.filter_choices, None, [doc_filter, publisher_filter])
+        reset_outputs = [
+            chatbot,
+            session,
+            sources,
+            download,
+            status,
+            comment_row,
+            question,
+            doc_filter,
+            publisher_filter,
+            chips,
+        ]
+        new_button.click(h.new_conversation, None, reset_outputs)
+        chatbot.clear(h.new_conversation, None, reset_outputs)  # the chat's own bin icon
+        for dropdown in (doc_filter, publisher_filter):
+            dropdown.change(h.filter_chips, [doc_filter, publisher_filter], [chips])
+        demo.load(h.filter_choices, None, [doc_filter, publisher_filter, header])
     return demo
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answer.citations import pages
-from assistant.schemas import Answer, Citation, RetrievedChunk
+from assistant.schemas import Answer, Citation, DocumentMeta, RetrievedChunk
 from assistant.transcript import Exchange, page_link
 
 CITE_ID_PREFIX = "cite"
@@ -125,11 +125,12 @@ def _link_html(url: str | None, page: int | None, text: str) -> str:
 
 def citation_html(c: Citation, turn: int, open_: bool = False) -> str:
     """One citation: a summary line that opens to the passage, the quote highlighted, a link."""
+    section = section_within(c.title, c.section)
     meta = " · ".join(
         _e(x)
         for x in (
             c.publisher,
-            c.section and f"Section: {c.section}",
+            section and f"Section: {section}",
             pages(c.page, c.page_end, short=False).capitalize(),
         )
         if x
@@ -174,8 +175,24 @@ def _retrieved_html(chunks: Sequence[RetrievedChunk], cited: set[str]) -> str:
     return f'<ol class="retrieved">{"".join(items)}</ol>' if items else "<p>Nothing found.</p>"
 
 
+def section_within(title: str | None, section: str | None) -> str | None:
+    """The section path below the document's own title: "Scheduling" for "Theatre list
+    guide > Scheduling", nothing when the section is only the title again."""
+    if not section:
+        return None
+    parts = [p.strip() for p in section.split(">")]
+    if (
+        title
+        and parts
+        and " ".join(parts[0].split()).casefold() == " ".join(title.split()).casefold()
+    ):
+        parts = parts[1:]
+    return " > ".join(parts) or None
+
+
 def source_label_of(ch: RetrievedChunk) -> str:
-    label = " — ".join(x for x in (ch.title or ch.doc_id, ch.section) if x)
+    section = section_within(ch.title, ch.section)
+    label = " — ".join(x for x in (ch.title or ch.doc_id, section) if x)
     return f"{label}, p. {ch.page_start}" if ch.page_start is not None else label
 
 
@@ -223,3 +240,76 @@ def sources_html(exchanges: Sequence[Exchange]) -> str:
             f"{_answer_sources(ex.answer, t, latest=False)}</details>"
         )
     return "".join(parts)
+
+
+# --- the page's header and filter chips ---------------------------------------------------------
+
+PROJECT_PUBLISHER = "NHS leaders' assistant project"  # the bundled briefings' publisher
+
+
+def _and_list(items: Sequence[str]) -> str:
+    items = list(items)
+    return (
+        ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+    )
+
+
+def index_summary(docs: Sequence[DocumentMeta]) -> str:
+    """One sentence on what the index holds: how many publications, from whom, of what years.
+    A publication indexed in two formats counts once; the project's own briefings are named
+    as such, so nobody mistakes them for the national documents they summarise."""
+    publications = {" ".join(d.title.split()).casefold(): d for d in docs}.values()
+    if not publications:
+        return (
+            "The index is empty: add documents with nhs-assistant ingest FOLDER (or upload them "
+            "through the API) and reload this page."
+        )
+    briefings = [d for d in publications if d.publisher == PROJECT_PUBLISHER]
+    others = [d for d in publications if d.publisher != PROJECT_PUBLISHER]
+    parts = []
+    if others:
+        publishers = sorted({d.publisher for d in others if d.publisher})
+        years = sorted({d.date[:4] for d in others if d.date and d.date[:4].isdigit()})
+        n = len(others)
+        text = f"{n} publication{'s' if n != 1 else ''}"
+        if publishers:
+            shown = publishers[:4] + (
+                [f"{len(publishers) - 4} more"] if len(publishers) > 4 else []
+            )
+            text += f" from {_and_list(shown)}"
+        if years:
+            text += f" ({years[0]}–{years[-1]})" if len(years) > 1 else f" ({years[0]})"
+        parts.append(text)
+    if briefings:
+        n = len(briefings)
+        parts.append(
+            f"{n} briefing{'s' if n != 1 else ''} written by this project that summarise the "
+            "national documents"
+        )
+    return f"Answers from {' and '.join(parts)}, with a citation for every sentence."
+
+
+def empty_chat_text(docs: Sequence[DocumentMeta]) -> str:
+    """What the empty chat says: the newest publications indexed, so a reader knows what to
+    ask about (and that the index is empty, when it is)."""
+    publications = {" ".join(d.title.split()).casefold(): d for d in docs}.values()
+    if not publications:
+        return "No documents are indexed yet, so there is nothing to answer from."
+    newest = sorted(publications, key=lambda d: d.date or "", reverse=True)[:3]
+    more = len(publications) - len(newest)
+    listed = "; ".join(d.title for d in newest) + (f"; and {more} more" if more else "")
+    return f"Ask about what these documents say: {listed}."
+
+
+def header_html(title: str, docs: Sequence[DocumentMeta]) -> str:
+    """The page header: the title and what the index actually holds."""
+    return f'<h1>{_e(title)}</h1><p id="index-summary">{_e(index_summary(docs))}</p>'
+
+
+def filter_chips_html(documents: Sequence[str], publishers: Sequence[str]) -> str:
+    """The filters in force, as chips visible while the filter accordion is closed."""
+    chips = [f'<span class="chip">{_e(d)}</span>' for d in documents]
+    chips += [f'<span class="chip">{_e(p)}</span>' for p in publishers]
+    if not chips:
+        return ""
+    return f'<p class="filter-chips" role="status">Answers only from: {"".join(chips)}</p>'

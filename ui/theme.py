@@ -66,6 +66,8 @@ def nhs_theme() -> gr.themes.Base:
     )
 
 
+PHONE_MAX_WIDTH = 700  # px: below this the panels stack and a marker opens a drawer
+
 CSS = f"""
 .gradio-container {{ max-width: 1280px !important; margin: 0 auto; }}
 #nhs-header {{ background: {NHS_BLUE}; color: {NHS_WHITE}; padding: 12px 20px; border-radius: 4px; }}
@@ -93,33 +95,100 @@ CSS = f"""
 #sources-panel .refusal-note {{ border-left: 4px solid {NHS_RED}; padding: 4px 10px;
   color: {NHS_BLACK}; }}
 #feedback-status p {{ color: {NHS_BLACK}; }}
+#download, #new-conversation {{ white-space: nowrap; min-width: max-content !important; }}
+#filter-chips .filter-chips {{ margin: 4px 0; color: {NHS_BLACK}; font-size: 0.9rem; }}
+#filter-chips .chip {{ display: inline-block; background: {NHS_PALE_GREY}; color: {NHS_BLACK};
+  border: 1px solid {NHS_DARK_GREY}; border-radius: 12px; padding: 0 8px; margin: 2px 4px; }}
+#cite-drawer {{ position: fixed; left: 0; right: 0; bottom: 0; max-height: 60vh; overflow-y: auto;
+  background: {NHS_WHITE}; border-top: 4px solid {NHS_BLUE}; box-shadow: 0 -4px 12px rgba(0,0,0,.25);
+  padding: 8px 14px 14px 14px; z-index: 1000; color: {NHS_BLACK}; }}
+#cite-drawer[hidden] {{ display: none; }}
+#cite-drawer .drawer-close {{ float: right; background: {NHS_WHITE}; color: {NHS_BLUE};
+  border: 2px solid {NHS_BLUE}; border-radius: 4px; padding: 4px 12px; font-weight: bold; }}
+#cite-drawer mark {{ background: {NHS_FOCUS_YELLOW}; color: {NHS_BLACK}; }}
+#cite-drawer blockquote {{ margin: 6px 0; padding: 6px 10px; border-left: 2px solid
+  {NHS_PALE_GREY}; white-space: pre-wrap; }}
+#cite-drawer a {{ color: {NHS_BLUE}; }}
 a:focus, button:focus-visible, summary:focus-visible, textarea:focus-visible,
 input:focus-visible {{ outline: 3px solid {NHS_FOCUS_YELLOW} !important;
   box-shadow: 0 0 0 5px {NHS_BLACK} !important; }}
-@media (max-width: 700px) {{
+@media (max-width: {PHONE_MAX_WIDTH}px) {{
+  #nhs-header {{ padding: 8px 12px; }}
   #nhs-header h1 {{ font-size: 1.25rem; }}
+  #nhs-header p {{ font-size: 0.85rem; }}
+  #nhs-notice p {{ font-size: 0.85rem; }}
+  #chat {{ height: 34vh !important; min-height: 0 !important; }}
   #sources-panel {{ max-height: none; }}
 }}
 """
 
-# Citation markers are links to #cite-T-N; open that source (and any folded section around it)
-# in the sources panel instead of navigating, then move focus there for keyboard users.
+# Citation markers are links to #cite-T-N. On a wide screen, open that source (and any folded
+# section around it) in the sources panel instead of navigating, and move focus there. On a
+# phone the panel is far below, so the source opens in a drawer over the chat, where the reader
+# is; closing it (button or Escape) returns focus to the marker.
 HEAD = """
 <script>
-document.addEventListener("click", function (event) {
-  var link = event.target && event.target.closest
-    ? event.target.closest('a[href^="#cite-"]') : null;
-  if (!link) { return; }
-  event.preventDefault();
-  event.stopPropagation();
-  var target = document.getElementById(link.getAttribute("href").slice(1));
-  if (!target) { return; }
-  for (var el = target; el; el = el.parentElement) {
-    if (el.tagName === "DETAILS") { el.open = true; }
+(function () {
+  var PHONE = __PHONE__;
+  var lastMarker = null;
+  function drawer() {
+    var d = document.getElementById("cite-drawer");
+    if (d) { return d; }
+    d = document.createElement("section");
+    d.id = "cite-drawer";
+    d.setAttribute("role", "dialog");
+    d.setAttribute("aria-label", "Source");
+    d.hidden = true;
+    document.body.appendChild(d);
+    return d;
   }
-  target.scrollIntoView({block: "nearest"});
-  var summary = target.querySelector("summary");
-  if (summary) { summary.focus(); }
-}, true);
+  function closeDrawer() {
+    var d = document.getElementById("cite-drawer");
+    if (!d || d.hidden) { return; }
+    d.hidden = true;
+    d.innerHTML = "";
+    if (lastMarker) { lastMarker.focus(); }
+  }
+  function openDrawer(target, link) {
+    var d = drawer();
+    var body = target.cloneNode(true);
+    body.removeAttribute("id");
+    body.open = true;
+    d.innerHTML = "";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "drawer-close";
+    close.textContent = "Close";
+    close.addEventListener("click", closeDrawer);
+    d.appendChild(close);
+    d.appendChild(body);
+    d.setAttribute("aria-label", "Source " + link.textContent.trim());
+    d.hidden = false;
+    lastMarker = link;
+    close.focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeDrawer(); }
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target && event.target.closest
+      ? event.target.closest('a[href^="#cite-"]') : null;
+    if (!link) { return; }
+    event.preventDefault();
+    event.stopPropagation();
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) { return; }
+    if (window.innerWidth <= PHONE && !link.closest("#sources-panel")) {
+      openDrawer(target, link);
+      return;
+    }
+    for (var el = target; el; el = el.parentElement) {
+      if (el.tagName === "DETAILS") { el.open = true; }
+    }
+    target.scrollIntoView({block: "nearest"});
+    var summary = target.querySelector("summary");
+    if (summary) { summary.focus(); }
+  }, true);
+})();
 </script>
-"""
+""".replace("__PHONE__", str(PHONE_MAX_WIDTH))

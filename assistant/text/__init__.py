@@ -71,7 +71,9 @@ def clean_question(question: str, max_chars: int) -> str:
         raise InvalidInputError("question is empty: type a question about the NHS documents")
     if len(text) > max_chars:
         raise InvalidInputError(
-            f"question is too long ({len(text)} characters; the limit is {max_chars})"
+            f"question is too long: {len(text):,} characters, and the limit is {max_chars:,}. "
+            "Please shorten it to the question itself; there is no need to paste documents, "
+            "which the assistant already has"
         )
     return text
 

@@ -180,11 +180,32 @@ def test_keyboard_alone_can_ask_and_open_a_citation(chat):
     assert page.evaluate("document.activeElement.closest('#cite-1-1') !== null")
 
 
-def test_phone_width_stacks_the_panels_without_sideways_scrolling(browser, running, artifacts):
+def _axe_serious(page: Any, axe_source: str) -> list[str]:
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', "
+        "'wcag21aa', 'wcag22aa', 'best-practice']})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_phone_width_question_on_screen_panels_stacked_and_a_tapped_source_opens_in_place(
+    browser, running, artifacts, axe_source
+):
+    """At 390x844 the question box is on screen on landing; the panels stack without sideways
+    scrolling; tapping a marker opens its source in a drawer over the chat, and closing it
+    returns focus to the marker. axe finds nothing serious with the drawer open."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     chat = ChatPage(context.new_page(), running.ui_url)
-    chat.ask(ANSWERABLE, turn=1)
     page = chat.page
+    box = page.locator("#question textarea").bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"], "question box below the fold on landing"
+    chat.screenshot(artifacts / "phone-landing.png")
+    chat.ask(ANSWERABLE, turn=1)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"page is {overflow}px wider than the phone"
     chat_box = page.locator("#chat").bounding_box()
@@ -192,22 +213,78 @@ def test_phone_width_stacks_the_panels_without_sideways_scrolling(browser, runni
     assert panel_box["y"] >= chat_box["y"] + chat_box["height"] - 1, "panel not below the chat"
     assert panel_box["width"] >= PHONE["width"] * 0.8
     chat.screenshot(artifacts / "phone-view.png")
+
+    marker = page.locator("#chat a[href='#cite-1-1']").first
+    scroll_before = page.evaluate("window.scrollY")
+    marker.tap()
+    drawer = page.locator("#cite-drawer")
+    drawer.wait_for(state="visible")
+    assert drawer.locator("mark").count() >= 1  # the quote, highlighted, where the reader is
+    assert abs(page.evaluate("window.scrollY") - scroll_before) < 100, "the page jumped away"
+    assert page.evaluate("document.activeElement.classList.contains('drawer-close')")
+    page.screenshot(path=str(artifacts / "phone-citation-drawer.png"))
+    assert not _axe_serious(page, axe_source)
+    page.locator("#cite-drawer .drawer-close").tap()
+    assert drawer.is_hidden()
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#cite-1-1"
     context.close()
 
 
-def test_no_serious_or_critical_accessibility_violations(chat, axe_source):
+def test_an_example_question_is_asked_at_once(chat):
+    example = chat.page.locator("button.gallery-item").first
+    asked = example.inner_text().strip()
+    example.click()
+    text = chat.wait_for_answer(1)
+    assert text and chat.page.locator("#chat [data-testid='user']").first.inner_text().strip() == (
+        asked
+    )
+
+
+def test_the_chat_bin_resets_like_new_conversation(chat):
+    chat.ask(ANSWERABLE, turn=1)
+    chat.page.locator(
+        "#chat button[aria-label*='Clear' i], #chat button[title*='Clear' i]"
+    ).first.click()
+    chat.page.wait_for_selector("#sources-panel h2:has-text('Sources')")
+    chat.page.wait_for_function(
+        "() => !document.querySelector('#sources-panel').innerText.includes('question 1')"
+    )
+    chat.ask(ANSWERABLE, turn=1)  # numbering starts again: this is question 1
+    assert chat.page.locator("#chat [data-testid='bot']").count() == 1
+
+
+def test_filters_show_as_chips_and_reset_with_a_new_conversation(chat, artifacts):
+    page = chat.page
+    page.click("#filters .label-wrap")
+    dropdown = page.locator("#filters input").first
+    dropdown.click()
+    option = page.locator("ul[role='listbox'] li").first
+    title = option.inner_text().strip()
+    option.click()
+    page.click("#filters .label-wrap")  # close the accordion: the filter still shows
+    chips = page.locator("#filter-chips")
+    chips.locator(".chip").first.wait_for()
+    assert title.split(" (")[0] in chips.inner_text()
+    chat.screenshot(artifacts / "filter-chips.png")
+    page.click("#new-conversation")
+    page.wait_for_function("() => !document.querySelector('#filter-chips .chip')")
+    page.click("#filters .label-wrap")
+    assert page.locator("#filters .token").count() == 0  # no document left selected
+
+
+def test_the_buttons_under_the_question_stay_on_one_line_at_desktop_width(chat):
+    for button in ("#ask", "#new-conversation", "#download"):
+        box = chat.page.locator(button).bounding_box()
+        assert box["height"] < 56, f"{button} wraps ({box['height']}px tall)"
+    names = chat.page.locator("#download").inner_text()
+    assert "Download" in names
+
+
+def test_no_serious_or_critical_accessibility_violations(chat, axe_source, artifacts):
     chat.ask(HOW_TO, turn=1)
     chat.open_citation(1, 1)
-    chat.page.add_script_tag(content=axe_source)
-    result = chat.page.evaluate(
-        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', "
-        "'wcag21aa', 'wcag22aa', 'best-practice']})"
-    )
-    serious = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    chat.screenshot(artifacts / "desktop-citation.png")
+    serious = _axe_serious(chat.page, axe_source)
     assert not serious, "\n".join(serious)
 
 

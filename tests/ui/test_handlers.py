@@ -12,7 +12,7 @@ from assistant.feedback import FeedbackStore
 from assistant.services import build_services
 from tests.conftest import fake_settings, free_port
 from tests.ingest.test_pipeline import write_corpus
-from ui.app import SEARCHING, ChatSession, UiHandlers, build_ui
+from ui.app import SEARCHING, ChatSession, UiHandlers, _filters, build_ui
 
 QUESTION = "Who must agree a joint plan with partner trusts?"
 
@@ -118,9 +118,38 @@ def test_a_follow_up_after_a_refused_turn_continues_that_turn(handlers):
 
 
 def test_filter_choices_list_indexed_documents_and_publishers(handlers):
-    docs, _ = handlers.filter_choices()
+    docs, _, header = handlers.filter_choices()
     titles = [label for label, _ in docs["choices"]]
     assert len(titles) == 2
+    assert "Answers from 2 publications" in header
+
+
+def test_a_publication_in_two_formats_is_one_filter_choice_that_selects_both(tmp_path):
+    services = build_services(fake_settings(tmp_path / "data", chroma__backend="memory"))
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "guide.txt").write_text(  # the same publication again, as plain text
+        (corpus / "guide.md").read_text(encoding="utf-8").replace("#", ""), encoding="utf-8"
+    )
+    services.ingest([corpus])
+    handlers = UiHandlers(services)
+    docs, _, header = handlers.filter_choices()
+    labels = dict(docs["choices"])
+    [(label, value)] = [(k, v) for k, v in labels.items() if "(" in k]
+    assert label.endswith("(Markdown, text)") and value.count("|") == 1
+    assert "Answers from 2 publications" in header  # the twins count once
+    filters = _filters([value], None)
+    assert filters is not None and len(filters.doc_ids or []) == 2
+    chips = handlers.filter_chips([value], ["NHS England"])
+    assert label.split(" (")[0] in chips and "NHS England" in chips
+
+
+def test_new_conversation_resets_the_chat_sources_and_filters(handlers):
+    session = ChatSession()
+    _run(handlers, QUESTION, session)
+    reset = handlers.new_conversation()
+    chat, new_session, panel, *_, question, docs, pubs, chips = reset
+    assert chat == [] and new_session.exchanges == [] and docs == [] and pubs == [] and not chips
+    assert "Ask a question" in panel and question == ""
 
 
 def test_the_mode_switch_shows_only_when_an_llm_is_configured(handlers):

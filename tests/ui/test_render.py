@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.schemas import Answer, AnswerSentence, Citation, RetrievedChunk
+from assistant.schemas import Answer, AnswerSentence, Citation, DocumentMeta, RetrievedChunk
 from assistant.transcript import Exchange, conversation_markdown, page_link
 from ui import render
 
@@ -146,3 +146,35 @@ def test_a_checked_generated_answer_says_what_the_check_removed_and_how_it_read_
 def test_a_fallback_answer_says_it_is_quotes():
     answer = _answer("Quote [1]", [_citation(1, "Quote", [(0, 5)])], mode="extractive-fallback")
     assert "could not be used" in render.answer_markdown(answer, turn=1)
+
+
+def test_the_section_line_never_just_repeats_the_title():
+    assert render.section_within("Theatre list guide", "Theatre list guide > Scheduling") == (
+        "Scheduling"
+    )
+    assert render.section_within("Theatre list guide", "Theatre  list guide") is None
+    assert render.section_within("Guide", "Part 2 > Scheduling") == "Part 2 > Scheduling"
+
+
+def test_the_header_says_what_the_index_holds():
+    def meta(title: str, publisher: str, date: str) -> DocumentMeta:
+        return DocumentMeta(
+            doc_id=title.lower().replace(" ", "-"),
+            title=title,
+            file_name="x.md",
+            publisher=publisher,
+            date=date,
+        )
+
+    briefings = [meta(f"Briefing {i}", render.PROJECT_PUBLISHER, "2026-11-28") for i in range(5)]
+    assert render.index_summary(briefings) == (
+        "Answers from 5 briefings written by this project that summarise the national "
+        "documents, with a citation for every sentence."
+    )
+    plan = meta("Plan", "NHS England", "2025-10-24")
+    both = [plan, plan.model_copy(update={"doc_id": "plan-pdf"}), meta("Act", "DHSC", "2021-01-01")]
+    assert render.index_summary(both).startswith(
+        "Answers from 2 publications from DHSC and NHS England (2021–2025)"
+    )
+    assert "index is empty" in render.index_summary([])
+    assert "<h1>" in render.header_html("T", both) and "Plan" in render.empty_chat_text(both)
