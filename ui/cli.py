@@ -28,9 +28,17 @@ def ui(
     """Serve the managers' web page (Gradio): chat with cited answers and their sources."""
     from ui.app import build_ui, launch_ui
 
+    from ui.render import index_summary
+
     services = services_for(settings_for(data_dir))
+    docs = [d.meta for d in services.store.list_documents()]
+    demo = build_ui(services)
+    console.print(
+        f"{index_summary(docs)} ({len(docs)} files, {services.store.count()} passages indexed)",
+        markup=False,
+    )
     console.print(f"NHS leaders' assistant on http://{host}:{port}/ (Ctrl+C to stop)")
-    launch_ui(build_ui(services), host, port)
+    launch_ui(demo, host, port)
 
 
 def mount(api: FastAPI, services: Services) -> str:

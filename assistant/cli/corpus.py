@@ -11,7 +11,7 @@ from rich.table import Table
 
 from assistant.cli.common import console, fail, progress_bar, settings_for, shown
 from assistant.errors import AssistantError
-from assistant.ingest.fetch import FetchOptions, FetchProgress, fetch_corpus
+from assistant.ingest.fetch import FetchOptions, FetchProgress, FetchReport, fetch_corpus
 
 corpus_app = typer.Typer(help="Fetch the corpus's official documents.", no_args_is_help=True)
 
@@ -36,6 +36,14 @@ def corpus_fetch(
     max_mb: Annotated[
         float | None, typer.Option(min=0.001, help="Refuse larger files (default 100 MB).")
     ] = None,
+    best_effort: Annotated[
+        bool,
+        typer.Option(
+            "--best-effort",
+            help="First-run mode (`make run`): a short summary instead of the table, and exit 0 "
+            "when downloads fail (offline), saying what the index will hold instead.",
+        ),
+    ] = False,
 ) -> None:
     """Download each manifest entry that has a URL; exit 1 if any download failed."""
     settings = settings_for(None)
@@ -59,6 +67,9 @@ def corpus_fetch(
             )
         except AssistantError as exc:
             raise fail(exc, 2) from exc
+    if best_effort:
+        console.print(best_effort_summary(report, options.dest), markup=False)
+        return
     table = Table(title=f"Fetched into {options.dest} in {report.seconds:.1f} s")
     for col in ("source", "file", "status", "size", "note"):
         table.add_column(col)
@@ -77,3 +88,23 @@ def corpus_fetch(
     console.print(counts)
     if report.failed:
         raise typer.Exit(1)
+
+
+def best_effort_summary(report: FetchReport, dest: Path) -> str:
+    """One or two lines for a first run: what arrived, and what the index holds if nothing did."""
+    here = report.count("downloaded") + report.count("resumed") + report.count("unchanged")
+    failed = report.failed
+    if here and not failed:
+        return f"Documents: {here} public documents are in {dest}."
+    if here:
+        return (
+            f"Documents: {here} public documents are in {dest}; {len(failed)} could not be "
+            f"fetched (first: {failed[0].source_id}: {failed[0].detail}). Run `nhs-assistant "
+            "corpus fetch` later to try again."
+        )
+    reason = failed[0].detail if failed else "nothing to fetch"
+    return (
+        f"Offline, or the publishers could not be reached ({reason}). Indexing only what is on "
+        "this machine: the project's briefings summarise the national documents. When online, "
+        "run `nhs-assistant corpus fetch`, or `nhs-assistant ingest FOLDER` with your own copies."
+    )

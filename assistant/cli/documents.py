@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from assistant.cli.common import (
@@ -36,11 +37,19 @@ def ingest(
 ) -> None:
     """Index documents; unchanged files are skipped (the help lists the loaders' formats)."""
     services = services_for(settings_for(data_dir))
-    with progress_bar(disable=json_out) as bar:
+    columns = (MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with progress_bar(*columns, disable=json_out) as bar:
         files_task = bar.add_task("files", total=None)
-        chunks_task = bar.add_task("passages embedded", total=None)
+        chunks_task = bar.add_task("passages embedded", total=0)
+
+        def to_embed(n: int) -> None:
+            total = bar.tasks[chunks_task].total or 0
+            bar.update(chunks_task, total=total + n)
+
         hooks = IngestProgress(
+            on_files_found=lambda n: bar.update(files_task, total=n),
             on_file_start=lambda p: bar.update(files_task, description=f"reading {p.name[:40]}"),
+            on_to_embed=to_embed,
             on_embedded=lambda n: bar.advance(chunks_task, n),
             on_file_done=lambda o: bar.advance(files_task, 1),
         )

@@ -57,7 +57,9 @@ PARSE_CHILD_PRELOAD = ["__main__", __name__, *default_registry.parser_modules()]
 class Progress:
     """Callbacks for a progress display (the CLI draws a bar; tests pass nothing)."""
 
+    on_files_found: Callable[[int], None] = lambda n: None  # files to read in this run
     on_file_start: Callable[[Path], None] = lambda p: None
+    on_to_embed: Callable[[int], None] = lambda n: None  # passages of a file about to embed
     on_embedded: Callable[[int], None] = lambda n: None
     on_file_done: Callable[[FileOutcome], None] = lambda o: None
 
@@ -204,6 +206,7 @@ class Ingestor:
         t0 = time.perf_counter()
         paths = list(paths)
         files, refused = self.discover(paths)
+        progress.on_files_found(len(files))
         report = IngestReport(files=list(refused))
         changed = False
         seen_docs: set[str] = set()
@@ -309,6 +312,7 @@ class Ingestor:
         lease = _Lease(self.store, meta.doc_id)
         existing = self.store.chunk_ids(meta.doc_id)
         todo = [c for c in chunks if c.chunk_id not in existing]
+        progress.on_to_embed(len(todo))
         self._embed_and_store(meta, todo, progress, lease)
         new_ids = [c.chunk_id for c in chunks]
         self.store.put_document(

@@ -108,8 +108,15 @@ class BM25Index:
             retriever = (
                 bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False) if chunks else None
             )
+        except FileNotFoundError:
+            logger.debug("no BM25 index at %s yet: it is built from the store", self.folder)
+            return False
         except (OSError, ValueError, KeyError) as exc:
-            logger.info("no usable BM25 index at %s (%s)", self.folder, exc.__class__.__name__)
+            logger.warning(
+                "the BM25 index at %s could not be read (%s): rebuilding it from the store",
+                self.folder,
+                exc.__class__.__name__,
+            )
             return False
         self._install(retriever, chunks, int(state["generation"]))
         return True

@@ -518,3 +518,35 @@ def test_cli_fetch_prints_the_table_exits_1_on_failure_and_the_folder_ingests(
     stats = json.loads(runner.invoke(app, ["index", "stats", "--json"]).output)
     titles = {d["title"] for d in stats["by_document"]}
     assert titles == {"Title of ippr", "Title of board"}  # metadata found by file name
+
+
+@pytest.mark.integration
+def test_best_effort_fetch_for_a_first_run_summarises_or_says_it_is_offline(
+    server: CorpusServer, shared_corpus: Path, tmp_path: Path
+) -> None:
+    """`make run` fetches with --best-effort: a line on what arrived; offline, a notice on what
+    the index will hold instead, and exit 0 so the run goes on."""
+    online = write_manifest(
+        tmp_path / "online.toml",
+        [
+            entry("ippr", f"{server.url}/files/{TXT}", TXT),
+            entry("board", f"{server.url}/files/{MD}", MD, sha256=sha(shared_corpus / MD)),
+        ],
+    )
+    args = ["corpus", "fetch", "--best-effort", "--dest", str(tmp_path / "fetched")]
+    result = runner.invoke(app, [*args, "--manifest", str(online)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Documents: 2 public documents are in" in result.output
+    assert {TXT, MD} <= {p.name for p in (tmp_path / "fetched").iterdir()}
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: as if offline
+    offline = write_manifest(
+        tmp_path / "offline.toml", [entry("ippr", f"{dead}/files/{TXT}", "other.txt")]
+    )
+    result = runner.invoke(
+        app, [*args, "--manifest", str(offline), "--tries", "1", "--timeout", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert text.startswith("Offline, or the publishers could not be reached")
+    assert "nhs-assistant corpus fetch" in text and "briefings" in text

@@ -242,3 +242,20 @@ def test_ingest_killed_with_sigkill_then_rerun_ends_consistent(tmp_path):
     assert len(listed) == len(set(listed))  # no duplicates
     assert set(listed) == services.store.chunk_ids()  # no orphans, nothing missing
     assert services.store.count() == len(listed)
+
+
+def test_progress_hooks_give_totals_for_an_estimate(services, tmp_path):
+    """The CLI's bar learns how many files there are and how many passages each will embed,
+    so it can show what is left and an estimated time."""
+    from assistant.ingest.pipeline import Progress
+
+    seen: dict[str, int] = {"files": 0, "to_embed": 0, "embedded": 0, "done": 0}
+    hooks = Progress(
+        on_files_found=lambda n: seen.__setitem__("files", n),
+        on_to_embed=lambda n: seen.__setitem__("to_embed", seen["to_embed"] + n),
+        on_embedded=lambda n: seen.__setitem__("embedded", seen["embedded"] + n),
+        on_file_done=lambda o: seen.__setitem__("done", seen["done"] + 1),
+    )
+    report = services.ingest([write_corpus(tmp_path / "corpus")], progress=hooks)
+    assert seen["files"] == seen["done"] == 2
+    assert seen["to_embed"] == seen["embedded"] == report.chunks > 0
