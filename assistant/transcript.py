@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from assistant.answer.citations import pages
+from assistant.answer.citations import pages, section_within
 from assistant.redact import redact
 from assistant.schemas import Answer, Citation
 
@@ -80,7 +80,7 @@ def page_link(url: str | None, page: int | None) -> str | None:
 
 def source_label(c: Citation) -> str:
     """``Title — section, p. 4``."""
-    label = " — ".join(x for x in (c.title or c.doc_id, c.section) if x)
+    label = " — ".join(x for x in (c.title or c.doc_id, section_within(c.title, c.section)) if x)
     where = pages(c.page, c.page_end)
     return f"{label}, {where}" if where else label
 

@@ -111,7 +111,7 @@ def test_a_question_is_cleaned_once_and_bad_ones_name_the_field(services: Servic
             asker.ask(AskRequest(question=question))
         assert empty.value.field == "question"
     too_long = "neighbourhood " * 200
-    with pytest.raises(FieldInputError, match=str(services.settings.answer.max_question_chars)):
+    with pytest.raises(FieldInputError, match=f"{services.settings.answer.max_question_chars:,}"):
         asker.ask(AskRequest(question=too_long))
     with pytest.raises(InvalidInputError, match="not available"):
         asker.ask(AskRequest(question=QUESTION, mode="llm"))

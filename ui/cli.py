@@ -27,7 +27,6 @@ def ui(
 ) -> None:
     """Serve the managers' web page (Gradio): chat with cited answers and their sources."""
     from ui.app import build_ui, launch_ui
-
     from ui.render import index_summary
 
     services = services_for(settings_for(data_dir))

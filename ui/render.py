@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from assistant.answer.citations import pages
+from assistant.answer.citations import pages, section_within
 from assistant.schemas import Answer, Citation, DocumentMeta, RetrievedChunk
 from assistant.transcript import Exchange, page_link
 
@@ -173,21 +173,6 @@ def _retrieved_html(chunks: Sequence[RetrievedChunk], cited: set[str]) -> str:
         link = _link_html(ch.source_url, ch.page_start, "open")
         items.append(f"<li>{label}{tag} {link}</li>")
     return f'<ol class="retrieved">{"".join(items)}</ol>' if items else "<p>Nothing found.</p>"
-
-
-def section_within(title: str | None, section: str | None) -> str | None:
-    """The section path below the document's own title: "Scheduling" for "Theatre list
-    guide > Scheduling", nothing when the section is only the title again."""
-    if not section:
-        return None
-    parts = [p.strip() for p in section.split(">")]
-    if (
-        title
-        and parts
-        and " ".join(parts[0].split()).casefold() == " ".join(title.split()).casefold()
-    ):
-        parts = parts[1:]
-    return " > ".join(parts) or None
 
 
 def source_label_of(ch: RetrievedChunk) -> str:

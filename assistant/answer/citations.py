@@ -25,6 +25,21 @@ def merge_spans(spans: Iterable[Span]) -> list[Span]:
     return out
 
 
+def section_within(title: str | None, section: str | None) -> str | None:
+    """The section path below the document's own title: "Scheduling" for "Theatre list
+    guide > Scheduling", nothing when the section is only the title again."""
+    if not section:
+        return None
+    parts = [p.strip() for p in section.split(">")]
+    if (
+        title
+        and parts
+        and " ".join(parts[0].split()).casefold() == " ".join(title.split()).casefold()
+    ):
+        parts = parts[1:]
+    return " > ".join(parts) or None
+
+
 def pages(page: int | None, page_end: int | None = None, *, short: bool = True) -> str:
     """How a citation's page reads: "p. 4", or "pp. 4–5" for a quote running over a page
     break ("page 4" / "pages 4–5" when not ``short``); "" without a page.

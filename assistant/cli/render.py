@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from assistant.answer.citations import pages
+from assistant.answer.citations import pages, section_within
 from assistant.asking import AskEvent, AskResult, retrieved_info
 from assistant.cli.common import console
 from assistant.errors import AssistantError
@@ -77,7 +77,8 @@ def print_sources(answer: Answer) -> None:
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for c in answer.citations:
-            where = " · ".join(x for x in (c.section, pages(c.page, c.page_end, short=False)) if x)
+            section = section_within(c.title, c.section)
+            where = " · ".join(x for x in (section, pages(c.page, c.page_end, short=False)) if x)
             console.print(
                 f"[{c.n}] [bold]{c.title}[/bold]" + (f" — {where}" if where else ""),
                 highlight=False,

@@ -45,5 +45,12 @@ class Manifest:
             raise ConfigurationError(f"manifest {path} is not valid TOML: {exc}") from exc
         return cls(list(data.get("source", [])))
 
+    def title_for_id(self, source_id: str) -> str | None:
+        """The title of the source with this ``id`` (how the briefings cite it)."""
+        for src in self.sources:
+            if src.get("id") == source_id and src.get("title"):
+                return str(src["title"])
+        return None
+
     def overrides_for(self, file_name: str) -> dict[str, Any]:
         return dict(self._by_file.get(file_name.lower(), {}))

@@ -36,6 +36,7 @@ from assistant.ingest.columns import mark_document
 from assistant.ingest.loaders import default_registry, load_document, supported_extensions
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.quarantine import quarantine
+from assistant.ingest.references import make_references_readable
 from assistant.schemas import Chunk, DocumentMeta, FileOutcome, IngestReport, ParsedDocument
 from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk_metadata
 
@@ -264,6 +265,7 @@ class Ingestor:
             else:
                 doc = load_document(path, doc_id, overrides)
             doc.meta.sha256 = sha
+            make_references_readable(doc, self.manifest)  # "[src: id, section]" tags
             # Planted passages: held back from every chunk, listed on the record.
             released = list(previous.meta.released) if previous is not None else []
             doc.meta.released = released

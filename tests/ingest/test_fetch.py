@@ -146,9 +146,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         sent = body[:cut] if cut is not None else body
-        self.wfile.write(sent)
-        with self.server.lock:
+        with self.server.lock:  # counted before the client can have read it all
             self.server.body_bytes += len(sent)
+        self.wfile.write(sent)
 
 
 @pytest.fixture
