@@ -249,8 +249,8 @@ def index_summary(docs: Sequence[DocumentMeta]) -> str:
             "The index is empty: add documents with nhs-assistant ingest FOLDER (or upload them "
             "through the API) and reload this page."
         )
-    briefings = [d for d in publications if d.publisher == PROJECT_PUBLISHER]
-    others = [d for d in publications if d.publisher != PROJECT_PUBLISHER]
+    briefings = [d for d in publications if (d.publisher or "").startswith(PROJECT_PUBLISHER)]
+    others = [d for d in publications if d not in briefings]
     parts = []
     if others:
         publishers = sorted({d.publisher for d in others if d.publisher})

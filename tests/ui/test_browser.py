@@ -163,6 +163,17 @@ def test_a_follow_up_keeps_the_conversation_and_earlier_sources(chat, artifacts)
     assert "Ask a question" in chat.page.locator("#sources-panel").inner_text()
 
 
+def test_a_follow_up_after_a_refusal_continues_it_and_a_new_topic_stands_alone(chat):
+    """A refused turn stays in the conversation, so "and who decides that?" is read against
+    it; "What are the three shifts?" after it is read as it stands."""
+    first = chat.ask(UNANSWERABLE, turn=1)
+    assert "Not covered by the corpus" in first
+    second = chat.ask("And who decides that?", turn=2)
+    assert "Read as:" in second and "years must a GP practice keep" in second
+    third = chat.ask("What are the three shifts?", turn=3)
+    assert "Read as:" not in third
+
+
 def test_keyboard_alone_can_ask_and_open_a_citation(chat):
     page = chat.page
     for _ in range(40):  # Tab from the top of the page to the question box
