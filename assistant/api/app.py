@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.api.auth import ApiGuard, ApiKeyring, KeyGate, Principal, require
@@ -318,6 +319,58 @@ def metrics(ctx: Ctx) -> Response:
 # --- the app --------------------------------------------------------------------------------
 
 
+DOCS_ASSETS = "/docs-assets"
+REDOC_JS = "/redoc-assets/redoc.standalone.js"
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` and ReDoc at ``/redoc``, their scripts and styles served from
+    the ``fastapi-offline`` wheel: FastAPI's defaults load them from a CDN, which an NHS
+    intranet (or this machine) may not reach."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{API_TITLE} – API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    # ReDoc's bundle shows its maker's logo from their CDN; point it at the local favicon.
+    redoc_js = (
+        (assets / "redoc.standalone.js")
+        .read_text(encoding="utf-8")
+        .replace(REDOC_CDN_LOGO, f"{DOCS_ASSETS}/favicon.png")
+    )
+
+    @app.get(REDOC_JS, include_in_schema=False)
+    def redoc_script() -> Response:
+        return Response(
+            redoc_js,
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{API_TITLE} – API reference",
+            redoc_js_url=REDOC_JS,
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def create_app(services: Services) -> FastAPI:
     """The API over ``services``; raises ConfigurationError when no API key is configured."""
     settings = services.settings.api
@@ -325,7 +378,14 @@ def create_app(services: Services) -> FastAPI:
     metrics_ = services.metrics
     feedback = services.feedback
     max_upload_bytes = services.documents.max_upload_bytes
-    app = FastAPI(title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        docs_url=None,  # served below from the package's own assets, not a CDN
+        redoc_url=None,
+    )
+    add_offline_docs(app)
     guard = app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
     app.state.services = services
     install_error_handlers(app)
