@@ -247,6 +247,7 @@ class UiHandlers:
             gr.update(choices=choices),
             gr.update(choices=publishers),
             render.header_html(TITLE, docs),
+            gr.update(placeholder=render.escape_markdown(render.empty_chat_text(docs))),
         )
 
     def filter_chips(self, doc_ids: list[str] | None, publishers: list[str] | None) -> str:
@@ -269,10 +270,9 @@ def build_ui(services: Services) -> gr.Blocks:
     modes = services.asker.modes
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         session = gr.State(ChatSession())
-        header = gr.HTML(
-            render.header_html(TITLE, [d.meta for d in services.store.list_documents()]),
-            elem_id="nhs-header",
-        )
+        # What the index holds comes with the page's first load, not in its config: titles
+        # and publishers are untrusted text, and the config is a script.
+        header = gr.HTML(render.header_html(TITLE, None), elem_id="nhs-header")
         gr.Markdown(NOTICE, elem_id="nhs-notice")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
@@ -283,9 +283,7 @@ def build_ui(services: Services) -> gr.Blocks:
                     latex_delimiters=[],
                     buttons=["copy"],
                     feedback_options=("Like", "Dislike"),
-                    placeholder=render.empty_chat_text(
-                        [d.meta for d in services.store.list_documents()]
-                    ),
+                    placeholder=render.EMPTY_CHAT,
                 )
                 question = gr.Textbox(
                     label="Your question",
@@ -367,7 +365,7 @@ def build_ui(services: Services) -> gr.Blocks:
         chatbot.clear(h.new_conversation, None, reset_outputs)  # the chat's own bin icon
         for dropdown in (doc_filter, publisher_filter):
             dropdown.change(h.filter_chips, [doc_filter, publisher_filter], [chips])
-        demo.load(h.filter_choices, None, [doc_filter, publisher_filter, header])
+        demo.load(h.filter_choices, None, [doc_filter, publisher_filter, header, chatbot])
     return demo
 
 

@@ -286,9 +286,16 @@ def empty_chat_text(docs: Sequence[DocumentMeta]) -> str:
     return f"Ask about what these documents say: {listed}."
 
 
-def header_html(title: str, docs: Sequence[DocumentMeta]) -> str:
-    """The page header: the title and what the index actually holds."""
-    return f'<h1>{_e(title)}</h1><p id="index-summary">{_e(index_summary(docs))}</p>'
+EMPTY_CHAT = "Ask about the documents listed under Filters."
+
+
+def header_html(title: str, docs: Sequence[DocumentMeta] | None) -> str:
+    """The page header: the title and what the index actually holds (``None``: not known yet,
+    until the page has loaded)."""
+    summary = (
+        index_summary(docs) if docs is not None else "Cited answers from the documents indexed."
+    )
+    return f'<h1>{_e(title)}</h1><p id="index-summary">{_e(summary)}</p>'
 
 
 def filter_chips_html(documents: Sequence[str], publishers: Sequence[str]) -> str:

@@ -41,7 +41,8 @@ def test_offline_first_run_says_so_and_the_briefings_answer_every_example(
     report = services.ingest([PROJECT_ROOT / "corpus" / "briefings"])
     assert not report.failed
     handlers = UiHandlers(services)
-    _, _, header = handlers.filter_choices()
+    _, _, header, placeholder = handlers.filter_choices()
+    assert "Getting the basics right" in placeholder["placeholder"]  # newest briefings named
     assert "briefings written by this project" in header
     examples = examples_for(handlers.themes())
     assert len(examples) >= 3

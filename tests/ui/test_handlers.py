@@ -118,7 +118,7 @@ def test_a_follow_up_after_a_refused_turn_continues_that_turn(handlers):
 
 
 def test_filter_choices_list_indexed_documents_and_publishers(handlers):
-    docs, _, header = handlers.filter_choices()
+    docs, _, header, _ = handlers.filter_choices()
     titles = [label for label, _ in docs["choices"]]
     assert len(titles) == 2
     assert "Answers from 2 publications" in header
@@ -132,7 +132,7 @@ def test_a_publication_in_two_formats_is_one_filter_choice_that_selects_both(tmp
     )
     services.ingest([corpus])
     handlers = UiHandlers(services)
-    docs, _, header = handlers.filter_choices()
+    docs, _, header, _ = handlers.filter_choices()
     labels = dict(docs["choices"])
     [(label, value)] = [(k, v) for k, v in labels.items() if "(" in k]
     assert label.endswith("(Markdown, text)") and value.count("|") == 1
