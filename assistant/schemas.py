@@ -7,9 +7,10 @@ Chat Completions format) live beside it in :mod:`assistant.api.wire`.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # "table": rows, one a line, cells joined by " | "; "caption": a label (a figure's or a table's
 # caption, a title page's line); "footnote": a note from the foot of a page. None of the three
@@ -250,8 +251,8 @@ AnswerEvent = SourcesEvent | DeltaEvent | FinalEvent
 class Filters(BaseModel):
     """Metadata filters for retrieval; every given field must match."""
 
-    doc_ids: list[str] | None = None
-    publishers: list[str] | None = None
+    doc_ids: list[Text] | None = None
+    publishers: list[Text] | None = None
     themes: list[str] | None = None
 
     def is_empty(self) -> bool:
@@ -296,12 +297,33 @@ class IngestReport(BaseModel):
 
 ChatRole = Literal["system", "developer", "user", "assistant", "tool"]
 
+# Text from outside (a question, a message, a comment, a filter value). A lone surrogate
+# (U+D800-U+DFFF) is not Unicode text at all: it cannot be stored, logged or encoded as UTF-8,
+# so it is refused (422, the field named). Control characters other than tab and line breaks
+# (NUL, ESC, DEL, C1) carry no meaning in a question and can upset terminals and logs, so they
+# are cleaned to spaces.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` with control characters made spaces; raises ValueError on invalid Unicode."""
+    if m := _LONE_SURROGATE.search(value):
+        raise ValueError(
+            f"contains invalid Unicode (a lone surrogate, U+{ord(m.group(0)):04X}, at character "
+            f"{m.start()}): send UTF-8 text"
+        )
+    return _CONTROL.sub(" ", value)
+
+
+Text = Annotated[str, AfterValidator(clean_text)]
+
 
 class ChatMessage(BaseModel):
     """One turn of a conversation."""
 
     role: ChatRole
-    content: str
+    content: Text
 
 
 class AskRequest(BaseModel):
@@ -309,7 +331,7 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(
+    question: Text = Field(
         description="The question (the same limits as the command line: not empty, at most "
         "answer.max_question_chars characters).",
         examples=["How do I set up a neighbourhood health team?"],

@@ -25,6 +25,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from assistant.asking import AskResult
 from assistant.errors import AssistantError
@@ -137,12 +138,24 @@ class UiHandlers:
         if not (question or "").strip():
             yield gr.update(), messages, session, gr.update(), gr.update(), "Type a question first."
             return
-        request = AskRequest(
-            question=question,
-            history=session.history(),
-            filters=_filters(doc_ids, publishers),
-            mode=mode or None,
-        )
+        try:
+            request = AskRequest(
+                question=question,
+                history=session.history(),
+                filters=_filters(doc_ids, publishers),
+                mode=mode or None,
+            )
+        except ValidationError as exc:
+            problem = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            yield (
+                gr.update(),
+                messages,
+                session,
+                gr.update(),
+                gr.update(),
+                (f"That question could not be read: it {problem}. Please type it again."),
+            )
+            return
         turn = len(session.exchanges) + 1
         messages = [
             *messages,

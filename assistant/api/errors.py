@@ -99,12 +99,29 @@ def error_response(
     )
 
 
+_UNION_BRANCH = {"str", "int", "float", "bool", "none"}
+
+
 def _field_path(loc: Sequence[Any]) -> str:
-    """``("body", "history", 0, "role")`` -> ``"history.0.role"``."""
+    """``("body", "history", 0, "role")`` -> ``"history.0.role"``; the branch labels pydantic
+    adds inside a union (``"function-after[clean_text(), str]"``, ``"list[...]"``) are left out."""
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
+    parts = [p for p in parts if "[" not in p and p not in _UNION_BRANCH]
     return ".".join(parts) or "body"
+
+
+def _field_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
+    """One error per field: of a union's alternatives, the one that says what is wrong with
+    the value (a failed check) rather than that it is not some other type."""
+    by_field: dict[str, FieldError] = {}
+    for e in errors:
+        field = _field_path(e["loc"])
+        message = str(e["msg"]).removeprefix("Value error, ")
+        if field not in by_field or e.get("type") == "value_error":
+            by_field[field] = FieldError(field=field, message=message)
+    return list(by_field.values())
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
@@ -114,7 +131,7 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = [FieldError(field=_field_path(e["loc"]), message=e["msg"]) for e in exc.errors()]
+    fields = _field_errors(exc.errors())
     summary = "; ".join(f"{f.field}: {f.message}" for f in fields[:3])
     return error_response(422, "invalid_request", f"invalid request: {summary}", fields)
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.schemas import ChatRole, CitationInfo, DocumentInfo
+from assistant.schemas import ChatRole, CitationInfo, DocumentInfo, Text
 
 
 class FeedbackRequest(BaseModel):
@@ -18,7 +18,7 @@ class FeedbackRequest(BaseModel):
 
     answer_id: str = Field(min_length=1, max_length=100)
     rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=4000)
+    comment: Text | None = Field(None, max_length=4000)
 
 
 class FeedbackResponse(BaseModel):
@@ -52,7 +52,7 @@ class DocumentList(BaseModel):
 
 
 class ReleaseRequest(BaseModel):
-    keys: list[str] | None = Field(
+    keys: list[Text] | None = Field(
         None,
         max_length=1000,
         description="Keys of the quarantined passages to let through (see `quarantined` in "
@@ -84,14 +84,14 @@ class ChatContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str
-    text: str | None = None
+    text: Text | None = None
 
 
 class ChatCompletionMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: ChatRole
-    content: str | list[ChatContentPart] | None = None
+    content: Text | list[ChatContentPart] | None = None
 
 
 class ChatCompletionRequest(BaseModel):

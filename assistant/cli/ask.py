@@ -129,7 +129,9 @@ def question_request(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInputError(f"{where}: {first['msg']}") from exc
+        raise InvalidInputError(
+            f"{where}: {str(first['msg']).removeprefix('Value error, ')}"
+        ) from exc
 
 
 def _interactive(services: Services, filters: Filters | None, mode: str) -> None:

@@ -108,3 +108,24 @@ def test_tables_show_file_names_literally_with_control_characters_escaped():
     assert shown("minutes\u202etxt.md").plain == "minutes\\u202etxt.md"
     assert shown("two\nlines [red]x[/red].md").plain == "two\\nlines [red]x[/red].md"
     assert shown("Café plan – 2026.md").plain == "Café plan – 2026.md"
+
+
+def test_text_that_is_not_unicode_is_a_usage_error_in_argv_and_a_line_error_in_a_batch(
+    env, tmp_path
+):
+    run("ingest", str(env))
+    # An argument with invalid UTF-8 bytes reaches Python as a lone surrogate.
+    result = run("ask", "plan \udcff")
+    assert result.exit_code == 2 and "invalid Unicode" in result.output
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(
+        json.dumps({"id": "s", "question": "plan \ud800"}) + "\n"
+        + json.dumps({"id": "ok", "question": "Who signs off final plans?"}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    lines = [
+        json.loads(x)
+        for x in run("ask", "--questions", str(qfile), "--json").output.splitlines()
+        if x.strip()
+    ]
+    assert "invalid Unicode" in lines[0]["error"] and "citations" in lines[1]

@@ -197,3 +197,10 @@ def test_a_dead_llm_endpoint_falls_back_to_quotes_and_says_so(tmp_path):
     assert "could not be used" in update[1][-1]["content"]
     assert session.exchanges[0].answer is not None
     assert session.exchanges[0].answer.mode == "extractive-fallback"
+
+
+def test_a_question_that_is_not_unicode_text_is_a_readable_message(handlers):
+    session = ChatSession()
+    update = _run(handlers, "plan \ud800", session)[-1]
+    assert "could not be read" in update[-1] and "invalid Unicode" in update[-1]
+    assert session.exchanges == []
