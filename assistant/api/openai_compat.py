@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 
-from assistant.answer.citations import pages
+from assistant.answer.citations import pages, section_within
 from assistant.answer.untrusted import strip_markup
 from assistant.api.errors import ApiError
 from assistant.api.wire import (
@@ -29,6 +29,7 @@ from assistant.api.wire import (
 )
 from assistant.errors import FieldInputError
 from assistant.schemas import AskRequest, AskResponse, ChatMessage, CitationInfo
+from assistant.transcript import literal, page_link
 
 MODEL_NAME = "nhs-assistant"
 MODEL_OWNER = "nhs-assistant"
@@ -64,19 +65,47 @@ def to_ask_request(request: ChatCompletionRequest) -> AskRequest:
     return AskRequest(question=_text_of(request.messages[last_user]), history=history)
 
 
+QUOTE_CHARS = 200  # the quote shown under each source in the message text
+
+
 def source_line(c: CitationInfo) -> str:
-    """``[1] Title — section, p. 4``, without markup a title may carry (clients render this)."""
-    label = strip_markup(" — ".join(x for x in (c.title or c.doc_id, c.section) if x))
+    """``[1] Title — section, p. 4 <https://…#page=4>``: literal Markdown (nothing a title
+    carries can become markup), the address as an autolink a chat client makes clickable."""
+    section = section_within(c.title, c.section)
+    label = " ".join(
+        strip_markup(" — ".join(x for x in (c.title or c.doc_id, section) if x)).split()
+    )
     where = pages(c.page, c.page_end)
-    return f"[{c.n}] {label}, {where}" if where else f"[{c.n}] {label}"
+    line = f"[{c.n}] {literal(label)}" + (f", {where}" if where else "")
+    link = page_link(c.source_url, c.page)
+    return f"{line} <{link}>" if link else line
+
+
+def short_quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """The quote on one line, cut at a word before ``limit`` characters (with "…")."""
+    text = " ".join(strip_markup(text).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def sources_markdown(citations: list[CitationInfo]) -> str:
+    """Each source on its line, its quote below as a block quote; blank lines between, so any
+    Markdown client keeps them apart."""
+    blocks = []
+    for c in citations:
+        block = source_line(c)
+        if c.quote:
+            block += f"\n> {literal(short_quote(c.quote))}"
+        blocks.append(block)
+    return "\n\n".join(blocks)
 
 
 def completion_text(response: AskResponse) -> str:
     """The answer with its numbered sources at the end (a refusal already lists them)."""
     if response.refused or not response.citations:
         return response.answer
-    sources = "\n".join(source_line(c) for c in response.citations)
-    return f"{response.answer}\n\n{SOURCES_HEADING}\n{sources}"
+    return f"{response.answer}\n\n{SOURCES_HEADING}\n\n{sources_markdown(response.citations)}"
 
 
 def _usage(question: str, text: str) -> CompletionUsage:
@@ -96,6 +125,7 @@ def completion_response(question: str, response: AskResponse) -> ChatCompletionR
         choices=[ChatCompletionChoice(message=AssistantMessage(content=text))],
         usage=_usage(question, text),
         answer_id=response.answer_id,
+        refused=response.refused,
         citations=response.citations,
     )
 
@@ -118,6 +148,7 @@ def completion_chunks(response: AskResponse) -> Iterator[ChatCompletionChunk]:
         update={
             "choices": [ChatChunkChoice(delta=ChatDelta(), finish_reason="stop")],
             "answer_id": response.answer_id,
+            "refused": response.refused,
             "citations": response.citations,
         }
     )

@@ -131,6 +131,10 @@ class ChatCompletionResponse(BaseModel):
     choices: list[ChatCompletionChoice]
     usage: CompletionUsage
     answer_id: str
+    refused: bool = Field(
+        description="True when the corpus does not answer: the text then says so and lists the "
+        "nearest sources."
+    )
     citations: list[CitationInfo]
 
 
@@ -154,6 +158,7 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[ChatChunkChoice]
     answer_id: str | None = None
+    refused: bool | None = None
     citations: list[CitationInfo] | None = None
 
 

@@ -183,10 +183,15 @@ def test_openai_client_gets_an_answer_with_sources_and_citations(api):
     text = completion.choices[0].message.content
     direct = api.services.ask(QUESTION)
     assert text.startswith(direct.answer)
-    assert f"\n\n{SOURCES_HEADING}\n[1] " in text
+    assert f"\n\n{SOURCES_HEADING}\n\n[1] " in text
     assert completion.model == MODEL_NAME and completion.choices[0].finish_reason == "stop"
     citations = completion.model_extra["citations"]
     assert [c["n"] for c in citations] == [c.n for c in direct.citations]
+    assert completion.model_extra["refused"] is False and completion.model_extra["answer_id"]
+    # From the text alone: each source's number, title and a quote in a block quote.
+    for c in direct.citations:
+        assert f"[{c.n}] " in text and c.title.split()[0] in text
+        assert "\n> " + " ".join(c.quote.split())[:40] in text
 
 
 def test_openai_client_streams_the_same_text(api):

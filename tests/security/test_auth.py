@@ -46,9 +46,11 @@ PUBLIC = {
     ("GET", "/metrics"): "Prometheus scrape: counts only (README: keep it off the internet)",
     ("GET", "/openapi.json"): "the API's schema",
     ("GET", "/docs"): "Swagger UI over the schema",
-    ("GET", "/docs/oauth2-redirect"): "part of the Swagger UI",
     ("GET", "/redoc"): "ReDoc over the schema",
+    ("MOUNT", "/docs-assets"): "Swagger UI's and ReDoc's scripts and styles, served locally",
+    ("GET", "/redoc-assets/redoc.standalone.js"): "ReDoc's script, its CDN logo made local",
 }
+PUBLIC_FILE_IN_MOUNT = {"/docs-assets": "/docs-assets/swagger-ui.css"}
 # Every other route and the scope it needs.
 KEYED = {
     ("POST", "/v1/ask"): "ask",
@@ -186,6 +188,8 @@ def test_each_key_reaches_exactly_the_routes_of_its_scope(keyed_api, route):
 def test_public_routes_answer_without_a_key(keyed_api):
     with keyed_api.client(key=None) as client:
         for method, path in PUBLIC:
+            if method == "MOUNT":
+                method, path = "GET", PUBLIC_FILE_IN_MOUNT[path]
             r = client.request(method, path)
             assert r.status_code in (200, 503), f"{path}: {r.status_code}"  # readyz: empty index
 
