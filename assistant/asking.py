@@ -41,6 +41,7 @@ from assistant.schemas import (
     DeltaEvent,
     FinalEvent,
     GroundingSummary,
+    Passage,
     RetrievedChunk,
     RetrievedInfo,
     SourcesEvent,
@@ -73,6 +74,25 @@ def citation_info(c: Citation) -> CitationInfo:
 def citation_detail(c: Citation) -> CitationDetail:
     return CitationDetail(
         **citation_info(c).model_dump(), chunk_text=c.chunk_text, score=round(c.score, 6)
+    )
+
+
+def passage_of(c: RetrievedChunk) -> Passage:
+    """A retrieved chunk as ``POST /v1/retrieve`` (and the LangChain retriever) returns it."""
+    return Passage(
+        rank=c.rank,
+        chunk_id=c.chunk_id,
+        doc_id=c.doc_id,
+        title=c.title,
+        section=c.section,
+        page_start=c.page_start,
+        page_end=c.page_end,
+        publisher=c.publisher,
+        source_url=c.source_url,
+        score=round(c.score, 6),
+        kind=c.kind,
+        garbled=c.garbled,
+        text=c.text,
     )
 
 

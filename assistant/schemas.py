@@ -348,6 +348,46 @@ class AskRequest(BaseModel):
     )
 
 
+class RetrieveRequest(BaseModel):
+    """A question for ``POST /v1/retrieve``: ranked passages, no answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text = Field(
+        description="What to search for (the same limits as a question to /v1/ask).",
+        examples=["neighbourhood health team core members"],
+    )
+    k: int = Field(10, ge=1, le=50, description="How many passages to return, best first.")
+    filters: Filters | None = Field(None, description="Only passages matching every filter.")
+
+
+class Passage(BaseModel):
+    """A ranked passage with everything needed to cite it."""
+
+    rank: int = Field(description="1 for the best match.")
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str = Field("", description="Heading path of the passage's start.")
+    page_start: int | None = None
+    page_end: int | None = None
+    publisher: str | None = None
+    source_url: str | None = Field(None, description="The publisher's copy, when known.")
+    score: float = Field(description="Fused retrieval score; higher is better.")
+    kind: ChunkKind = Field("text", description='"table": rows of a table, not sentences.')
+    garbled: bool = Field(
+        False,
+        description="Part of the text was read across two columns by the conversion: check "
+        "the original before quoting it.",
+    )
+    text: str
+
+
+class RetrieveResponse(BaseModel):
+    question: str
+    passages: list[Passage]
+
+
 class CitationInfo(BaseModel):
     """A numbered source as the API returns it (the text marks it [n])."""
 

@@ -61,12 +61,25 @@ from assistant.api.wire import (
     ReadyResponse,
     ReleaseRequest,
 )
-from assistant.asking import AskResult, AskService
+from assistant.asking import AskResult, AskService, passage_of
 from assistant.documents import UPLOAD_FILE_DESCRIPTION
-from assistant.errors import AssistantError, BackendUnavailableError
+from assistant.errors import (
+    AssistantError,
+    BackendUnavailableError,
+    FieldInputError,
+    InvalidInputError,
+)
 from assistant.feedback import UnknownAnswerError
 from assistant.metrics import Metrics
-from assistant.schemas import AskRequest, AskResponse, DeltaEvent, DocumentInfo, UploadResponse
+from assistant.schemas import (
+    AskRequest,
+    AskResponse,
+    DeltaEvent,
+    DocumentInfo,
+    RetrieveRequest,
+    RetrieveResponse,
+    UploadResponse,
+)
 from assistant.services import Services
 
 logger = logging.getLogger(__name__)
@@ -104,6 +117,20 @@ ask_router = APIRouter(prefix="/v1", tags=["ask"])
 def ask(body: AskRequest, ctx: Ctx, _key: AskKey) -> AskResponse:
     """Answer a question from the indexed documents, with numbered citations."""
     return ctx.asker.ask(body).to_response()
+
+
+@ask_router.post(
+    "/retrieve", response_model=RetrieveResponse, responses=errors_doc(*KEYED_ERRORS, 503)
+)
+def retrieve(body: RetrieveRequest, ctx: Ctx, _key: AskKey) -> RetrieveResponse:
+    """Ranked passages for a question, each with what is needed to cite it (document, section,
+    pages, link); no answer is written. The same retrieval and filters as /v1/ask."""
+    try:
+        question = ctx.asker.clean(body.question)
+    except InvalidInputError as exc:
+        raise FieldInputError("question", str(exc)) from exc
+    chunks = ctx.retrieve(question, k=body.k, filters=body.filters)
+    return RetrieveResponse(question=question, passages=[passage_of(c) for c in chunks])
 
 
 @ask_router.post(

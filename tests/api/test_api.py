@@ -616,3 +616,27 @@ def test_serve_command_starts_uvicorn_and_logs_request_ids(tmp_path):
     assert "[probe-1]" in text and "GET /healthz -> 200" in text
     assert 'HTTP/1.1"' not in text  # uvicorn's own access log is off: one line per request
     assert ASK_KEY not in text
+
+
+# --- retrieval -------------------------------------------------------------------------------
+
+
+def test_retrieve_returns_ranked_citable_passages_with_the_same_filters_as_ask(api):
+    with api.client() as client:
+        r = client.post("/v1/retrieve", json={"question": QUESTION, "k": 3})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        direct = api.services.retrieve(QUESTION, k=3)
+        assert [p["chunk_id"] for p in body["passages"]] == [c.chunk_id for c in direct]
+        assert [p["rank"] for p in body["passages"]] == [1, 2, 3][: len(direct)]
+        first = body["passages"][0]
+        assert {"doc_id", "title", "section", "page_start", "source_url", "text"} <= set(first)
+        only = client.post(
+            "/v1/retrieve",
+            json={"question": QUESTION, "filters": {"doc_ids": [first["doc_id"]]}},
+        ).json()["passages"]
+        assert only and {p["doc_id"] for p in only} == {first["doc_id"]}
+        for bad, field in (({"question": "  "}, "question"), ({"question": "x", "k": 0}, "k"),
+                           ({"question": "x", "k": 51}, "k")):  # fmt: skip
+            r = client.post("/v1/retrieve", json=bad)
+            assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == field

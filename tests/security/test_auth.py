@@ -54,6 +54,7 @@ PUBLIC_FILE_IN_MOUNT = {"/docs-assets": "/docs-assets/swagger-ui.css"}
 # Every other route and the scope it needs.
 KEYED = {
     ("POST", "/v1/ask"): "ask",
+    ("POST", "/v1/retrieve"): "ask",
     ("POST", "/v1/ask/stream"): "ask",
     ("POST", "/v1/chat/completions"): "ask",
     ("GET", "/v1/models"): "ask",
