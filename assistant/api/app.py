@@ -201,9 +201,11 @@ def chat_completions(body: ChatCompletionRequest, ctx: Ctx, _key: AskKey) -> Any
     """OpenAI Chat Completions: the last user message is the question."""
     request = to_ask_request(body)
     response = ctx.asker.ask(request).to_response()
+    max_words = body.max_completion_tokens or body.max_tokens
     if not body.stream:
-        return completion_response(request.question, response)
-    chunks = completion_chunks(response)
+        return completion_response(request.question, response, max_words)
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    chunks = completion_chunks(request.question, response, max_words, include_usage)
     return StreamingResponse(_openai_events(chunks), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 

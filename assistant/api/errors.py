@@ -70,6 +70,8 @@ class ApiError(Exception):
         message: str,
         fields: Sequence[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
+        param: str | None = None,
+        type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -77,12 +79,25 @@ class ApiError(Exception):
         self.message = message
         self.fields = list(fields) if fields else None
         self.headers = dict(headers or {})
+        self.param = param  # OpenAI's "param" and "type", for its clients
+        self.type = type
 
 
-def error_body(code: str, message: str, fields: Sequence[FieldError] | None = None) -> dict:
+def error_body(
+    code: str,
+    message: str,
+    fields: Sequence[FieldError] | None = None,
+    param: str | None = None,
+    type: str | None = None,
+) -> dict:
     """The JSON body of an error, with the current request id."""
     detail = ErrorDetail(
-        code=code, message=message, request_id=current_request_id(), fields=fields or None
+        code=code,
+        message=message,
+        request_id=current_request_id(),
+        fields=fields or None,
+        param=param,
+        type=type,
     )
     return ErrorResponse(error=detail).model_dump(exclude_none=True)
 
@@ -93,9 +108,13 @@ def error_response(
     message: str,
     fields: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
+    param: str | None = None,
+    type: str | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        error_body(code, message, fields), status_code=status_code, headers=dict(headers or {})
+        error_body(code, message, fields, param, type),
+        status_code=status_code,
+        headers=dict(headers or {}),
     )
 
 
@@ -126,7 +145,9 @@ def _field_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status_code, exc.code, exc.message, exc.fields, exc.headers)
+    return error_response(
+        exc.status_code, exc.code, exc.message, exc.fields, exc.headers, exc.param, exc.type
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -52,8 +52,38 @@ def _text_of(message: ChatCompletionMessage) -> str:
     return "\n".join(p.text for p in message.content if p.type == "text" and p.text)
 
 
+def _unsupported(param: str, why: str) -> ApiError:
+    return ApiError(
+        400,
+        "unsupported_parameter",
+        f"'{param}' is not supported here: {why}",
+        param=param,
+        type="invalid_request_error",
+    )
+
+
+def check_parameters(request: ChatCompletionRequest) -> None:
+    """400, in OpenAI's error shape naming the parameter, for what cannot be honoured."""
+    extra = request.model_extra or {}
+    if request.n not in (None, 1):
+        raise _unsupported("n", "the assistant gives one answer per question; send n=1")
+    for param in ("tools", "functions"):
+        if extra.get(param):
+            raise _unsupported(param, "the assistant calls no tools; it answers from documents")
+    if extra.get("tool_choice") not in (None, "none"):
+        raise _unsupported("tool_choice", "the assistant calls no tools")
+    response_format = extra.get("response_format")
+    if response_format is not None and (
+        not isinstance(response_format, dict) or response_format.get("type") != "text"
+    ):
+        raise _unsupported("response_format", "answers are text with their sources; use 'text'")
+    if extra.get("logprobs") or extra.get("top_logprobs"):
+        raise _unsupported("logprobs", "answers quote documents or are checked against them")
+
+
 def to_ask_request(request: ChatCompletionRequest) -> AskRequest:
     """The last user message becomes the question; the messages before it, the history."""
+    check_parameters(request)
     if request.model != MODEL_NAME:
         raise ApiError(
             404, "model_not_found", f"model {request.model!r} not found: use {MODEL_NAME!r}"
@@ -116,13 +146,41 @@ def _usage(question: str, text: str) -> CompletionUsage:
     )
 
 
-def completion_response(question: str, response: AskResponse) -> ChatCompletionResponse:
+_SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+")
+
+
+def within_words(response: AskResponse, limit: int | None) -> tuple[AskResponse, bool]:
+    """The answer cut to whole sentences within ``limit`` words (the unit ``usage`` counts),
+    keeping only the citations the kept sentences mark; whether anything was cut."""
+    if limit is None or response.refused or len(response.answer.split()) <= limit:
+        return response, False
+    kept: list[str] = []
+    for sentence in _SENTENCE_END.split(response.answer.strip()):
+        if len(" ".join([*kept, sentence]).split()) > limit:
+            break
+        kept.append(sentence)
+    if not kept:  # one sentence longer than the limit: its first words
+        kept = [" ".join(response.answer.split()[:limit]) + " …"]
+    text = " ".join(kept)
+    marked = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    citations = [c for c in response.citations if c.n in marked]
+    return response.model_copy(update={"answer": text, "citations": citations}), True
+
+
+def completion_response(
+    question: str, response: AskResponse, max_words: int | None = None
+) -> ChatCompletionResponse:
+    response, cut = within_words(response, max_words)
     text = completion_text(response)
     return ChatCompletionResponse(
         id=COMPLETION_ID_PREFIX + response.answer_id,
         created=int(time.time()),
         model=MODEL_NAME,
-        choices=[ChatCompletionChoice(message=AssistantMessage(content=text))],
+        choices=[
+            ChatCompletionChoice(
+                message=AssistantMessage(content=text), finish_reason="length" if cut else "stop"
+            )
+        ],
         usage=_usage(question, text),
         answer_id=response.answer_id,
         refused=response.refused,
@@ -130,8 +188,15 @@ def completion_response(question: str, response: AskResponse) -> ChatCompletionR
     )
 
 
-def completion_chunks(response: AskResponse) -> Iterator[ChatCompletionChunk]:
-    """The completion as chunks: the role, the text piece by piece, then stop and citations."""
+def completion_chunks(
+    question: str,
+    response: AskResponse,
+    max_words: int | None = None,
+    include_usage: bool = False,
+) -> Iterator[ChatCompletionChunk]:
+    """The completion as chunks: the role, the text piece by piece, then stop and citations
+    (and, when asked for, a last chunk with the usage and no choices)."""
+    response, cut = within_words(response, max_words)
     base = ChatCompletionChunk(
         id=COMPLETION_ID_PREFIX + response.answer_id,
         created=int(time.time()),
@@ -146,9 +211,14 @@ def completion_chunks(response: AskResponse) -> Iterator[ChatCompletionChunk]:
             )
     yield base.model_copy(
         update={
-            "choices": [ChatChunkChoice(delta=ChatDelta(), finish_reason="stop")],
+            "choices": [
+                ChatChunkChoice(delta=ChatDelta(), finish_reason="length" if cut else "stop")
+            ],
             "answer_id": response.answer_id,
             "refused": response.refused,
             "citations": response.citations,
         }
     )
+    if include_usage:
+        usage = _usage(question, completion_text(response))
+        yield base.model_copy(update={"choices": [], "usage": usage})

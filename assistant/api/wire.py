@@ -38,6 +38,9 @@ class ErrorDetail(BaseModel):
     code: str = Field(description="Stable machine-readable code, e.g. 'unauthorized'.")
     message: str = Field(description="What went wrong, in words a user can act on.")
     request_id: str = Field(description="Quote this when reporting a problem.")
+    # OpenAI's error fields, on /v1/chat/completions: its clients read them.
+    type: str | None = Field(None, description="OpenAI error type (chat completions only).")
+    param: str | None = Field(None, description="The request parameter at fault, if one is.")
     fields: list[FieldError] | None = None
 
 
@@ -94,14 +97,35 @@ class ChatCompletionMessage(BaseModel):
     content: Text | list[ChatContentPart] | None = None
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = Field(
+        False, description="Send a last chunk with `usage` (and no choices) before `[DONE]`."
+    )
+
+
 class ChatCompletionRequest(BaseModel):
-    """OpenAI Chat Completions request; sampling options are accepted and ignored."""
+    """OpenAI Chat Completions request. Sampling options (`temperature`, `top_p`, `seed`,
+    penalties, `user`) are accepted and ignored: answers quote or are checked against the
+    documents. What cannot be honoured is refused with 400 naming the parameter: `n` above 1,
+    `tools`/`functions`, a `response_format` other than text, `logprobs`."""
 
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(examples=["nhs-assistant"])
     messages: list[ChatCompletionMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Longest answer, in words (the unit `usage` counts: there is no tokenizer); "
+        "whole sentences are kept, and `finish_reason` is `length` when some were cut. The "
+        "sources after the answer are not counted.",
+    )
+    max_completion_tokens: int | None = Field(None, ge=1, description="As `max_tokens`.")
+    n: int | None = Field(None, ge=1, le=128, description="Only 1 is supported.")
 
 
 class AssistantMessage(BaseModel):
@@ -112,7 +136,7 @@ class AssistantMessage(BaseModel):
 class ChatCompletionChoice(BaseModel):
     index: int = 0
     message: AssistantMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: Literal["stop", "length"] = "stop"
 
 
 class CompletionUsage(BaseModel):
@@ -146,7 +170,7 @@ class ChatDelta(BaseModel):
 class ChatChunkChoice(BaseModel):
     index: int = 0
     delta: ChatDelta
-    finish_reason: Literal["stop"] | None = None
+    finish_reason: Literal["stop", "length"] | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -160,6 +184,7 @@ class ChatCompletionChunk(BaseModel):
     answer_id: str | None = None
     refused: bool | None = None
     citations: list[CitationInfo] | None = None
+    usage: CompletionUsage | None = None
 
 
 class ModelInfo(BaseModel):

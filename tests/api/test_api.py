@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -640,3 +641,57 @@ def test_retrieve_returns_ranked_citable_passages_with_the_same_filters_as_ask(a
                            ({"question": "x", "k": 51}, "k")):  # fmt: skip
             r = client.post("/v1/retrieve", json=bad)
             assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == field
+
+
+# --- OpenAI parameters -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"n": 2}, "n"),
+        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"logprobs": True}, "logprobs"),
+    ],
+)
+def test_unsupported_openai_parameters_are_a_400_naming_the_parameter(api, extra, param):
+    import openai
+
+    client = openai_client(api)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(
+            model=MODEL_NAME, messages=[{"role": "user", "content": QUESTION}], **extra
+        )
+    body = err.value.body
+    assert isinstance(body, dict) and body["param"] == param  # openai reads error.param
+    assert body["type"] == "invalid_request_error" and param in body["message"]
+
+
+def test_max_tokens_keeps_whole_sentences_and_says_length(api):
+    client = openai_client(api)
+    messages = [{"role": "user", "content": QUESTION}]
+    whole = client.chat.completions.create(model=MODEL_NAME, messages=messages)
+    answer_words = len(api.services.ask(QUESTION).answer.split())
+    assert answer_words > 8, "the test needs an answer of more than one short sentence"
+    short = client.chat.completions.create(model=MODEL_NAME, messages=messages, max_tokens=8)
+    assert short.choices[0].finish_reason == "length"
+    assert whole.choices[0].finish_reason == "stop"
+    answer = (short.choices[0].message.content or "").split(f"\n\n{SOURCES_HEADING}")[0]
+    assert len(answer.split()) <= 8 or answer.endswith("…")
+    marked = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+    assert {c["n"] for c in short.model_extra["citations"]} == marked
+
+
+def test_stream_options_include_usage_sends_a_usage_chunk(api):
+    client = openai_client(api)
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL_NAME,
+            messages=[{"role": "user", "content": QUESTION}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens > 0
