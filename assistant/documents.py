@@ -10,6 +10,7 @@ code).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -28,8 +29,9 @@ from assistant.errors import (
     UploadTooLargeError,
 )
 from assistant.ingest.loaders import default_registry, detect_kind
+from assistant.ingest.pipeline import metadata_sidecar
 from assistant.redact import redact
-from assistant.schemas import DocumentInfo, IngestReport, UploadResponse
+from assistant.schemas import DocumentInfo, IngestReport, UploadMetadata, UploadResponse
 from assistant.store.base import DocumentRecord, VectorStore
 
 logger = logging.getLogger(__name__)
@@ -122,9 +124,13 @@ class DocumentService:
         records = self.store.list_documents()
         return sorted((document_info(r) for r in records), key=lambda d: d.doc_id)
 
-    def upload(self, file_name: str, data: bytes) -> UploadResponse:
-        """Check, save and index one file. Raises InvalidFileNameError, UploadTooLargeError,
-        UnsupportedDocumentError (content of no supported type) or DocumentError (unreadable)."""
+    def upload(
+        self, file_name: str, data: bytes, metadata: UploadMetadata | None = None
+    ) -> UploadResponse:
+        """Check, save and index one file, with what the uploader says about it (title,
+        publisher, date, link, licence: kept beside the file, so re-indexing keeps them).
+        Raises InvalidFileNameError, UploadTooLargeError, UnsupportedDocumentError (content of
+        no supported type) or DocumentError (unreadable)."""
         name = safe_file_name(file_name)
         if len(data) > self.max_upload_bytes:
             raise UploadTooLargeError(
@@ -134,17 +140,23 @@ class DocumentService:
             detect_kind(data, name)
         except DocumentError as exc:
             raise UnsupportedDocumentError(f"{name}: {exc}") from exc
+        given = metadata.overrides() if metadata is not None else {}
         with self._write_lock:
             previous = self._set_aside(name)
+            sidecar = metadata_sidecar(self.upload_dir / name)
+            earlier_meta = sidecar.read_bytes() if sidecar.is_file() else None
             path = self._save(name, data)
+            self._write_sidecar(sidecar, given)
             try:
                 outcome = self._ingest([path]).files[0]
             except BaseException:
                 self._put_back(path, previous)
+                self._restore_sidecar(sidecar, earlier_meta)
                 raise
             if outcome.status == "failed" or outcome.doc_id is None:
                 # The index still holds the earlier upload of this name: keep its file too.
                 self._put_back(path, previous)
+                self._restore_sidecar(sidecar, earlier_meta)
                 raise DocumentError(f"{name}: {outcome.reason or 'could not be indexed'}")
             if previous is not None:
                 previous.unlink(missing_ok=True)
@@ -157,6 +169,20 @@ class DocumentService:
             embedded=outcome.embedded,
             seconds=round(outcome.seconds, 3),
         )
+
+    @staticmethod
+    def _write_sidecar(sidecar: Path, given: dict[str, str]) -> None:
+        if given:
+            sidecar.write_text(json.dumps(given, ensure_ascii=False), encoding="utf-8")
+        else:  # an upload without metadata says what the file says, not an older upload's
+            sidecar.unlink(missing_ok=True)
+
+    @staticmethod
+    def _restore_sidecar(sidecar: Path, earlier: bytes | None) -> None:
+        if earlier is None:
+            sidecar.unlink(missing_ok=True)
+        else:
+            sidecar.write_bytes(earlier)
 
     def _set_aside(self, name: str) -> Path | None:
         """Move an earlier upload of the same name to a hidden file (ingestion skips dot files),
@@ -232,4 +258,5 @@ class DocumentService:
                 source = Path(record.source_path)
                 if source.parent.resolve() == self.upload_dir.resolve():
                     source.unlink(missing_ok=True)
+                    metadata_sidecar(source).unlink(missing_ok=True)
         logger.info("deleted document %s", redact(doc_id))

@@ -471,6 +471,32 @@ class DocumentInfo(BaseModel):
     )
 
 
+class UploadMetadata(BaseModel):
+    """What an uploader may say about a document (``POST /v1/documents`` form fields); each
+    wins over what the file says about itself and is shown in citations."""
+
+    # "ignore": the multipart form also carries the file itself.
+    model_config = ConfigDict(extra="ignore")
+
+    title: Text | None = Field(None, min_length=1, max_length=300)
+    publisher: Text | None = Field(None, min_length=1, max_length=200)
+    date: str | None = Field(
+        None,
+        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+        description="Publication date: YYYY-MM-DD, YYYY-MM or YYYY.",
+    )
+    source_url: str | None = Field(
+        None,
+        max_length=2000,
+        pattern=r"^https?://[^\s<>\"]+$",
+        description="The publisher's copy (http or https).",
+    )
+    licence: Text | None = Field(None, min_length=1, max_length=100)
+
+    def overrides(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class UploadResponse(BaseModel):
     """What indexing an uploaded file did."""
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
@@ -78,6 +78,7 @@ from assistant.schemas import (
     DocumentInfo,
     RetrieveRequest,
     RetrieveResponse,
+    UploadMetadata,
     UploadResponse,
 )
 from assistant.services import Services
@@ -265,10 +266,13 @@ def upload_document(
     file: Annotated[UploadFile, File(description=UPLOAD_FILE_DESCRIPTION)],
     ctx: Ctx,
     _key: AdminKey,
+    metadata: Annotated[UploadMetadata, Form()],
 ) -> UploadResponse:
-    """Upload a document and index it (same pipeline as `nhs-assistant ingest`)."""
+    """Upload a document and index it (same pipeline as `nhs-assistant ingest`). The optional
+    form fields `title`, `publisher`, `date`, `source_url` and `licence` win over what the
+    file says about itself; citations and GET /v1/documents show them."""
     data = file.file.read(ctx.documents.max_upload_bytes + 1)
-    return ctx.documents.upload(file.filename or "", data)
+    return ctx.documents.upload(file.filename or "", data, metadata)
 
 
 @documents_router.delete(

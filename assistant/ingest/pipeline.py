@@ -18,6 +18,7 @@ server do not delete each other's work in progress.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import multiprocessing as mp
 import re
@@ -71,6 +72,26 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def metadata_sidecar(path: Path) -> Path:
+    """Where an upload's metadata is kept: a hidden file beside it (ingestion skips dot files)."""
+    return path.parent / f".{path.name}.meta.json"
+
+
+def sidecar_overrides(path: Path) -> tuple[dict[str, Any], str]:
+    """The metadata saved with an upload (title, publisher, date, source_url, licence) and its
+    text, or ({}, "") when there is none or it cannot be read."""
+    sidecar = metadata_sidecar(path)
+    try:
+        text = sidecar.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return {}, ""
+    if not isinstance(data, dict):
+        return {}, ""
+    allowed = ("title", "publisher", "date", "source_url", "licence")
+    return {k: str(v) for k, v in data.items() if k in allowed and v}, text
 
 
 def doc_id_for(path: Path) -> str:
@@ -255,11 +276,14 @@ class Ingestor:
                     f"file is {size_mb:.1f} MB; the limit is {self.settings.max_file_mb:g} MB"
                 )
             sha = file_sha256(path)
+            given, given_text = sidecar_overrides(path)
+            if given_text:  # new metadata for the same file is a change too
+                sha = hashlib.sha256(f"{sha}\n{given_text}".encode()).hexdigest()
             previous = self.store.get_document(doc_id)
             if previous is not None and previous.meta.sha256 == sha and self._complete(previous):
                 outcome.status, outcome.chunks = "unchanged", len(previous.chunk_ids)
                 return outcome
-            overrides = self.manifest.overrides_for(path.name)
+            overrides = {**self.manifest.overrides_for(path.name), **given}
             if self.isolate_parsing:
                 doc = parse_with_timeout(path, doc_id, overrides, self.settings.file_timeout_s)
             else:

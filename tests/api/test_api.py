@@ -695,3 +695,58 @@ def test_stream_options_include_usage_sends_a_usage_chunk(api):
     )
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens > 0
+
+
+# --- upload metadata --------------------------------------------------------------------------
+
+WARD_NOTE = b"# Ward guide\n\nHandover happens at 07:30 and 19:30 on every ward, led by the nurse in charge.\n"
+
+
+def test_upload_metadata_is_listed_cited_kept_on_reindex_and_validated(fresh_api):
+    given = {
+        "title": "Ward handover standard",
+        "publisher": "St Elsewhere NHS Foundation Trust",
+        "date": "2026-03-01",
+        "source_url": "https://intranet.example.nhs.uk/ward-handover.pdf",
+        "licence": "internal use",
+    }
+    with fresh_api.client(ADMIN_KEY) as client:
+        up = client.post(
+            "/v1/documents", files={"file": ("ward.md", WARD_NOTE, "text/markdown")}, data=given
+        )
+        assert up.status_code == 201, up.text
+        [doc] = [
+            d for d in client.get("/v1/documents").json()["documents"] if d["doc_id"] == "ward.md"
+        ]
+        assert {k: doc[k] for k in given} == given
+        answer = client.post("/v1/ask", json={"question": "When does ward handover happen?"}).json()
+        cited = [c for c in answer["citations"] if c["doc_id"] == "ward.md"]
+        assert cited and cited[0]["title"] == given["title"]
+        assert cited[0]["publisher"] == given["publisher"]
+        assert cited[0]["source_url"] == given["source_url"]
+        # The document read again (a release, a restart) keeps what the uploader said.
+        fresh_api.services.ingest([fresh_api.services.settings.data_dir / "uploads"])
+        again = client.get("/v1/documents").json()["documents"]
+        assert [d["title"] for d in again if d["doc_id"] == "ward.md"] == [given["title"]]
+        for field, bad in (("date", "March 2026"), ("source_url", "javascript:alert(1)"),
+                           ("title", "x" * 301)):  # fmt: skip
+            r = client.post(
+                "/v1/documents",
+                files={"file": ("ward.md", WARD_NOTE, "text/markdown")},
+                data={field: bad},
+            )
+            assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == field
+        # Uploaded again without metadata: the file's own title.
+        plain = client.post(
+            "/v1/documents", files={"file": ("ward.md", WARD_NOTE, "text/markdown")}
+        )
+        assert plain.status_code == 201, plain.text
+        titles = [
+            d["title"]
+            for d in client.get("/v1/documents").json()["documents"]
+            if d["doc_id"] == "ward.md"
+        ]
+        assert titles == ["Ward guide"]
+        assert client.delete("/v1/documents/ward.md").status_code == 200
+    leftovers = list((fresh_api.services.settings.data_dir / "uploads").glob("*ward.md*"))
+    assert leftovers == []
