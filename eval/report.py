@@ -95,6 +95,8 @@ def write_markdown(report: dict[str, Any], out: Path) -> Path:
         parts += [f"## {split} ({int(n)} questions)", "", markdown_table(summaries), ""]
         chosen = [q for q in report["questions"]["project"] if split in ("all", q.get("split"))]
         parts += [confusion_table(refusal_confusion(chosen)), ""]
+    if report.get("by_kind"):
+        parts += ["## The project, by kind of question", "", markdown_table(report["by_kind"]), ""]
     if report.get("gate"):
         parts += ["## Thresholds", ""]
         parts += [
@@ -171,7 +173,10 @@ def _charts(report: dict[str, Any]) -> list[tuple[str, str]]:
 def write_html(report: dict[str, Any], out: Path) -> Path:
     e = html.escape
     rows = []
-    for split, summaries in report["summary"].items():
+    tables = [(split, s) for split, s in report["summary"].items()]
+    if report.get("by_kind"):
+        tables.append(("The project, by kind of question", report["by_kind"]))
+    for split, summaries in tables:
         systems = list(summaries)
         head = "".join(f"<th>{e(s)}</th>" for s in systems)
         body = "".join(

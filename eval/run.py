@@ -14,7 +14,7 @@ from assistant.errors import ConfigurationError
 from assistant.schemas import Answer
 from assistant.services import Services, build_services
 from eval.baselines import RECIPE_TOP_K, CachingEmbedder, LangChainRecipe, ablated_retriever
-from eval.dataset import EvalItem, EvidenceResolver, load_dataset
+from eval.dataset import NO_KIND, EvalItem, EvidenceResolver, load_dataset
 from eval.gate import check_thresholds, gate, load_thresholds
 from eval.metrics import REGISTRY
 from eval.report import write_html, write_json, write_markdown
@@ -127,6 +127,13 @@ def run_evaluation(
         }
         for sp in splits
     }
+    kinds = sorted({i.kind or NO_KIND for i in items})
+    by_kind = {
+        k: summarise(
+            [r for r in results["project"] if (r.item.kind or NO_KIND) == k], evaluator.metrics
+        )
+        for k in kinds
+    }
     checks = gate(summary["all"]["project"], bounds)
     report = {
         "dataset": str(dataset),
@@ -138,6 +145,7 @@ def run_evaluation(
             "failed": [f.path for f in report_ingest.failed],
         },
         "summary": summary,
+        "by_kind": by_kind,
         "gate": checks,
         "questions": {
             name: [question_record(r, evaluator.metrics) for r in rs]
