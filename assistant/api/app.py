@@ -36,10 +36,13 @@ from assistant.api.openai_compat import (
     to_ask_request,
 )
 from assistant.api.openapi_docs import (
+    ANSWER_LINKS,
     ASK_STREAM_CONTENT,
     CHAT_STREAM_CONTENT,
     KEYED_ERRORS,
+    UPLOAD_LINKS,
     errors_doc,
+    with_links,
 )
 from assistant.api.request_context import (
     INTERNAL_ERROR_MESSAGE,
@@ -114,7 +117,12 @@ AdminKey = Annotated[Principal, Depends(require("admin"))]
 ask_router = APIRouter(prefix="/v1", tags=["ask"])
 
 
-@ask_router.post("/ask", response_model=AskResponse, responses=errors_doc(*KEYED_ERRORS, 503))
+@ask_router.post(
+    "/ask",
+    response_model=AskResponse,
+    responses=with_links(errors_doc(*KEYED_ERRORS, 503), 200, ANSWER_LINKS),
+    operation_id="ask",
+)
 def ask(body: AskRequest, ctx: Ctx, _key: AskKey) -> AskResponse:
     """Answer a question from the indexed documents, with numbered citations."""
     return ctx.asker.ask(body).to_response()
@@ -232,6 +240,7 @@ feedback_router = APIRouter(prefix="/v1", tags=["feedback"])
     response_model=FeedbackResponse,
     status_code=201,
     responses=errors_doc(*KEYED_ERRORS, 404, 503),
+    operation_id="give_feedback",
 )
 def give_feedback(body: FeedbackRequest, ctx: Ctx, _key: AskKey) -> FeedbackResponse:
     """Rate an answer (by its ``answer_id``) up or down, with an optional comment."""
@@ -260,7 +269,8 @@ def list_documents(ctx: Ctx, _key: AdminKey) -> DocumentList:
     "/documents",
     response_model=UploadResponse,
     status_code=201,
-    responses=errors_doc(*KEYED_ERRORS, 415, 503),
+    responses=with_links(errors_doc(*KEYED_ERRORS, 415, 503), 201, UPLOAD_LINKS),
+    operation_id="upload_document",
 )
 def upload_document(
     file: Annotated[UploadFile, File(description=UPLOAD_FILE_DESCRIPTION)],
@@ -279,6 +289,7 @@ def upload_document(
     "/documents/{doc_id}",
     response_model=DeleteResponse,
     responses=errors_doc(*KEYED_ERRORS, 404, 503),
+    operation_id="delete_document",
 )
 def delete_document(doc_id: str, ctx: Ctx, _key: AdminKey) -> DeleteResponse:
     """Remove a document and its passages from the index."""
@@ -290,6 +301,7 @@ def delete_document(doc_id: str, ctx: Ctx, _key: AdminKey) -> DeleteResponse:
     "/documents/{doc_id}/release",
     response_model=DocumentInfo,
     responses=errors_doc(*KEYED_ERRORS, 404, 422, 503),
+    operation_id="release_passages",
 )
 def release_passages(
     doc_id: str, ctx: Ctx, _key: AdminKey, body: ReleaseRequest | None = None

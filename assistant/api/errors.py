@@ -7,7 +7,7 @@ Every error body is ``{"error": {"code", "message", "request_id", "fields"?}}``;
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -152,16 +152,53 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = _field_errors(exc.errors())
+    errors = exc.errors()
+    bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if bad_json is not None:
+        # ("body", 17): the body does not parse, at that character.
+        where = bad_json["loc"][-1] if len(bad_json["loc"]) > 1 else None
+        why = (bad_json.get("ctx") or {}).get("error") or "not valid JSON"
+        message = f"the body is not valid JSON ({why}" + (
+            f", at character {where})" if isinstance(where, int) else ")"
+        )
+        return error_response(
+            400, "invalid_json", message, [FieldError(field="body", message=message)]
+        )
+    fields = _field_errors(errors)
     summary = "; ".join(f"{f.field}: {f.message}" for f in fields[:3])
     return error_response(422, "invalid_request", f"invalid request: {summary}", fields)
+
+
+def _routes(routes: Sequence[Any]) -> Iterator[Any]:
+    """Every route, through included routers (FastAPI nests them)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app takes at this path (Starlette names only the first
+    route's, though several routes may share a path)."""
+    methods: set[str] = set()
+    for route in _routes(request.app.router.routes):
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(request.url.path):
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (methods := allowed_methods(request)):
+        headers["Allow"] = ", ".join(methods)
+        message = f"method {request.method} is not allowed here; use {headers['Allow']}"
+    return error_response(exc.status_code, code, message, headers=headers)
 
 
 def describe_assistant_error(exc: AssistantError) -> tuple[int, ErrorResponse]:

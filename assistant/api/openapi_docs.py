@@ -60,3 +60,31 @@ def errors_doc(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {
         code: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[code]} for code in codes
     }
+
+
+# OpenAPI links: how one operation's response feeds the next (clients and stateful testing read
+# them): an answer's id to feedback on it, an upload's document id to its removal or release.
+ANSWER_LINKS = {
+    "RateThisAnswer": {
+        "operationId": "give_feedback",
+        "requestBody": {"answer_id": "$response.body#/answer_id", "rating": "up"},
+        "description": "Rate the answer just given.",
+    }
+}
+UPLOAD_LINKS = {
+    "RemoveThisDocument": {
+        "operationId": "delete_document",
+        "parameters": {"doc_id": "$response.body#/doc_id"},
+        "description": "Remove the document just uploaded.",
+    },
+    "ReleaseItsPassages": {
+        "operationId": "release_passages",
+        "parameters": {"doc_id": "$response.body#/doc_id"},
+        "description": "Let the uploaded document's quarantined passages through.",
+    },
+}
+
+
+def with_links(responses: dict[int | str, dict[str, Any]], status: int, links: dict) -> dict:
+    """``responses`` with ``links`` on the success status."""
+    return {**responses, status: {**responses.get(status, {}), "links": links}}

@@ -750,3 +750,17 @@ def test_upload_metadata_is_listed_cited_kept_on_reindex_and_validated(fresh_api
         assert client.delete("/v1/documents/ward.md").status_code == 200
     leftovers = list((fresh_api.services.settings.data_dir / "uploads").glob("*ward.md*"))
     assert leftovers == []
+
+
+def test_a_wrong_method_names_every_allowed_one_and_bad_json_names_the_body(api):
+    with api.client(ADMIN_KEY) as client:
+        r = client.put("/v1/documents")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+        assert "use GET, POST" in r.json()["error"]["message"]
+        assert client.get("/v1/ask").headers["allow"] == "POST"
+        bad = client.post(
+            "/v1/ask", content=b'{"question": "x",', headers={"Content-Type": "application/json"}
+        )
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
+        [field] = bad.json()["error"]["fields"]
+        assert field["field"] == "body" and "at character 17" in field["message"]

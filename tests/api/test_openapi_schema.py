@@ -72,3 +72,44 @@ def test_every_operation_conforms_to_the_openapi_schema(fuzzed_api: RunningApi):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             _fuzz_operation(operation, mode, failures)
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.integration
+def test_stateful_sequences_over_the_schema_links_conform(tmp_path_factory):
+    """Schemathesis's stateful phase on a scratch index: sequences that follow the schema's
+    links (an answer to its feedback, an upload to its removal or release) with every check."""
+    root = tmp_path_factory.mktemp("stateful")
+    with serve(ingested_services(root / "data", root / "corpus")) as running:
+        schema = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json")
+        links = [
+            (op.label, name)
+            for result in schema.get_all_operations()
+            for op in [result.ok()]
+            for response in op.definition.raw.get("responses", {}).values()
+            for name in response.get("links", {})
+        ]
+        assert {name for _, name in links} >= {
+            "RateThisAnswer",
+            "RemoveThisDocument",
+            "ReleaseItsPassages",
+        }
+
+        class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+            def get_call_kwargs(self, case):
+                return {"headers": {"Authorization": f"Bearer {ADMIN_KEY}"}}
+
+            def validate_response(self, response, case, additional_checks=(), **kwargs):
+                case.validate_response(response, checks=CHECKS)
+
+        Workflow.run(
+            settings=settings(
+                max_examples=25,
+                stateful_step_count=4,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+            )
+        )
+        # The sequences went past single calls: answers were rated through the link.
+        assert list(running.services.feedback.records()), "no answer was rated via its link"
