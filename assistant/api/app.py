@@ -416,6 +416,40 @@ def add_offline_docs(app: FastAPI) -> None:
         )
 
 
+REQUEST_ID_HEADER_DOC = {
+    "X-Request-ID": {
+        "description": "The client's request id, or a new one; every log line carries it.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def configured_openapi(app: FastAPI, modes: list[str]) -> None:
+    """The schema as this server is configured: the answer modes it offers (``llm`` only with
+    a model configured), and the ``X-Request-ID`` header every response carries."""
+    from fastapi.openapi.utils import get_openapi
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for name in ("AskRequest",):
+            mode = schema["components"]["schemas"][name]["properties"]["mode"]
+            for option in mode.get("anyOf", []):
+                if "enum" in option:
+                    option["enum"] = list(modes)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    response.setdefault("headers", {}).update(REQUEST_ID_HEADER_DOC)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
 def create_app(services: Services) -> FastAPI:
     """The API over ``services``; raises ConfigurationError when no API key is configured."""
     settings = services.settings.api
@@ -431,6 +465,7 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     add_offline_docs(app)
+    configured_openapi(app, services.asker.modes)
     guard = app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
     app.state.services = services
     install_error_handlers(app)

@@ -113,3 +113,20 @@ def test_stateful_sequences_over_the_schema_links_conform(tmp_path_factory):
         )
         # The sequences went past single calls: answers were rated through the link.
         assert list(running.services.feedback.records()), "no answer was rated via its link"
+
+
+def test_the_schema_says_what_this_server_is_configured_to_do(tmp_path):
+    """The modes an extractive-only server offers, and the request id on every response."""
+    from assistant.api import create_app
+    from assistant.services import build_services
+    from tests.api.conftest import api_settings
+
+    schema = create_app(build_services(api_settings(tmp_path / "data"))).openapi()
+    mode = schema["components"]["schemas"]["AskRequest"]["properties"]["mode"]
+    assert [o["enum"] for o in mode["anyOf"] if "enum" in o] == [["extractive"]]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                assert "X-Request-ID" in response.get("headers", {}), (path, method, status)
+    retrieve = schema["components"]["schemas"]["RetrieveRequest"]["properties"]["k"]
+    assert (retrieve["minimum"], retrieve["maximum"]) == (1, 50)
