@@ -63,6 +63,7 @@ def citation_info(c: Citation) -> CitationInfo:
         page=c.page,
         page_end=c.page_end,
         document_quarantined=c.document_quarantined,
+        document_warning=c.document_warning,
         quote=c.quote,
         quotes=c.quotes,
         source_url=c.source_url,
@@ -194,6 +195,7 @@ class AskService:
         recorder: AnswerObserver | None = None,
         observers: list[AnswerObserver] | None = None,
         quarantined: Callable[[str], int] | None = None,
+        document_warning: Callable[[str], str | None] | None = None,
     ) -> None:
         self.retriever = retriever
         self.answerers = answerers
@@ -205,6 +207,7 @@ class AskService:
         self.observers = list(observers or [])
         # How many planted passages a document has held back (for the citations' warning).
         self.quarantined = quarantined
+        self.document_warning = document_warning
 
     # --- modes and validation -------------------------------------------------------------
 
@@ -295,6 +298,13 @@ class AskService:
                     }
                     for c in event.answer.citations:
                         c.document_quarantined = held[c.doc_id]
+                if self.document_warning is not None:
+                    warned = {
+                        d: self.document_warning(d)
+                        for d in {c.doc_id for c in event.answer.citations}
+                    }
+                    for c in event.answer.citations:
+                        c.document_warning = warned[c.doc_id]
                 yield self._report(asked, event.answer, record)
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:

@@ -7,6 +7,7 @@ Nothing else in the package reads ``os.environ``: the composition root receives 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -111,6 +112,11 @@ class RetrievalSettings(BaseModel):
 
 class AnswerSettings(BaseModel):
     mode: AnswerMode = Field("extractive", description="'extractive' (no LLM) or 'llm'.")
+    as_of: date | None = Field(
+        None,
+        description="Answer as of this date (YYYY-MM-DD): a cited document whose period ended "
+        "before it, or that is superseded, carries a warning. Default: today.",
+    )
     max_sentences: int = Field(5, ge=1, le=20, description="Sentences in an extractive answer.")
     min_evidence: float = Field(
         0.15,

@@ -31,6 +31,11 @@ class QuarantinedPassage(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+LifecycleStatus = Literal[
+    "current", "superseded", "withdrawn", "historical", "consultation/draft", "unknown"
+]
+
+
 class DocumentMeta(BaseModel):
     """What is known about a source document (from its content, its file, or the manifest)."""
 
@@ -44,6 +49,12 @@ class DocumentMeta(BaseModel):
     themes: list[str] = Field(default_factory=list)
     sha256: str = ""
     pages: int | None = None
+    # Lifecycle (assistant.lifecycle): when it was published, the period it governs ("2025/26",
+    # "2026/27-2028/29"), whether it is current, and what replaces it (a document id).
+    published: str | None = None
+    period: str | None = None
+    status: LifecycleStatus = "unknown"
+    superseded_by: str | None = None
     # Planted passages held back at ingestion, and those an admin has released as false alarms.
     quarantined: list[QuarantinedPassage] = Field(default_factory=list)
     released: list[str] = Field(default_factory=list)
@@ -169,6 +180,9 @@ class Citation(BaseModel):
     # Planted passages held back from the cited document at ingestion (the passage quoted is
     # not one of them): a reason to read the document with care.
     document_quarantined: int = 0
+    # The cited document is superseded, withdrawn, historical or past its period (see
+    # assistant.lifecycle): what a reader must know before acting on the quote.
+    document_warning: str | None = None
     quote: str
     quotes: list[str] = Field(default_factory=list)
     spans: list[tuple[int, int]] = Field(default_factory=list)
@@ -401,6 +415,9 @@ class CitationInfo(BaseModel):
     # Planted passages held back from the cited document at ingestion (the passage quoted is
     # not one of them): a reason to read the document with care.
     document_quarantined: int = 0
+    # The cited document is superseded, withdrawn, historical or past its period (see
+    # assistant.lifecycle): what a reader must know before acting on the quote.
+    document_warning: str | None = None
     quote: str
     quotes: list[str] = Field(default_factory=list)
     source_url: str | None = None
@@ -460,6 +477,10 @@ class DocumentInfo(BaseModel):
     licence: str | None = None
     themes: list[str] = Field(default_factory=list)
     pages: int | None = None
+    published: str | None = None
+    period: str | None = Field(None, description='The years it governs, e.g. "2025/26".')
+    status: LifecycleStatus = "unknown"
+    superseded_by: str | None = Field(None, description="The document id that replaces it.")
     chunks: int
     indexed_at: str = ""
     quarantined: list[QuarantinedPassage] = Field(
@@ -492,6 +513,13 @@ class UploadMetadata(BaseModel):
         description="The publisher's copy (http or https).",
     )
     licence: Text | None = Field(None, min_length=1, max_length=100)
+    period: Text | None = Field(
+        None, min_length=1, max_length=40, description='The years it governs, e.g. "2025/26".'
+    )
+    status: LifecycleStatus | None = Field(None, description="Whether it still stands.")
+    superseded_by: Text | None = Field(
+        None, min_length=1, max_length=200, description="The document id that replaces it."
+    )
 
     def overrides(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import cast
 
+from assistant import lifecycle
 from assistant.answer.base import Answerer
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.followup import Condenser, LLMCondenser, RuleCondenser
@@ -131,7 +133,23 @@ class Services:
             recorder=self.record_answer,
             observers=[self.metrics.observe_answer, log_answer],
             quarantined=self.quarantined_passages,
+            document_warning=self.document_warning,
         )
+
+    def document_warning(self, doc_id: str) -> str | None:
+        """What a reader must know before acting on document ``doc_id`` as of the configured
+        date (``answer.as_of``, else today): superseded, withdrawn, or past its period."""
+        record = self.store.get_document(doc_id)
+        if record is None:
+            return None
+
+        def title_of(other: str) -> str | None:
+            found = self.store.get_document(other)
+            if found is not None:
+                return found.meta.title
+            return self.ingestor.manifest.title_for_id(other)
+
+        return lifecycle.warning(record.meta, self.settings.answer.as_of or date.today(), title_of)
 
     def quarantined_passages(self, doc_id: str) -> int:
         """How many planted passages the document ``doc_id`` has held back (0 if unknown)."""

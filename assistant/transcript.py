@@ -96,6 +96,8 @@ def _citation_markdown(c: Citation) -> str:
     link = page_link(c.source_url, c.page)
     if link:
         lines.append(f"<{link}>")
+    if c.document_warning:
+        lines += ["", f"**⚠ {literal(_one_line(c.document_warning))}**"]
     lines.append("")
     lines.append(_quote_block(c.quote))
     return "\n".join(lines)

@@ -144,12 +144,29 @@ def citation_html(c: Citation, turn: int, open_: bool = False) -> str:
     )
     return (
         f'<details class="citation" id="{cite_id(turn, c.n)}"{" open" if open_ else ""}>'
-        f'<summary><span class="cite-n">[{c.n}]</span> {_e(c.title or c.doc_id)}</summary>'
+        f'<summary><span class="cite-n">[{c.n}]</span> {_e(c.title or c.doc_id)}'
+        f"{lifecycle_badge_html(c)}</summary>"
         f'<p class="cite-meta">{meta}</p>'
+        f"{lifecycle_warning_html(c)}"
         f"{quarantine_warning_html(c)}"
         f'<blockquote class="cite-passage">{_highlighted(c)}</blockquote>'
         f"{link}</details>"
     )
+
+
+def lifecycle_badge_html(c: Citation) -> str:
+    """A short badge in the citation's summary line when its document may be out of date."""
+    if not c.document_warning:
+        return ""
+    label = "superseded" if c.document_warning.startswith("Superseded") else "check date"
+    return f' <span class="badge-warning">{_e(label)}</span>'
+
+
+def lifecycle_warning_html(c: Citation) -> str:
+    """The warning in full, under the citation's title: superseded, withdrawn, or dated."""
+    if not c.document_warning:
+        return ""
+    return f'<p class="cite-warning" role="note">⚠ {_e(c.document_warning)}</p>'
 
 
 def quarantine_warning_html(c: Citation) -> str:

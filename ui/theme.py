@@ -95,6 +95,9 @@ CSS = f"""
 #sources-panel .refusal-note {{ border-left: 4px solid {NHS_RED}; padding: 4px 10px;
   color: {NHS_BLACK}; }}
 #feedback-status p {{ color: {NHS_BLACK}; }}
+#sources-panel .badge-warning, #cite-drawer .badge-warning {{ background: {NHS_WARM_YELLOW};
+  color: {NHS_BLACK}; font-size: 0.8rem; padding: 0 6px; border-radius: 2px;
+  margin-left: 4px; }}
 #download, #new-conversation {{ white-space: nowrap; min-width: max-content !important; }}
 #filter-chips .filter-chips {{ margin: 4px 0; color: {NHS_BLACK}; font-size: 0.9rem; }}
 #filter-chips .chip {{ display: inline-block; background: {NHS_PALE_GREY}; color: {NHS_BLACK};

@@ -125,6 +125,8 @@ def sources_markdown(citations: list[CitationInfo]) -> str:
     blocks = []
     for c in citations:
         block = source_line(c)
+        if c.document_warning:
+            block += f"\n⚠ {literal(c.document_warning)}"
         if c.quote:
             block += f"\n> {literal(short_quote(c.quote))}"
         blocks.append(block)

@@ -83,6 +83,10 @@ def print_sources(answer: Answer) -> None:
                 f"[{c.n}] [bold]{c.title}[/bold]" + (f" — {where}" if where else ""),
                 highlight=False,
             )
+            if c.document_warning:
+                console.print(
+                    f"    ⚠ {c.document_warning}", style="yellow", highlight=False, markup=False
+                )
             if not answer.refused:
                 for quote in c.quotes:
                     console.print(f'    "{" ".join(quote.split())}"', style="dim", highlight=False)

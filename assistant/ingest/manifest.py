@@ -10,7 +10,18 @@ from assistant.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = PROJECT_ROOT / "corpus" / "sources.toml"
-OVERRIDE_FIELDS = ("title", "publisher", "date", "source_url", "licence", "themes")
+OVERRIDE_FIELDS = (
+    "title",
+    "publisher",
+    "date",
+    "source_url",
+    "licence",
+    "themes",
+    "published",
+    "period",
+    "status",
+    "superseded_by",
+)
 
 
 class Manifest:

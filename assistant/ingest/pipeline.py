@@ -90,7 +90,8 @@ def sidecar_overrides(path: Path) -> tuple[dict[str, Any], str]:
         return {}, ""
     if not isinstance(data, dict):
         return {}, ""
-    allowed = ("title", "publisher", "date", "source_url", "licence")
+    allowed = ("title", "publisher", "date", "source_url", "licence", "period", "status",
+               "superseded_by")  # fmt: skip
     return {k: str(v) for k, v in data.items() if k in allowed and v}, text
 
 

@@ -709,6 +709,8 @@ def test_upload_metadata_is_listed_cited_kept_on_reindex_and_validated(fresh_api
         "date": "2026-03-01",
         "source_url": "https://intranet.example.nhs.uk/ward-handover.pdf",
         "licence": "internal use",
+        "period": "2026/27",
+        "status": "current",
     }
     with fresh_api.client(ADMIN_KEY) as client:
         up = client.post(

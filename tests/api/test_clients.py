@@ -20,7 +20,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.corpus]
 PDF = "hee-data-driven-healthcare-2030-summary-2021.pdf"
 QUESTION = "What is recommendation 6 on chief knowledge officers?"
 # In the message text: "[n] Title, p. 12 <link>" then "> quote".
-SOURCE = re.compile(r"^\[(\d+)\] .*?\bpp?\. (\d+)(?:–\d+)?(?: <\S+>)?\n> (.+)$", re.MULTILINE)
+# A warning line may stand between them when the document is dated (assistant.lifecycle).
+SOURCE = re.compile(
+    r"^\[(\d+)\] .*?\bpp?\. (\d+)(?:–\d+)?(?: <\S+>)?\n(?:⚠ .*\n)?> (.+)$", re.MULTILINE
+)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,18 @@ __all__ = [
     "useless_title",
 ]
 
-OVERRIDABLE = ("title", "publisher", "date", "source_url", "licence", "themes")
+OVERRIDABLE = (
+    "title",
+    "publisher",
+    "date",
+    "source_url",
+    "licence",
+    "themes",
+    "published",
+    "period",
+    "status",
+    "superseded_by",
+)
 
 
 def apply_overrides(meta: DocumentMeta, overrides: Mapping[str, Any] | None) -> DocumentMeta:

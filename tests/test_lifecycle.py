@@ -1,0 +1,138 @@
+"""Document lifecycle: periods read, and the warning a citation carries, as of a date."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+
+import pytest
+
+from assistant.lifecycle import period_dates, warning
+from assistant.schemas import AskRequest, DocumentMeta
+from tests.conftest import PROJECT_ROOT
+
+TITLES = {"mtpf": "Medium term planning framework"}
+
+
+def meta(**kw: object) -> DocumentMeta:
+    return DocumentMeta(doc_id="d", title="T", file_name="d.md", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("period", "span"),
+    [
+        ("2025/26", (date(2025, 4, 1), date(2026, 3, 31))),
+        ("2026/27 to 2028/29", (date(2026, 4, 1), date(2029, 3, 31))),
+        ("2026/27–2030/31", (date(2026, 4, 1), date(2031, 3, 31))),
+        ("2025", (date(2025, 1, 1), date(2025, 12, 31))),
+        ("2025-2035", (date(2025, 1, 1), date(2035, 12, 31))),
+        ("unknown", None),
+        ("next year", None),
+    ],
+)
+def test_periods_are_read_as_nhs_financial_or_calendar_years(period, span):
+    assert period_dates(period) == span
+
+
+def test_a_superseded_document_names_its_successor_and_its_period():
+    text = warning(
+        meta(status="superseded", period="2025/26", superseded_by="mtpf"),
+        date(2026, 12, 7),
+        TITLES.get,
+    )
+    assert text is not None and text.startswith("Superseded by Medium term planning framework.")
+    assert "It covers 2025/26." in text
+
+
+def test_a_period_that_has_ended_is_said_even_when_nothing_replaces_it():
+    guide = meta(status="unknown", period="2025/26")
+    assert warning(guide, date(2026, 3, 31)) is None  # still its last day
+    later = warning(guide, date(2026, 4, 1))
+    assert later is not None and "ended on 31 March 2026" in later
+    assert warning(meta(status="current", period="2026/27-2028/29"), date(2026, 12, 7)) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        ("withdrawn", "Withdrawn"),
+        ("historical", "historical record"),
+        ("consultation/draft", "discussion paper"),
+    ],
+)
+def test_other_statuses_are_named(status, words):
+    text = warning(meta(status=status, period="unknown"), date(2026, 12, 7))
+    assert text is not None and words in text and "unknown" not in text
+
+
+def test_every_manifest_entry_has_its_lifecycle_and_the_reason_for_it():
+    raw = (PROJECT_ROOT / "corpus" / "sources.toml").read_text(encoding="utf-8")
+    sources = tomllib.loads(raw)["source"]
+    for source in sources:
+        assert {"published", "period", "status"} <= set(source), source["id"]
+        assert source["status"] in DocumentMeta.model_fields["status"].annotation.__args__  # type: ignore[union-attr]
+        if source["status"] == "superseded":
+            assert source.get("superseded_by"), source["id"]
+    assert raw.count("# lifecycle:") == len(sources)  # a reason for each status
+
+
+def test_a_superseded_source_is_never_quoted_without_its_warning_on_any_surface(tmp_path):
+    """/v1/ask's citation field, the OpenAI text, the page's badge and note, the CLI and the
+    Markdown download all carry the warning; a current source carries none."""
+    from typer.testing import CliRunner
+
+    from assistant.api.openai_compat import completion_text
+    from assistant.cli import app as cli_app
+    from assistant.services import build_services
+    from assistant.transcript import Exchange, conversation_markdown
+    from tests.conftest import fake_settings
+    from tests.ingest.test_pipeline import write_corpus
+    from ui.render import citation_html
+
+    manifest = tmp_path / "sources.toml"
+    manifest.write_text(
+        '[[source]]\nid = "old-guide"\ntitle = "Planning guide 2025/26"\nfiles = ["guide.md"]\n'
+        'period = "2025/26"\nstatus = "superseded"\nsuperseded_by = "new-framework"\n\n'
+        '[[source]]\nid = "new-framework"\ntitle = "Medium term framework"\nfiles = []\n',
+        encoding="utf-8",
+    )
+    settings = fake_settings(
+        tmp_path / "data", ingest__manifest=manifest, answer__as_of=date(2026, 12, 7)
+    )
+    services = build_services(settings)
+    services.ingest([write_corpus(tmp_path / "corpus")])
+    info = {d.doc_id: d for d in services.documents.list()}["guide.md"]
+    assert (info.status, info.period, info.superseded_by) == (
+        "superseded",
+        "2025/26",
+        "new-framework",
+    )
+
+    answer = services.asker.ask(
+        AskRequest(question="Who must agree a joint plan with partner trusts?"),
+        record=False,
+    ).answer
+    [cited] = [c for c in answer.citations if c.doc_id == "guide.md"]
+    expected = "Superseded by Medium term framework."
+    assert cited.document_warning is not None and cited.document_warning.startswith(expected)
+    response = services.asker.ask(
+        AskRequest(question="Who must agree a joint plan with partner trusts?"),
+        record=False,
+    ).to_response()
+    assert response.citations[0].document_warning == cited.document_warning  # /v1/ask
+    assert f"⚠ {expected}" in completion_text(response)  # OpenAI text
+    page = citation_html(cited, 1)
+    assert "badge-warning" in page and expected in page  # the page
+    download = conversation_markdown([Exchange("q", answer=answer)])
+    assert expected in download  # the Markdown download
+    out = CliRunner().invoke(
+        cli_app,
+        ["ask", "Who must agree a joint plan with partner trusts?", "--data-dir",
+         str(settings.data_dir)],
+        env={"NHS_ASSISTANT_EMBEDDING_BACKEND": "fake",
+             "NHS_ASSISTANT_INGEST_MANIFEST": str(manifest),
+             "NHS_ASSISTANT_ANSWER_AS_OF": "2026-12-07"},
+    )  # fmt: skip
+    assert out.exit_code == 0 and expected in " ".join(out.output.split())  # the CLI
+    notes = [c for c in answer.citations if c.doc_id == "notes.txt"]
+    assert all(c.document_warning is None for c in notes)
