@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import date
 
@@ -136,3 +137,33 @@ def test_a_superseded_source_is_never_quoted_without_its_warning_on_any_surface(
     assert out.exit_code == 0 and expected in " ".join(out.output.split())  # the CLI
     notes = [c for c in answer.citations if c.doc_id == "notes.txt"]
     assert all(c.document_warning is None for c in notes)
+
+
+def test_the_cli_answers_as_of_a_date_and_index_stats_lists_status_and_period(
+    tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app as cli_app
+    from tests.ingest.test_pipeline import write_corpus
+
+    manifest = tmp_path / "sources.toml"
+    manifest.write_text(
+        '[[source]]\nid = "guide"\ntitle = "Planning guide"\nfiles = ["guide.md"]\n'
+        'period = "2025/26"\nstatus = "unknown"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("NHS_ASSISTANT_EMBEDDING_BACKEND", "fake")
+    monkeypatch.setenv("NHS_ASSISTANT_INGEST_MANIFEST", str(manifest))
+    data = ["--data-dir", str(tmp_path / "data")]
+    run = CliRunner().invoke
+    assert run(cli_app, ["ingest", str(write_corpus(tmp_path / "corpus")), *data]).exit_code == 0
+    question = "Who must agree a joint plan with partner trusts?"
+    during = run(cli_app, ["ask", question, "--as-of", "2026-03-01", *data])
+    after = run(cli_app, ["ask", question, "--as-of", "2026-05-01", *data])
+    assert during.exit_code == after.exit_code == 0
+    assert "ended on 31 March 2026" not in during.output
+    assert "ended on 31 March 2026" in " ".join(after.output.split())
+    stats = run(cli_app, ["index", "stats", "--json", *data])
+    by_doc = {d["doc_id"]: d for d in json.loads(stats.output)["by_document"]}
+    assert (by_doc["guide.md"]["status"], by_doc["guide.md"]["period"]) == ("unknown", "2025/26")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -71,6 +72,15 @@ def ask(
     data_dir: DataDir = None,
     json_out: JsonOut = False,
     mode: ModeOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Answer as of this date (YYYY-MM-DD): sources superseded or past their period "
+            "by then carry a warning. Default: today (or NHS_ASSISTANT_ANSWER_AS_OF).",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the indexed documents, with numbered sources.
 
@@ -83,7 +93,10 @@ def ask(
     if question is None and questions is None and not sys.stdin.isatty():
         err_console.print("[red]error:[/red] give a QUESTION or --questions FILE.jsonl")
         raise typer.Exit(2)
-    services = services_for(settings_for(data_dir))
+    settings = settings_for(data_dir)
+    if as_of is not None:
+        settings.answer.as_of = as_of.date()
+    services = services_for(settings)
     asker = services.asker
     filters = filters_from(doc, publisher, theme)
     try:

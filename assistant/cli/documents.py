@@ -111,6 +111,9 @@ def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
                 "title": d.meta.title,
                 "chunks": len(d.chunk_ids),
                 "publisher": d.meta.publisher,
+                "status": d.meta.status,
+                "period": d.meta.period,
+                "superseded_by": d.meta.superseded_by,
                 "quarantined": [q.model_dump() for q in d.meta.quarantined],
                 "released": list(d.meta.released),
             }
@@ -123,14 +126,19 @@ def index_stats(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
     table = Table(
         title=f"{stats['documents']} documents, {stats['chunks']} chunks ({settings.data_dir})"
     )
-    for col in ("doc id", "title", "publisher", "chunks", "quarantined"):
+    for col in ("doc id", "title", "publisher", "status", "period", "chunks", "quarantined"):
         table.add_column(col)
-    for d in stats["by_document"]:
+    # Grouped by status: what is current first, then what a reader must take with care.
+    order = ["current", "unknown", "consultation/draft", "superseded", "historical", "withdrawn"]
+    for d in sorted(stats["by_document"], key=lambda d: (order.index(d["status"]), d["doc_id"])):
         held = len(d["quarantined"])
+        status = d["status"] + (f" → {d['superseded_by']}" if d["superseded_by"] else "")
         table.add_row(
             d["doc_id"],
             shown(d["title"][:70]),
             shown(d["publisher"] or ""),
+            shown(status),
+            shown(d["period"] or ""),
             str(d["chunks"]),
             f"[red]{held}[/red]" if held else "0",
         )
