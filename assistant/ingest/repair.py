@@ -142,6 +142,8 @@ def _add_l_ok(token: str) -> bool:
     return word_frequency(token + "l") >= 10 * word_frequency(token) + 100
 
 
+# "et al": "et" as a word of its own ("meet al health" is "meet all health").
+_ET_BEFORE = re.compile(r"(?:^|[^A-Za-z])et $", re.IGNORECASE)
 _LL_SITE = re.compile(r"(?<![\w’'@.])([A-Za-z]*l) (?:(-)|([A-Za-z]+))?")
 
 
@@ -161,7 +163,7 @@ def repair_lost_ll(text: str, *, force: bool = False) -> str:
             break
         token, hyphen, nxt = m.group(1), m.group(2), m.group(3)
         start = m.start()
-        if token.lower() == "al" and text[max(0, start - 3) : start].lower() == "et ":
+        if token.lower() == "al" and _ET_BEFORE.search(text[max(0, start - 4) : start]):
             out.append(text[pos : m.end(1) + 1])
             pos = m.end(1) + 1
             continue

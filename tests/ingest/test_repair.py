@@ -83,6 +83,9 @@ def test_lost_ll_ligatures_are_restored() -> None:
     [
         ("wil deliver", "will deliver"),
         ("al parts", "all parts"),
+        # "et" inside a word is not "et al": "meet al health needs" lost its "ll" too.
+        ("to meet al health needs", "to meet all health needs"),
+        ("as Smith et al reported", "as Smith et al reported"),
         ("chal enging", "challenging"),
         ("col aborate", "collaborate"),
         ("clinical y", "clinically"),
