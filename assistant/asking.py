@@ -194,8 +194,7 @@ class AskService:
         max_question_chars: int,
         recorder: AnswerObserver | None = None,
         observers: list[AnswerObserver] | None = None,
-        quarantined: Callable[[str], int] | None = None,
-        document_warning: Callable[[str], str | None] | None = None,
+        document_notes: Callable[[str], tuple[int, str | None]] | None = None,
     ) -> None:
         self.retriever = retriever
         self.answerers = answerers
@@ -206,8 +205,8 @@ class AskService:
         self.recorder = recorder
         self.observers = list(observers or [])
         # How many planted passages a document has held back (for the citations' warning).
-        self.quarantined = quarantined
-        self.document_warning = document_warning
+        # What citations of a document carry: its quarantined-passage count and its warning.
+        self.document_notes = document_notes
 
     # --- modes and validation -------------------------------------------------------------
 
@@ -291,20 +290,14 @@ class AskService:
                 yield event
             elif isinstance(event, FinalEvent):
                 self._finish(event.answer, asked, standalone, chunks, timings, t0)
-                if self.quarantined is not None:
+                if self.document_notes is not None:
                     # One record read per cited document, however many citations it has.
-                    held = {
-                        d: self.quarantined(d) for d in {c.doc_id for c in event.answer.citations}
-                    }
-                    for c in event.answer.citations:
-                        c.document_quarantined = held[c.doc_id]
-                if self.document_warning is not None:
-                    warned = {
-                        d: self.document_warning(d)
+                    notes = {
+                        d: self.document_notes(d)
                         for d in {c.doc_id for c in event.answer.citations}
                     }
                     for c in event.answer.citations:
-                        c.document_warning = warned[c.doc_id]
+                        c.document_quarantined, c.document_warning = notes[c.doc_id]
                 yield self._report(asked, event.answer, record)
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:

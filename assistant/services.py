@@ -132,16 +132,16 @@ class Services:
             max_question_chars=self.settings.answer.max_question_chars,
             recorder=self.record_answer,
             observers=[self.metrics.observe_answer, log_answer],
-            quarantined=self.quarantined_passages,
-            document_warning=self.document_warning,
+            document_notes=self.document_notes,
         )
 
-    def document_warning(self, doc_id: str) -> str | None:
-        """What a reader must know before acting on document ``doc_id`` as of the configured
-        date (``answer.as_of``, else today): superseded, withdrawn, or past its period."""
+    def document_notes(self, doc_id: str) -> tuple[int, str | None]:
+        """What each citation of document ``doc_id`` carries, from one read of its record: how
+        many planted passages it held back, and what a reader must know before acting on it as
+        of ``answer.as_of`` (else today): superseded, withdrawn, or past its period."""
         record = self.store.get_document(doc_id)
         if record is None:
-            return None
+            return 0, None
 
         def title_of(other: str) -> str | None:
             found = self.store.get_document(other)
@@ -149,12 +149,8 @@ class Services:
                 return found.meta.title
             return self.ingestor.manifest.title_for_id(other)
 
-        return lifecycle.warning(record.meta, self.settings.answer.as_of or date.today(), title_of)
-
-    def quarantined_passages(self, doc_id: str) -> int:
-        """How many planted passages the document ``doc_id`` has held back (0 if unknown)."""
-        record = self.store.get_document(doc_id)
-        return len(record.meta.quarantined) if record is not None else 0
+        as_of = self.settings.answer.as_of or date.today()
+        return len(record.meta.quarantined), lifecycle.warning(record.meta, as_of, title_of)
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None

@@ -7,21 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigurationError
+from assistant.ingest.loaders.metadata import OVERRIDABLE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = PROJECT_ROOT / "corpus" / "sources.toml"
-OVERRIDE_FIELDS = (
-    "title",
-    "publisher",
-    "date",
-    "source_url",
-    "licence",
-    "themes",
-    "published",
-    "period",
-    "status",
-    "superseded_by",
-)
+OVERRIDE_FIELDS = OVERRIDABLE  # what a manifest entry may say about its files
 
 
 class Manifest:

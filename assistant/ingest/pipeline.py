@@ -38,7 +38,14 @@ from assistant.ingest.loaders import default_registry, load_document, supported_
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.quarantine import quarantine
 from assistant.ingest.references import make_references_readable
-from assistant.schemas import Chunk, DocumentMeta, FileOutcome, IngestReport, ParsedDocument
+from assistant.schemas import (
+    Chunk,
+    DocumentMeta,
+    FileOutcome,
+    IngestReport,
+    ParsedDocument,
+    UploadMetadata,
+)
 from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk_metadata
 
 logger = logging.getLogger(__name__)
@@ -90,9 +97,7 @@ def sidecar_overrides(path: Path) -> tuple[dict[str, Any], str]:
         return {}, ""
     if not isinstance(data, dict):
         return {}, ""
-    allowed = ("title", "publisher", "date", "source_url", "licence", "period", "status",
-               "superseded_by")  # fmt: skip
-    return {k: str(v) for k, v in data.items() if k in allowed and v}, text
+    return {k: str(v) for k, v in data.items() if k in UploadMetadata.model_fields and v}, text
 
 
 def doc_id_for(path: Path) -> str:

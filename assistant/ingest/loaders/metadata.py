@@ -41,7 +41,7 @@ OVERRIDABLE = (
 
 
 def apply_overrides(meta: DocumentMeta, overrides: Mapping[str, Any] | None) -> DocumentMeta:
-    """Manifest values (title, publisher, date, source_url, licence, themes) win over the file."""
+    """Manifest (or upload) values, those in OVERRIDABLE, win over what the file says."""
     if not overrides:
         return meta
     changes: dict[str, Any] = {}
