@@ -493,7 +493,10 @@ def _exfiltration(text: str) -> str | None:
             return outside[0]
     # Written in another language: sensitive data cannot be read, but an address outside the
     # NHS in a paragraph that is not patient information in English is enough to hold it.
-    if not _english(text) and (emails := [e for e in _outside_destinations(text) if "@" in e]):
+    # The addresses themselves are not words of any language ("Fahad M. Iqbal" and his email,
+    # an author's correspondence line, is no paragraph in another language).
+    prose = _ADDRESS_OR_NUMBER.sub(" ", text)
+    if not _english(prose) and (emails := [e for e in _outside_destinations(text) if "@" in e]):
         return emails[0]
     return None
 

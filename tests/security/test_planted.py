@@ -108,6 +108,19 @@ def test_real_guidance_raises_at_most_one_alarm_per_thousand_sentences(
     assert alarms * 1000 <= sentences, alarms
 
 
+@pytest.mark.corpus
+def test_no_passage_of_the_real_corpus_is_quarantined(shared_corpus: Path) -> None:
+    """As ingestion judges them: each paragraph, with its neighbour and under its heading (an
+    author's name beside their email once read as a non-English request to send data)."""
+    from assistant.ingest.loaders import load_document
+
+    held = {
+        path.name: [q.excerpt for q in quarantine(load_document(path, path.name), set())]
+        for path in sorted(shared_corpus.iterdir())
+    }
+    assert not any(held.values()), {k: v for k, v in held.items() if v}
+
+
 @pytest.mark.parametrize(
     "text",
     [
