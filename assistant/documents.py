@@ -31,7 +31,13 @@ from assistant.errors import (
 from assistant.ingest.loaders import default_registry, detect_kind
 from assistant.ingest.pipeline import metadata_sidecar
 from assistant.redact import redact
-from assistant.schemas import DocumentInfo, IngestReport, UploadMetadata, UploadResponse
+from assistant.schemas import (
+    DocumentInfo,
+    IngestReport,
+    LifecycleUpdate,
+    UploadMetadata,
+    UploadResponse,
+)
 from assistant.store.base import DocumentRecord, VectorStore
 
 logger = logging.getLogger(__name__)
@@ -92,6 +98,7 @@ def document_info(record: DocumentRecord) -> DocumentInfo:
         period=meta.period,
         status=meta.status,
         superseded_by=meta.superseded_by,
+        marked=meta.marked,
         chunks=len(record.chunk_ids),
         indexed_at=record.indexed_at,
         quarantined=meta.quarantined,
@@ -250,6 +257,31 @@ class DocumentService:
         updated = self.store.get_document(doc_id)
         assert updated is not None
         return document_info(updated)
+
+    def mark(self, doc_id: str, update: LifecycleUpdate) -> DocumentInfo:
+        """Set an indexed document's lifecycle (superseded, by what, its period ...) without
+        indexing it again: citations carry the new warning from the next answer, in every
+        process sharing the store. The fields are kept on the record's ``marked`` so that
+        indexing the file again does not undo them. Raises UnknownDocumentError, or
+        FieldInputError when nothing is given or the document would supersede itself."""
+        changes = update.changes()
+        if not changes:
+            raise FieldInputError(
+                "status", "give at least one of status, superseded_by, period, published"
+            )
+        if changes.get("superseded_by") == doc_id:
+            raise FieldInputError("superseded_by", "a document cannot supersede itself")
+        with self._write_lock:
+            record = self.store.get_document(doc_id)
+            if record is None:
+                raise UnknownDocumentError(doc_id)
+            record.meta = record.meta.model_copy(
+                update={**changes, "marked": {**record.meta.marked, **changes}}
+            )
+            self.store.put_document(record)
+            self.store.bump_generation()  # other workers' caches of document records follow
+        logger.info("marked %s: %s", redact(doc_id), ", ".join(sorted(changes)))
+        return document_info(record)
 
     def delete(self, doc_id: str) -> None:
         """Remove a document (and its uploaded file, if it was uploaded); raises

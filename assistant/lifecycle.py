@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
-from assistant.schemas import DocumentMeta
+if TYPE_CHECKING:  # the schemas validate periods with period_dates
+    from assistant.schemas import DocumentMeta
 
 # "2025/26" (an NHS financial year: 1 April to 31 March), "2026/27-2028/29" or "2026/27 to
 # 2028/29" (a run of them), "2025" or "2025-2035" (calendar years).

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from assistant.lifecycle import period_dates
+
 # "table": rows, one a line, cells joined by " | "; "caption": a label (a figure's or a table's
 # caption, a title page's line); "footnote": a note from the foot of a page. None of the three
 # is quoted as a sentence.
@@ -55,6 +57,9 @@ class DocumentMeta(BaseModel):
     period: str | None = None
     status: LifecycleStatus = "unknown"
     superseded_by: str | None = None
+    # Lifecycle fields an admin set on the indexed document (``index mark``, PATCH
+    # /v1/documents/{id}): they win over the manifest and the file when it is indexed again.
+    marked: dict[str, str] = Field(default_factory=dict)
     # Planted passages held back at ingestion, and those an admin has released as false alarms.
     quarantined: list[QuarantinedPassage] = Field(default_factory=list)
     released: list[str] = Field(default_factory=list)
@@ -481,6 +486,11 @@ class DocumentInfo(BaseModel):
     period: str | None = Field(None, description='The years it governs, e.g. "2025/26".')
     status: LifecycleStatus = "unknown"
     superseded_by: str | None = Field(None, description="The document id that replaces it.")
+    marked: dict[str, str] = Field(
+        default_factory=dict,
+        description="Lifecycle fields an admin set (PATCH /v1/documents/{doc_id}); they win "
+        "over the manifest when the document is indexed again.",
+    )
     chunks: int
     indexed_at: str = ""
     quarantined: list[QuarantinedPassage] = Field(
@@ -522,6 +532,40 @@ class UploadMetadata(BaseModel):
     )
 
     def overrides(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+def _period_or_unknown(value: str | None) -> str | None:
+    if value is None or value.strip().lower() == "unknown" or period_dates(value) is not None:
+        return value.strip() if value else value
+    raise ValueError(
+        'give the years it governs as "2025/26", "2026/27-2028/29", "2025" or "2025-2035", '
+        'or "unknown"'
+    )
+
+
+class LifecycleUpdate(BaseModel):
+    """An admin's word on an indexed document's lifecycle (``PATCH /v1/documents/{doc_id}``,
+    ``nhs-assistant index mark``): applied at once, without indexing it again, and kept when it
+    is indexed again. Fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: LifecycleStatus | None = Field(None, description="Whether it still stands.")
+    superseded_by: Text | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The document id that replaces it (it need not be indexed).",
+    )
+    period: Annotated[Text, AfterValidator(_period_or_unknown)] | None = Field(
+        None, max_length=40, description='The years it governs, e.g. "2025/26", or "unknown".'
+    )
+    published: str | None = Field(
+        None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY-MM-DD, YYYY-MM or YYYY."
+    )
+
+    def changes(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 

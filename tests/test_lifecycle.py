@@ -167,3 +167,89 @@ def test_the_cli_answers_as_of_a_date_and_index_stats_lists_status_and_period(
     stats = run(cli_app, ["index", "stats", "--json", *data])
     by_doc = {d["doc_id"]: d for d in json.loads(stats.output)["by_document"]}
     assert (by_doc["guide.md"]["status"], by_doc["guide.md"]["period"]) == ("unknown", "2025/26")
+
+
+@pytest.mark.integration
+def test_an_admin_marks_a_document_superseded_over_the_api_without_reindexing(tmp_path):
+    """PATCH /v1/documents/{id}: the next answer's citation carries the warning, no passage is
+    embedded again, bad input is a 422 naming the field, and indexing the file again (it
+    changed) keeps the admin's word over what the file says."""
+    from assistant.services import build_services
+    from tests.api.conftest import ADMIN_KEY, ASK_KEY, api_settings, serve
+
+    settings = api_settings(tmp_path / "data")
+    settings.answer.as_of = date(2026, 12, 7)
+    services = build_services(settings)
+    guide = tmp_path / "guide.md"
+    guide.write_text(
+        "# Planning guide\n\n## Joint plans\n\nEach ICB must agree a joint forward plan with its "
+        "partner trusts before the end of March every year.\n",
+        encoding="utf-8",
+    )
+    services.ingest([guide])
+    question = {"question": "Who must agree a joint forward plan with partner trusts?"}
+    with serve(services) as running, running.client(ADMIN_KEY) as admin:
+        before = admin.post("/v1/ask", json=question).json()
+        assert before["citations"][0]["document_warning"] is None, before
+        chunks_before = admin.get("/v1/documents").json()["documents"][0]["chunks"]
+        with running.client(ASK_KEY) as asker:
+            denied = asker.patch("/v1/documents/guide.md", json={"status": "superseded"})
+            assert denied.status_code == 403
+        for body, field in (
+            ({}, "status"),
+            ({"period": "last year"}, "period"),
+            ({"status": "obsolete"}, "status"),
+            ({"superseded_by": "guide.md"}, "superseded_by"),
+            ({"status": "superseded", "colour": "red"}, "colour"),
+        ):
+            bad = admin.patch("/v1/documents/guide.md", json=body)
+            assert bad.status_code == 422, (body, bad.text)
+            assert field in bad.text
+        assert admin.patch("/v1/documents/nope.md", json={"status": "current"}).status_code == 404
+        marked = admin.patch(
+            "/v1/documents/guide.md",
+            json={"status": "superseded", "superseded_by": "new-framework", "period": "2025/26"},
+        )
+        assert marked.status_code == 200, marked.text
+        info = marked.json()
+        assert (info["status"], info["superseded_by"], info["period"]) == (
+            "superseded",
+            "new-framework",
+            "2025/26",
+        )
+        assert info["chunks"] == chunks_before
+        after = admin.post("/v1/ask", json=question).json()
+        warned = after["citations"][0]["document_warning"]
+        assert warned.startswith("Superseded by new-framework. It covers 2025/26."), after
+    guide.write_text(guide.read_text(encoding="utf-8") + "\nPlans are published in May.\n")
+    report = services.ingest([guide])
+    assert report.files[0].status == "updated"
+    [again] = services.documents.list()
+    assert (again.status, again.superseded_by, again.period) == (
+        "superseded",
+        "new-framework",
+        "2025/26",
+    )
+
+
+def test_index_mark_sets_the_lifecycle_from_the_cli(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app as cli_app
+    from tests.ingest.test_pipeline import write_corpus
+
+    monkeypatch.setenv("NHS_ASSISTANT_EMBEDDING_BACKEND", "fake")
+    data = ["--data-dir", str(tmp_path / "data")]
+    run = CliRunner().invoke
+    assert run(cli_app, ["ingest", str(write_corpus(tmp_path / "corpus")), *data]).exit_code == 0
+    bad = run(cli_app, ["index", "mark", "guide.md", "--period", "soon", *data])
+    assert bad.exit_code != 0 and "period" in bad.output
+    done = run(
+        cli_app,
+        ["index", "mark", "guide.md", "--status", "withdrawn", *data],
+    )
+    assert done.exit_code == 0, done.output
+    assert "guide.md: withdrawn" in done.output
+    stats = run(cli_app, ["index", "stats", "--json", *data])
+    by_doc = {d["doc_id"]: d for d in json.loads(stats.output)["by_document"]}
+    assert by_doc["guide.md"]["status"] == "withdrawn"

@@ -79,6 +79,7 @@ from assistant.schemas import (
     AskResponse,
     DeltaEvent,
     DocumentInfo,
+    LifecycleUpdate,
     RetrieveRequest,
     RetrieveResponse,
     UploadMetadata,
@@ -99,7 +100,7 @@ API_DESCRIPTION = (
 DOCUMENTS_PATH = "/v1/documents"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around an uploaded file
 DONE_EVENT = "[DONE]"
-CORS_METHODS = ["GET", "POST", "DELETE"]
+CORS_METHODS = ["GET", "POST", "PATCH", "DELETE"]
 CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"]
 
 
@@ -309,6 +310,19 @@ def release_passages(
     """Let quarantined passages through (all, or those named by key): an admin's call that the
     planted-text check raised a false alarm. The document is indexed again."""
     return ctx.documents.release(doc_id, body.keys if body is not None else None)
+
+
+@documents_router.patch(
+    "/documents/{doc_id}",
+    response_model=DocumentInfo,
+    responses=errors_doc(*KEYED_ERRORS, 404, 422, 503),
+    operation_id="mark_document",
+)
+def mark_document(doc_id: str, body: LifecycleUpdate, ctx: Ctx, _key: AdminKey) -> DocumentInfo:
+    """Set a document's lifecycle without indexing it again: e.g. `{"status": "superseded",
+    "superseded_by": "<document id>"}`. Citations of it carry the warning from the next answer;
+    indexing the file again keeps what was set here."""
+    return ctx.documents.mark(doc_id, body)
 
 
 # --- operations -----------------------------------------------------------------------------

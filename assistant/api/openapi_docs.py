@@ -82,6 +82,11 @@ UPLOAD_LINKS = {
         "parameters": {"doc_id": "$response.body#/doc_id"},
         "description": "Let the uploaded document's quarantined passages through.",
     },
+    "MarkItsLifecycle": {
+        "operationId": "mark_document",
+        "parameters": {"doc_id": "$response.body#/doc_id"},
+        "description": "Say the uploaded document is superseded (or current, withdrawn ...).",
+    },
 }
 
 

@@ -23,6 +23,7 @@ from assistant.cli.common import (
     err_console,
     fail,
     filters_from,
+    invalid_input,
     services_for,
     settings_for,
 )
@@ -140,11 +141,7 @@ def question_request(
             }
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInputError(
-            f"{where}: {str(first['msg']).removeprefix('Value error, ')}"
-        ) from exc
+        raise invalid_input(exc) from exc
 
 
 def _interactive(services: Services, filters: Filters | None, mode: str) -> None:

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from assistant.config import Settings
-from assistant.errors import AssistantError, ConfigurationError
+from assistant.errors import AssistantError, ConfigurationError, InvalidInputError
 from assistant.schemas import Filters
 
 if TYPE_CHECKING:
@@ -118,3 +119,10 @@ def progress_bar(*columns: Any, transient: bool = False, disable: bool = False) 
         transient=transient,
         disable=disable or not err_console.is_terminal,
     )
+
+
+def invalid_input(exc: ValidationError) -> InvalidInputError:
+    """The first problem pydantic found, as the error every surface reports ("field: why")."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return InvalidInputError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}")

@@ -1,4 +1,4 @@
-"""`ingest` and `index stats|rm`: what is indexed."""
+"""`ingest` and `index stats|release|mark|rm`: what is indexed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.progress import MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -16,6 +17,7 @@ from assistant.cli.common import (
     console,
     err_console,
     fail,
+    invalid_input,
     progress_bar,
     services_for,
     settings_for,
@@ -24,6 +26,7 @@ from assistant.cli.common import (
 from assistant.errors import AssistantError, UnknownDocumentError
 from assistant.ingest.loaders import default_registry
 from assistant.ingest.pipeline import Progress as IngestProgress
+from assistant.schemas import LifecycleUpdate
 
 index_app = typer.Typer(help="Inspect and edit the index.", no_args_is_help=True)
 
@@ -178,6 +181,41 @@ def index_release(
         f"released {len(info.released)} passage(s) of {doc_id}; "
         f"{len(info.quarantined)} still quarantined"
     )
+
+
+@index_app.command("mark")
+def index_mark(
+    doc_id: Annotated[str, typer.Argument(help="Document id (see `index stats`).")],
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="current, superseded, withdrawn, historical, consultation/draft or unknown."
+        ),
+    ] = None,
+    superseded_by: Annotated[
+        str | None, typer.Option(help="The id of the document that replaces it.")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help='The years it governs: "2025/26", "2026/27-2028/29".')
+    ] = None,
+    published: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set a document's lifecycle (e.g. superseded by another) without indexing it again."""
+    services = services_for(settings_for(data_dir))
+    try:
+        update = LifecycleUpdate(
+            status=status, superseded_by=superseded_by, period=period, published=published
+        )
+    except ValidationError as exc:
+        raise fail(invalid_input(exc)) from exc
+    try:
+        info = services.documents.mark(doc_id, update)
+    except AssistantError as exc:
+        raise fail(exc) from exc
+    by = f" by {info.superseded_by}" if info.superseded_by else ""
+    period_note = f", period {info.period}" if info.period else ""
+    console.print(f"{doc_id}: {info.status}{by}{period_note}", highlight=False)
 
 
 @index_app.command("rm")

@@ -299,6 +299,9 @@ class Ingestor:
             # Planted passages: held back from every chunk, listed on the record.
             released = list(previous.meta.released) if previous is not None else []
             doc.meta.released = released
+            if previous is not None and previous.meta.marked:  # an admin's lifecycle word
+                marked = dict(previous.meta.marked)
+                doc.meta = doc.meta.model_copy(update={**marked, "marked": marked})
             if self.settings.quarantine:
                 doc.meta.quarantined = quarantine(doc, set(released))
             outcome.quarantined = len(doc.meta.quarantined)

@@ -62,6 +62,7 @@ KEYED = {
     ("GET", "/v1/documents"): "admin",
     ("POST", "/v1/documents"): "admin",
     ("DELETE", "/v1/documents/{doc_id}"): "admin",
+    ("PATCH", "/v1/documents/{doc_id}"): "admin",
     ("POST", "/v1/documents/{doc_id}/release"): "admin",
 }
 WRONG_KEY = "not-a-key-of-this-server-0123456789"
@@ -96,6 +97,8 @@ def call(client: httpx.Client, method: str, path: str, **kw) -> httpx.Response:
         kw.setdefault("files", {"file": ("note.txt", b"Plans are due in May.", "text/plain")})
     elif method == "POST":
         kw.setdefault("json", {})
+    elif method == "PATCH":
+        kw.setdefault("json", {"status": "superseded"})
     return client.request(method, url, **kw)
 
 
