@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from assistant.answer.base import Answerer
 from assistant.answer.followup import Condenser
@@ -194,7 +195,8 @@ class AskService:
         max_question_chars: int,
         recorder: AnswerObserver | None = None,
         observers: list[AnswerObserver] | None = None,
-        document_notes: Callable[[str], tuple[int, str | None]] | None = None,
+        document_notes: Callable[[str, date], tuple[int, str | None]] | None = None,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.retriever = retriever
         self.answerers = answerers
@@ -204,9 +206,10 @@ class AskService:
         self.max_question_chars = max_question_chars
         self.recorder = recorder
         self.observers = list(observers or [])
-        # How many planted passages a document has held back (for the citations' warning).
-        # What citations of a document carry: its quarantined-passage count and its warning.
+        # What citations of a document carry as of a day: its quarantined-passage count and
+        # its lifecycle warning.
         self.document_notes = document_notes
+        self.today = today  # the day answers are given as of, unless a request says otherwise
 
     # --- modes and validation -------------------------------------------------------------
 
@@ -275,8 +278,9 @@ class AskService:
         # Short forms written out ("26/27", "UTC"), so passages spelling them in full match.
         question = expand(standalone)
         k = k or self.top_k
+        as_of = request.as_of or self.today()
         chunks = self.retriever.retrieve(
-            question, k=max(k, report_k), filters=request.filters, timings_ms=timings
+            question, k=max(k, report_k), filters=request.filters, timings_ms=timings, as_of=as_of
         )
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield SourcesEvent(retrieved=chunks)
@@ -293,7 +297,7 @@ class AskService:
                 if self.document_notes is not None:
                     # One record read per cited document, however many citations it has.
                     notes = {
-                        d: self.document_notes(d)
+                        d: self.document_notes(d, as_of)
                         for d in {c.doc_id for c in event.answer.citations}
                     }
                     for c in event.answer.citations:

@@ -104,6 +104,14 @@ class RetrievalSettings(BaseModel):
         description="Weight in fusion of BM25 within the documents a question names by title "
         "(0 turns it off).",
     )
+    period_weight: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="How strongly documents governing the period a question asks about (else "
+        "those current as of answer.as_of) are preferred: each candidate's fused score is "
+        "scaled by 1 + weight x preference, preference from -1 to 1 (0 turns it off).",
+    )
     bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.3, ge=0, le=1, description="BM25 length normalisation.")
     mmr: bool = Field(False, description="Re-rank fused candidates for diversity (MMR).")

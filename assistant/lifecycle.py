@@ -73,3 +73,118 @@ def warning(
     if span is not None and span[1] < as_of:
         return f"It covers {period}, which ended on {span[1]:%-d %B %Y}; newer guidance may apply."
     return None
+
+
+# --- the period a question asks about -------------------------------------------------------
+
+Span = tuple[date, date]
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
+_MONTH = "|".join(_MONTHS)
+# "2026/27" (questions are normalised to this form first: "26/27", "2026-27" ...).
+_ASKED_FY = re.compile(r"(?<![\d/])(\d{4})/(\d{2})(?![\d/])")
+# "March 2027", "end of March 2027", "April 2026".
+_ASKED_MONTH = re.compile(rf"\b({_MONTH})\s+(\d{{4}})\b", re.IGNORECASE)
+# "by 2028", "in 2030" (a calendar year on its own, not part of a financial year or a date).
+_ASKED_YEAR = re.compile(r"\b(?:in|by|for|during|until|from)\s+(20\d{2})\b(?![/\d-])", re.I)
+# "this year", "this financial year", "next year", "the coming year". Not "last year": in a
+# question it is mostly a baseline ("a 30% cut on last year"), not the period asked about.
+_RELATIVE = re.compile(
+    r"\b(this|current|next|coming)\s+(?:financial\s+|planning\s+)?year\b", re.I
+)
+_RELATIVE_SHIFT = {"this": 0, "current": 0, "next": 1, "coming": 1}
+
+
+def financial_year_of(day: date) -> int:
+    """The first calendar year of the NHS financial year holding ``day`` (April to March).
+
+    >>> financial_year_of(date(2027, 3, 31)), financial_year_of(date(2027, 4, 1))
+    (2026, 2027)
+    """
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def _financial_year(first: int) -> Span:
+    return date(first, 4, 1), date(first + 1, 3, 31)
+
+
+def question_periods(question: str, as_of: date) -> list[Span]:
+    """The periods a question asks about, as NHS financial years, in the order it names them;
+    [] when it names none. "This year" and "next year" are read against ``as_of``.
+
+    >>> today = date(2026, 12, 7)
+    >>> question_periods("What is the A&E target for 2026/27?", today)
+    [(datetime.date(2026, 4, 1), datetime.date(2027, 3, 31))]
+    >>> question_periods("Where must we be by March 2026?", today)[0][0]
+    datetime.date(2025, 4, 1)
+    >>> question_periods("What must we deliver next financial year?", today)[0][0]
+    datetime.date(2027, 4, 1)
+    >>> question_periods("How do I set up a neighbourhood health team?", today)
+    []
+    """
+    found: list[tuple[int, Span]] = []
+    for m in _ASKED_FY.finditer(question):
+        first, second = int(m.group(1)), int(m.group(2))
+        if (first + 1) % 100 == second:
+            found.append((m.start(), _financial_year(first)))
+    for m in _ASKED_MONTH.finditer(question):
+        day = date(int(m.group(2)), _MONTHS[m.group(1).lower()], 1)
+        found.append((m.start(), _financial_year(financial_year_of(day))))
+    for m in _ASKED_YEAR.finditer(question):
+        year = int(m.group(1))
+        # "by 2028" ends in that year's spring: the financial year that closes in it.
+        found.append((m.start(), _financial_year(year - 1 if "by" in m.group(0).lower() else year)))
+    for m in _RELATIVE.finditer(question):
+        shift = _RELATIVE_SHIFT[m.group(1).lower()]
+        found.append((m.start(), _financial_year(financial_year_of(as_of) + shift)))
+    spans: list[Span] = []
+    for _, span in sorted(found):
+        if span not in spans:
+            spans.append(span)
+    return spans
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def preference(meta: DocumentMeta, asked: list[Span], as_of: date) -> float:
+    """How well a document suits a question in time, from -1 (the wrong period, or superseded)
+    to +1 (it governs the period asked about); 0 when nothing is known either way.
+
+    With a period named, the document's own period decides (a superseded 2025/26 guidance is
+    the right source for "the 2025/26 target"). With none, what stands as of ``as_of`` is
+    preferred: superseded and withdrawn documents least, then historical ones and those whose
+    period has ended; guidance in force today a little more than the rest.
+    """
+    period = period_dates(meta.period)
+    if asked:
+        if period is None:
+            return 0.0
+        return 1.0 if any(_overlaps(period, span) for span in asked) else -1.0
+    if meta.status in ("superseded", "withdrawn"):
+        return -1.0
+    if meta.status == "historical" or (period is not None and period[1] < as_of):
+        return -0.5
+    if meta.status == "current" and period is not None and period[0] <= as_of <= period[1]:
+        return 0.5
+    return 0.0

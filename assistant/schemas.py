@@ -8,6 +8,7 @@ Chat Completions format) live beside it in :mod:`assistant.api.wire`.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -364,6 +365,12 @@ class AskRequest(BaseModel):
     filters: Filters | None = Field(None, description="Only passages matching every filter.")
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="Answering mode; default the server's (answer.mode)."
+    )
+    as_of: date | None = Field(
+        None,
+        description="Answer as of this day (YYYY-MM-DD): which guidance is current, what 'this "
+        "year' means, and which citations carry a lifecycle warning. Default: the server's "
+        "answer.as_of, else today.",
     )
 
 

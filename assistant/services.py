@@ -133,12 +133,17 @@ class Services:
             recorder=self.record_answer,
             observers=[self.metrics.observe_answer, log_answer],
             document_notes=self.document_notes,
+            today=self.today,
         )
 
-    def document_notes(self, doc_id: str) -> tuple[int, str | None]:
+    def today(self) -> date:
+        """The day answers are given as of: ``answer.as_of``, else today."""
+        return self.settings.answer.as_of or date.today()
+
+    def document_notes(self, doc_id: str, as_of: date | None = None) -> tuple[int, str | None]:
         """What each citation of document ``doc_id`` carries, from one read of its record: how
         many planted passages it held back, and what a reader must know before acting on it as
-        of ``answer.as_of`` (else today): superseded, withdrawn, or past its period."""
+        of ``as_of`` (default :meth:`today`): superseded, withdrawn, or past its period."""
         record = self.store.get_document(doc_id)
         if record is None:
             return 0, None
@@ -149,13 +154,16 @@ class Services:
                 return found.meta.title
             return self.ingestor.manifest.title_for_id(other)
 
-        as_of = self.settings.answer.as_of or date.today()
-        return len(record.meta.quarantined), lifecycle.warning(record.meta, as_of, title_of)
+        return len(record.meta.quarantined), lifecycle.warning(
+            record.meta, as_of or self.today(), title_of
+        )
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> list[RetrievedChunk]:
-        return self.retriever.retrieve(self.asker.clean(question), k=k, filters=filters)
+        return self.retriever.retrieve(
+            self.asker.clean(question), k=k, filters=filters, as_of=self.today()
+        )
 
     @property
     def modes(self) -> list[str]:
@@ -169,11 +177,12 @@ class Services:
         report_k: int = 0,
         history: list[ChatMessage] | None = None,
         mode: str | None = None,
+        as_of: date | None = None,
     ) -> Answer:
         """A shortcut for scripts and tests: :meth:`AskService.ask`, not recorded."""
         chosen = cast(AnswerMode, self.asker.answerer_for(mode).mode)  # unknown: fails by name
         request = AskRequest.model_construct(
-            question=question, history=history or [], filters=filters, mode=chosen
+            question=question, history=history or [], filters=filters, mode=chosen, as_of=as_of
         )
         return self.asker.ask(request, k=k, report_k=report_k, record=False).answer
 

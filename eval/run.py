@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,10 @@ def corpus_files(corpus: list[Path]) -> list[Path]:
 
 
 def _project_system(services: Services, mode: str) -> System:
-    def ask(question: str) -> Answer:
-        return services.ask(question, report_k=TOP_N_REPORTED, mode=mode)
+    def ask(question: str, as_of: date | None = None) -> Answer:
+        return services.ask(question, report_k=TOP_N_REPORTED, mode=mode, as_of=as_of)
 
-    return System("project", ask, services.settings.retrieval.top_k)
+    return System("project", ask, services.settings.retrieval.top_k, ask_as_of=ask)
 
 
 def _retriever_system(name: str, services: Services, dense: bool, bm25: bool, mode: str) -> System:
@@ -105,7 +106,12 @@ def run_evaluation(
         logger.warning("%d corpus files failed to ingest", len(report_ingest.failed))
     resolver = EvidenceResolver([c if c.is_dir() else c.parent for c in corpus])
     verifier = GroundingVerifier(services.embedder if verifier_embeddings else None)
-    evaluator = Evaluator(resolver, verifier, REGISTRY.for_mode(mode))
+    evaluator = Evaluator(
+        resolver,
+        verifier,
+        REGISTRY.for_mode(mode),
+        documents=lambda: {r.meta.doc_id: r.meta for r in services.store.list_documents()},
+    )
 
     systems = [_project_system(services, mode)]
     if baselines:

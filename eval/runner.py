@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from assistant.answer.verifier import Verifier
-from assistant.schemas import Answer, RetrievedChunk
+from assistant.schemas import Answer, DocumentMeta, RetrievedChunk
 from eval.dataset import (
     RELEVANT_SHARE,
     EvalItem,
@@ -36,11 +37,29 @@ TOP_N_REPORTED = 10
 @dataclass
 class System:
     """Something that answers: ``ask(question) -> Answer`` with at least 10 ranked chunks in
-    ``Answer.retrieved``; ``k`` is how many of them the answerer reads (recall@k uses it)."""
+    ``Answer.retrieved``; ``k`` is how many of them the answerer reads (recall@k uses it).
+
+    ``ask_as_of(question, day)`` answers as of a day, for a question whose row gives one
+    (``"as_of": "2026-12-07"``: what "this year" and "current" mean); a system without it
+    answers such questions as of today.
+    """
 
     name: str
     ask: Callable[[str], Answer]
     k: int
+    ask_as_of: Callable[[str, date], Answer] | None = None
+
+    def answer(self, item: EvalItem) -> Answer:
+        day = as_of(item)
+        if day is not None and self.ask_as_of is not None:
+            return self.ask_as_of(item.question, day)
+        return self.ask(item.question)
+
+
+def as_of(item: EvalItem) -> date | None:
+    """The day a row's question is asked on (its ``as_of`` field), if it gives one."""
+    raw = (item.model_extra or {}).get("as_of")
+    return date.fromisoformat(str(raw)) if raw else None
 
 
 @dataclass
@@ -101,9 +120,12 @@ class Evaluator:
         resolver: EvidenceResolver,
         verifier: Verifier,
         metrics: Sequence[Metric] | None = None,
+        documents: Callable[[], Mapping[str, DocumentMeta]] = dict,
     ) -> None:
         self.resolver = resolver
         self.verifier = verifier
+        self.documents = documents  # the index's documents, read once per run
+        self._documents: Mapping[str, DocumentMeta] | None = None
         self.metrics = list(REGISTRY.for_mode("extractive") if metrics is None else metrics)
 
     def supports(self, sentence: str, passages: list[str]) -> bool:
@@ -113,18 +135,33 @@ class Evaluator:
         self, items: list[EvalItem], system: System, on_item: Callable[[], None] = lambda: None
     ) -> list[QuestionResult]:
         results = []
+        self._documents = None  # read again: the index may have changed between runs
         for item in items:
             results.append(self.score(item, system))
             on_item()
         return results
 
+    def _index_documents(self) -> Mapping[str, DocumentMeta]:
+        if self._documents is None:
+            self._documents = self.documents()
+        return self._documents
+
     def score(self, item: EvalItem, system: System) -> QuestionResult:
         quotes = [self.resolver.quote_words(e) for e in item.evidence]
         t0 = time.perf_counter()
-        answer = system.ask(item.question)
+        answer = system.answer(item)
         latency = (time.perf_counter() - t0) * 1000
         relevance = relevance_of(answer.retrieved[:TOP_N_REPORTED], quotes)
-        sample = Sample(item, answer, relevance, len(quotes), system.k, latency, self.supports)
+        sample = Sample(
+            item,
+            answer,
+            relevance,
+            len(quotes),
+            system.k,
+            latency,
+            self.supports,
+            self._index_documents(),
+        )
         return QuestionResult(sample, {m.name: m.score_question(sample) for m in self.metrics})
 
 

@@ -253,3 +253,99 @@ def test_index_mark_sets_the_lifecycle_from_the_cli(tmp_path, monkeypatch):
     stats = run(cli_app, ["index", "stats", "--json", *data])
     by_doc = {d["doc_id"]: d for d in json.loads(stats.output)["by_document"]}
     assert by_doc["guide.md"]["status"] == "withdrawn"
+
+
+def test_question_periods_read_years_months_and_relative_years():
+    from assistant.lifecycle import question_periods
+
+    today = date(2026, 12, 7)
+    firsts = lambda q: [s[0].year for s in question_periods(q, today)]  # noqa: E731
+    assert firsts("What is the agency cap for 2025/26 and 2026/27?") == [2025, 2026]
+    assert firsts("Where must we be by the end of March 2027?") == [2026]
+    assert firsts("What do we deliver this financial year?") == [2026]
+    assert firsts("What is expected next year?") == [2027]
+    assert firsts("How big a cut on last year's agency spend?") == []  # a baseline, not a period
+    assert firsts("Which providers join by 2029?") == [2028]
+    assert firsts("What is a neighbourhood health team?") == []
+    assert firsts("Is 2026/28 a typo?") == []  # not a financial year
+
+
+TWO_GUIDES = {
+    "old.md": "# Planning guidance 2025/26\n\n## Agency staffing\n\nSystems must cut spending on "
+    "agency staff by at least 30% against the previous year and reduce bank use by 10%.\n",
+    "new.md": "# Medium term framework\n\n## Agency staffing\n\nSystems must cut spending on "
+    "agency staff further each year and end agency use for some staff groups by 2028/29.\n",
+}
+
+
+def _two_guides(tmp_path, **settings_kw):
+    from assistant.services import build_services
+    from tests.conftest import fake_settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in TWO_GUIDES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    manifest = tmp_path / "sources.toml"
+    manifest.write_text(
+        '[[source]]\nid = "old"\ntitle = "Planning guidance 2025/26"\nfiles = ["old.md"]\n'
+        'period = "2025/26"\nstatus = "superseded"\nsuperseded_by = "new.md"\n\n'
+        '[[source]]\nid = "new"\ntitle = "Medium term framework"\nfiles = ["new.md"]\n'
+        'period = "2026/27-2028/29"\nstatus = "current"\n',
+        encoding="utf-8",
+    )
+    settings = fake_settings(tmp_path / "data", ingest__manifest=manifest, **settings_kw)
+    services = build_services(settings)
+    services.ingest([corpus])
+    return services
+
+
+def test_retrieval_prefers_the_document_governing_the_period_asked_about(tmp_path):
+    services = _two_guides(tmp_path)
+    today = date(2026, 12, 7)
+
+    def first(question: str, weight_on: bool = True) -> str:
+        retriever = services.retriever
+        if not weight_on:
+            from assistant.retrieval.stages import PreferPeriod
+
+            retriever = retriever.without(PreferPeriod)
+        return retriever.retrieve(question, k=2, as_of=today)[0].doc_id
+
+    question = "How much must systems cut spending on agency staff"
+    assert first(f"{question} in 2025/26?") == "old.md"
+    assert first(f"{question} in 2026/27?") == "new.md"
+    assert first(f"{question} next year?") == "new.md"
+    assert first(f"{question}?") == "new.md"  # no period: what stands today
+    # A question whose words favour the superseded guidance: without the stage it comes first;
+    # with it, the current framework does (no period named: what stands today).
+    baseline = "How much must systems cut agency spending against the previous year?"
+    assert first(baseline, False) == "old.md"
+    assert first(baseline) == "new.md"
+    # Superseded guidance that is all there is still answers, with its warning.
+    only_old = services.asker.ask(
+        AskRequest(question="What must systems do about bank use by 10%?", as_of=today),
+        record=False,
+    ).answer
+    assert not only_old.refused and only_old.citations[0].doc_id == "old.md"
+    assert only_old.citations[0].document_warning.startswith("Superseded by Medium term")
+
+
+def test_the_period_weight_setting_turns_the_preference_off(tmp_path):
+    services = _two_guides(tmp_path, retrieval__period_weight=0.0)
+    names = [s.name for s in services.retriever.stages]
+    assert "period" not in names
+
+
+def test_an_ask_request_may_give_its_own_as_of_day(tmp_path):
+    services = _two_guides(tmp_path)
+    question = "How much must systems cut spending on agency staff?"
+    during = services.asker.ask(
+        AskRequest(question=question, as_of=date(2025, 10, 1)), record=False
+    ).answer
+    after = services.asker.ask(
+        AskRequest(question=question, as_of=date(2026, 10, 1)), record=False
+    ).answer
+    by_doc = lambda a: {c.doc_id: c.document_warning for c in a.citations}  # noqa: E731
+    assert by_doc(during).get("old.md") is not None  # superseded is said whatever the day
+    assert "Medium term framework" in by_doc(after)["old.md"]

@@ -11,6 +11,7 @@ components the same way).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -40,8 +41,10 @@ class Retriever(Protocol):
         k: int | None = None,
         filters: Filters | None = None,
         timings_ms: dict[str, float] | None = None,
+        as_of: date | None = None,
     ) -> list[RetrievedChunk]:
-        """The top ``k`` chunks, best first; stage times (ms) are added to ``timings_ms``."""
+        """The top ``k`` chunks, best first; stage times (ms) are added to ``timings_ms``.
+        ``as_of`` is the day "this year" and "current" are read against (default: today)."""
         ...
 
     def sync(self, force: bool = False) -> None:
@@ -61,6 +64,7 @@ class RetrievalState:
     question: str  # already validated by the caller
     k: int  # chunks wanted
     filters: Filters | None = None
+    as_of: date | None = None  # the day "this year" and "current" mean (None: today)
     vector: np.ndarray | None = None  # the question's embedding
     rankings: dict[str, list[str]] = field(default_factory=dict)  # chunk ids per search, best first
     dense_scores: dict[str, float] = field(default_factory=dict)  # cosine similarity to vector

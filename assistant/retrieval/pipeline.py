@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import date
 from typing import TypeVar
 
 from assistant.config import RetrievalSettings
@@ -26,6 +27,7 @@ from assistant.retrieval.stages import (
     LexicalSearch,
     MaximalMarginalRelevance,
     NamedDocumentSearch,
+    PreferPeriod,
     ScoreUnsearchedDense,
     WeightedRRF,
 )
@@ -77,13 +79,14 @@ class RetrievalPipeline:
         k: int | None = None,
         filters: Filters | None = None,
         timings_ms: dict[str, float] | None = None,
+        as_of: date | None = None,
     ) -> list[RetrievedChunk]:
         """The top ``k`` chunks for a validated ``question``, best first, with their scores."""
         k = k or self.top_k
         self.sync()
         if self.index.empty:
             raise EmptyIndexError()
-        state = RetrievalState(question=question, k=k, filters=filters)
+        state = RetrievalState(question=question, k=k, filters=filters, as_of=as_of)
         spent: dict[str, float] = {}
         for stage in self.stages:
             t0 = time.perf_counter()
@@ -170,7 +173,8 @@ def _to_retrieved(
 def default_stages(
     settings: RetrievalSettings, embedder: Embedder, store: VectorStore, bm25: BM25Index
 ) -> list[Stage]:
-    """The stages ``settings`` asks for, in order: hybrid search, fusion, fetch, MMR, dedupe."""
+    """The stages ``settings`` asks for, in order: hybrid search, fusion, fetch, the period
+    preference, MMR, dedupe."""
     stages: list[Stage] = [
         EmbedQuery(embedder),
         DenseSearch(store, settings.dense_k),
@@ -189,6 +193,10 @@ def default_stages(
             settings.rrf_k,
         ),
         FetchCandidates(store),
+    ]
+    if settings.period_weight > 0:
+        stages.append(PreferPeriod(store, bm25, settings.period_weight))
+    stages += [
         ScoreUnsearchedDense(),
     ]
     if settings.mmr:

@@ -14,14 +14,17 @@ removal is left untimed (the bench reports it in ``retrieve_other``).
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import numpy as np
 
 from assistant.embeddings.base import Embedder
+from assistant.lifecycle import preference, question_periods
 from assistant.retrieval.base import DENSE, LEXICAL, RetrievalState
 from assistant.retrieval.bm25 import BM25Index
-from assistant.schemas import Filters
+from assistant.schemas import DocumentMeta, Filters
 from assistant.store.base import VectorStore
+from assistant.store.catalogue import DocumentCatalogue
 from assistant.text import terms
 
 NAMED = "named_document"  # name of the ranking within the documents a question names
@@ -141,7 +144,9 @@ class NamedDocumentSearch:
         self.store = store
         self.bm25 = bm25
         self.depth = depth
-        self._names: tuple[int, dict[str, list[str]]] = (-1, {})  # (generation, doc -> names)
+        # BM25's generation, kept in step with the store by the pipeline's sync: no store
+        # round trip per question.
+        self.catalogue = DocumentCatalogue(store, lambda: bm25.generation)
 
     def run(self, state: RetrievalState) -> None:
         named = named_documents(state.question, self._document_names())
@@ -154,16 +159,10 @@ class NamedDocumentSearch:
         state.rankings[NAMED] = [cid for cid, _ in hits]
 
     def _document_names(self) -> dict[str, list[str]]:
-        # BM25's generation, kept in step with the store by the pipeline's sync: no store
-        # round trip per question.
-        generation = self.bm25.generation
-        if self._names[0] != generation:
-            names = {
-                r.meta.doc_id: title_names(r.meta.title, self.MIN_NAME_WORDS)
-                for r in self.store.list_documents()
-            }
-            self._names = (generation, names)
-        return self._names[1]
+        return self.catalogue.derived(self._names_of)
+
+    def _names_of(self, documents: dict[str, DocumentMeta]) -> dict[str, list[str]]:
+        return {d: title_names(m.title, self.MIN_NAME_WORDS) for d, m in documents.items()}
 
 
 def title_names(title: str, min_words: int = NamedDocumentSearch.MIN_NAME_WORDS) -> list[str]:
@@ -249,6 +248,43 @@ class FetchCandidates:
         state.candidates = state.candidates[: state.k * self.factor]
         fetched = self.store.get_chunks(state.candidates, with_embeddings=True)
         state.chunks = {c.chunk_id: c for c in fetched}
+
+
+class PreferPeriod:
+    """Re-scores the fetched candidates by how well their document suits the question in time
+    (:func:`assistant.lifecycle.preference`): each fused score times ``1 + weight x
+    preference``.
+
+    A question naming a period ("in 2026/27", "by March 2027", "next year") prefers documents
+    governing it; one naming none prefers what stands as of ``state.as_of`` over superseded,
+    withdrawn, historical or lapsed documents. Only the candidates already fetched are re-ordered,
+    so a document is never brought in for its dates alone, and a superseded one that is all
+    there is still answers (its citations carry the warning).
+    """
+
+    name = "period"
+    timing = "fusion"
+
+    def __init__(self, store: VectorStore, bm25: BM25Index, weight: float) -> None:
+        self.catalogue = DocumentCatalogue(store, lambda: bm25.generation)
+        self.weight = weight
+
+    def run(self, state: RetrievalState) -> None:
+        as_of = state.as_of or date.today()
+        asked = question_periods(state.question, as_of)
+        documents = self.catalogue.documents()  # read again when an admin marks one
+        factor: dict[str, float] = {}
+        for cid in state.candidates:
+            ch = state.chunks.get(cid)
+            meta = documents.get(ch.metadata.get("doc_id", "")) if ch is not None else None
+            if meta is None:
+                continue
+            doc = meta.doc_id
+            if doc not in factor:
+                factor[doc] = 1 + self.weight * preference(meta, asked, as_of)
+            state.scores[cid] *= factor[doc]
+        if any(f != 1 for f in factor.values()):
+            state.candidates.sort(key=lambda c: (-state.scores[c], c))
 
 
 class ScoreUnsearchedDense:

@@ -2,10 +2,11 @@
 
 ``from eval.metrics import ...`` gives the pure formulas (``recall_at_k``, ``mean``, ...) and the
 registry (``Metric``, ``register``, ``REGISTRY``); importing the package registers the built-in
-metrics (every mode) and then the generation metrics (llm mode), in report order.
+metrics (every mode), the generation metrics (llm mode) and the lifecycle metrics, in report
+order.
 """
 
-from eval.metrics import builtin, generation  # noqa: F401  (registers the metrics)
+from eval.metrics import builtin, generation, lifecycle  # noqa: F401  (registers them)
 from eval.metrics.formulas import (
     Supports,
     citation_scores,

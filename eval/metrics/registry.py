@@ -26,11 +26,11 @@ The built-in metrics are registered by ``eval.metrics.builtin`` (every mode) and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, get_args
 
-from assistant.schemas import Answer
+from assistant.schemas import Answer, DocumentMeta
 from eval.dataset import EvalItem
 from eval.metrics.formulas import Supports, mean, percentile
 
@@ -52,7 +52,7 @@ class Sample:
 
     ``relevance[i]`` is the set of gold quotes the i-th of the top 10 retrieved chunks covers;
     ``k`` is how many chunks the answerer read; ``supports`` is the grounding verifier (do these
-    passages support this sentence?).
+    passages support this sentence?); ``documents`` is the index's record of each document.
     """
 
     item: EvalItem
@@ -62,6 +62,8 @@ class Sample:
     k: int
     latency_ms: float
     supports: Supports
+    # What the index says of each document (lifecycle metrics read it); empty when unknown.
+    documents: Mapping[str, DocumentMeta] = field(default_factory=dict)
     _shared: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def shared(self, compute: Callable[[Sample], T]) -> T:

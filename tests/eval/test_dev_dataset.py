@@ -22,7 +22,7 @@ from eval.dataset import (
 )
 
 DEV = Path(__file__).resolve().parents[2] / "eval" / "datasets" / "dev.jsonl"
-KINDS = {"how-to", "factual", "numeric", "multi-doc", "unanswerable"}
+KINDS = {"how-to", "factual", "numeric", "multi-doc", "unanswerable", "lifecycle"}
 COPY_RUN = 8  # a question may not share this many consecutive words with its evidence
 
 
@@ -62,6 +62,22 @@ def test_counts_meet_the_minimums(items: list[EvalItem]) -> None:
     heldout = [item for item in items if item.split == "heldout"]
     assert len(heldout) >= 25
     assert sum(item.kind == "unanswerable" for item in heldout) >= 5
+
+
+def test_lifecycle_questions_say_which_documents_are_right_for_their_period(
+    items: list[EvalItem], shared_corpus: Path
+) -> None:
+    """At least 25, of the three sorts the lifecycle metrics score, each asked on a stated day,
+    naming documents of the corpus (the right ones, and those of the wrong period)."""
+    lifecycle = [item for item in items if item.kind == "lifecycle"]
+    assert len(lifecycle) >= 25
+    extra = [item.model_extra or {} for item in lifecycle]
+    assert {e["lifecycle"] for e in extra} == {"period", "changed", "superseded-only"}
+    files = {p.name for p in shared_corpus.iterdir()}
+    for item, e in zip(lifecycle, extra, strict=True):
+        assert item.answerable and e["as_of"], item.id
+        assert set(item.docs) <= files and set(e["stale_docs"]) <= files, item.id
+        assert not set(item.docs) & set(e["stale_docs"]), item.id
 
 
 def test_evidence_is_stored_as_anchors_not_quotes(items: list[EvalItem]) -> None:

@@ -82,7 +82,8 @@ def test_summary_keys_keep_the_order_reports_and_report_json_rely_on():
         "citation_recall", "citation_precision", "invalid_citations", "key_fact_recall",
         "refusal_rate_unanswerable", "false_refusal_rate", "latency_median_ms", "latency_p95_ms",
         "readability_defect_rate", "garbled_rate", "dangling_rate", "cut_list_rate",
-        "furniture_rate", "answer_words_median", "answer_words_max",
+        "furniture_rate", "answer_words_median", "answer_words_max", "period_correct",
+        "unwarned_citations",
     ]  # fmt: skip
 
 

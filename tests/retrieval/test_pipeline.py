@@ -182,9 +182,12 @@ def test_settings_choose_the_stages(parts, tmp_path):
         "named_document",
         "fusion",
         "fetch",
+        "period",
         "dense_fill",
         "dedupe",
     ]
+    timeless = default_stages(RetrievalSettings(period_weight=0), emb, store, bm25)
+    assert "period" not in [s.name for s in timeless]
     unnamed = default_stages(RetrievalSettings(named_document_weight=0), emb, store, bm25)
     assert "named_document" not in [s.name for s in unnamed]
     with_mmr = default_stages(RetrievalSettings(mmr=True), emb, store, bm25)
