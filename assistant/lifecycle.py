@@ -108,9 +108,7 @@ _ASKED_MONTH = re.compile(rf"\b({_MONTH})\s+(\d{{4}})\b", re.IGNORECASE)
 _ASKED_YEAR = re.compile(r"\b(?:in|by|for|during|until|from)\s+(20\d{2})\b(?![/\d-])", re.I)
 # "this year", "this financial year", "next year", "the coming year". Not "last year": in a
 # question it is mostly a baseline ("a 30% cut on last year"), not the period asked about.
-_RELATIVE = re.compile(
-    r"\b(this|current|next|coming)\s+(?:financial\s+|planning\s+)?year\b", re.I
-)
+_RELATIVE = re.compile(r"\b(this|current|next|coming)\s+(?:financial\s+|planning\s+)?year\b", re.I)
 _RELATIVE_SHIFT = {"this": 0, "current": 0, "next": 1, "coming": 1}
 
 
