@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from assistant import lifecycle
 from assistant.answer.base import Answerer
 from assistant.answer.followup import Condenser
 from assistant.errors import FieldInputError, InvalidInputError
@@ -40,6 +41,7 @@ from assistant.schemas import (
     CitationDetail,
     CitationInfo,
     DeltaEvent,
+    DocumentMeta,
     FinalEvent,
     GroundingSummary,
     Passage,
@@ -195,7 +197,8 @@ class AskService:
         max_question_chars: int,
         recorder: AnswerObserver | None = None,
         observers: list[AnswerObserver] | None = None,
-        document_notes: Callable[[str, date], tuple[int, str | None]] | None = None,
+        documents: Callable[[], Mapping[str, DocumentMeta]] | None = None,
+        title_of: Callable[[str], str | None] = lambda _: None,
         today: Callable[[], date] = date.today,
     ) -> None:
         self.retriever = retriever
@@ -206,9 +209,10 @@ class AskService:
         self.max_question_chars = max_question_chars
         self.recorder = recorder
         self.observers = list(observers or [])
-        # What citations of a document carry as of a day: its quarantined-passage count and
-        # its lifecycle warning.
-        self.document_notes = document_notes
+        # The index's documents (their quarantined passages and lifecycle, for what citations
+        # carry), and the titles of documents named but not indexed (a successor).
+        self.documents = documents
+        self.title_of = title_of
         self.today = today  # the day answers are given as of, unless a request says otherwise
 
     # --- modes and validation -------------------------------------------------------------
@@ -294,15 +298,34 @@ class AskService:
                 yield event
             elif isinstance(event, FinalEvent):
                 self._finish(event.answer, asked, standalone, chunks, timings, t0)
-                if self.document_notes is not None:
-                    # One record read per cited document, however many citations it has.
-                    notes = {
-                        d: self.document_notes(d, as_of)
-                        for d in {c.doc_id for c in event.answer.citations}
-                    }
-                    for c in event.answer.citations:
-                        c.document_quarantined, c.document_warning = notes[c.doc_id]
+                if self.documents is not None:
+                    self._annotate(event.answer, question, as_of, chunks[:k])
                 yield self._report(asked, event.answer, record)
+
+    def _annotate(
+        self, answer: Answer, question: str, as_of: date, given: list[RetrievedChunk]
+    ) -> None:
+        """What a reader must know of the documents quoted: each citation's held-back passages
+        and lifecycle warning; first, when the question names a period that no document
+        quoted governs, a note saying so."""
+        assert self.documents is not None
+        docs = self.documents()
+
+        def title_of(doc_id: str) -> str | None:
+            return docs[doc_id].title if doc_id in docs else self.title_of(doc_id)
+
+        for c in answer.citations:
+            meta = docs.get(c.doc_id)
+            if meta is not None:
+                c.document_quarantined = len(meta.quarantined)
+                c.document_warning = lifecycle.warning(meta, as_of, title_of)
+        if answer.refused:
+            return
+        cited = [docs[d] for d in dict.fromkeys(c.doc_id for c in answer.citations) if d in docs]
+        searched = [docs[d] for d in dict.fromkeys(c.doc_id for c in given) if d in docs]
+        note = lifecycle.period_note(question, as_of, cited, searched)
+        if note:
+            answer.answer = f"{note}\n\n{answer.answer}"
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:
         """The question rewritten to stand alone when it follows on from ``history``."""

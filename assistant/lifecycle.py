@@ -186,3 +186,47 @@ def preference(meta: DocumentMeta, asked: list[Span], as_of: date) -> float:
     if meta.status == "current" and period is not None and period[0] <= as_of <= period[1]:
         return 0.5
     return 0.0
+
+
+def _label(span: Span) -> str:
+    """'2026/27' for one financial year, '2026/27 to 2028/29' for a run."""
+    first, last = span[0].year, span[1].year - 1
+    one = f"{first}/{(first + 1) % 100:02d}"
+    return one if last == first else f"{one} to {last}/{(last + 1) % 100:02d}"
+
+
+def period_note(
+    question: str, as_of: date, cited: list[DocumentMeta], searched: list[DocumentMeta]
+) -> str | None:
+    """What to say first when a question names a period and every document quoted governs
+    another one (the guidance for the period asked may be garbled, or silent on the point):
+    the reader must not take last year's target for this year's. None otherwise.
+
+    ``cited`` are the documents quoted, ``searched`` those the answer was drawn from.
+    """
+    asked = question_periods(question, as_of)
+    if not asked or not cited:
+        return None
+    spans = [period_dates(m.period) for m in cited]
+    if any(s is None or any(_overlaps(s, a) for a in asked) for s in spans):
+        return None  # something quoted governs the period asked (or says no period)
+    asked_text = " and ".join(_label(a) for a in asked)
+    quoted = "; ".join(f"{m.title} (it covers {m.period})" for m in cited)
+    note = (
+        f"Note: you asked about {asked_text}, but the passages quoted below come from guidance "
+        f"for another period: {quoted}. Check the guidance for {asked_text} before acting."
+    )
+    cited_ids = {m.doc_id for m in cited}
+    right = [
+        m
+        for m in searched
+        if m.doc_id not in cited_ids
+        and (s := period_dates(m.period)) is not None
+        and any(_overlaps(s, a) for a in asked)
+    ]
+    if right:
+        note += (
+            f" {right[0].title} covers {asked_text}, but none of its passages found could be "
+            "quoted here."
+        )
+    return note

@@ -17,7 +17,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import cast
 
-from assistant import lifecycle
 from assistant.answer.base import Answerer
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.followup import Condenser, LLMCondenser, RuleCondenser
@@ -45,6 +44,7 @@ from assistant.schemas import (
     RetrievedChunk,
 )
 from assistant.store.base import VectorStore
+from assistant.store.catalogue import DocumentCatalogue
 from assistant.store.factory import make_vector_store
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,8 @@ class Services:
             max_question_chars=self.settings.answer.max_question_chars,
             recorder=self.record_answer,
             observers=[self.metrics.observe_answer, log_answer],
-            document_notes=self.document_notes,
+            documents=self.catalogue.documents,
+            title_of=self.ingestor.manifest.title_for_id,
             today=self.today,
         )
 
@@ -140,23 +141,10 @@ class Services:
         """The day answers are given as of: ``answer.as_of``, else today."""
         return self.settings.answer.as_of or date.today()
 
-    def document_notes(self, doc_id: str, as_of: date | None = None) -> tuple[int, str | None]:
-        """What each citation of document ``doc_id`` carries, from one read of its record: how
-        many planted passages it held back, and what a reader must know before acting on it as
-        of ``as_of`` (default :meth:`today`): superseded, withdrawn, or past its period."""
-        record = self.store.get_document(doc_id)
-        if record is None:
-            return 0, None
-
-        def title_of(other: str) -> str | None:
-            found = self.store.get_document(other)
-            if found is not None:
-                return found.meta.title
-            return self.ingestor.manifest.title_for_id(other)
-
-        return len(record.meta.quarantined), lifecycle.warning(
-            record.meta, as_of or self.today(), title_of
-        )
+    @cached_property
+    def catalogue(self) -> DocumentCatalogue:
+        """Every indexed document's record, read again only when the index changes."""
+        return DocumentCatalogue(self.store)
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None

@@ -272,9 +272,11 @@ def test_question_periods_read_years_months_and_relative_years():
 
 TWO_GUIDES = {
     "old.md": "# Planning guidance 2025/26\n\n## Agency staffing\n\nSystems must cut spending on "
-    "agency staff by at least 30% against the previous year and reduce bank use by 10%.\n",
+    "agency staff by at least 30% against the previous year and reduce bank use by 10%.\n\n"
+    "## Bank staffing\n\nTrusts must reduce their reliance on bank staff through e-rostering.\n",
     "new.md": "# Medium term framework\n\n## Agency staffing\n\nSystems must cut spending on "
-    "agency staff further each year and end agency use for some staff groups by 2028/29.\n",
+    "agency staff further each year and end agency use for some staff groups by 2028/29.\n\n"
+    "## Estates\n\nFrom 2026/27 estates plans are due in May.\n",
 }
 
 
@@ -349,3 +351,22 @@ def test_an_ask_request_may_give_its_own_as_of_day(tmp_path):
     by_doc = lambda a: {c.doc_id: c.document_warning for c in a.citations}  # noqa: E731
     assert by_doc(during).get("old.md") is not None  # superseded is said whatever the day
     assert "Medium term framework" in by_doc(after)["old.md"]
+
+
+def test_an_answer_quoting_only_another_periods_guidance_says_so_first(tmp_path):
+    services = _two_guides(tmp_path)
+    today = date(2026, 12, 7)
+
+    def answer(question: str) -> str:
+        got = services.asker.ask(AskRequest(question=question, as_of=today), record=False).answer
+        assert not got.refused
+        return got.answer
+
+    asked = "How should trusts reduce their reliance on bank staff"
+    other = answer(f"{asked} next year?")
+    assert other.startswith("Note: you asked about 2027/28, but the passages quoted below come")
+    assert "Planning guidance 2025/26 (it covers 2025/26)" in other
+    assert "Medium term framework covers 2027/28" in other.split("\n\n")[0]
+    # The period asked is the one quoted, or none is asked: no note.
+    assert not answer(f"{asked} in 2025/26?").startswith("Note:")
+    assert not answer(f"{asked}?").startswith("Note:")
