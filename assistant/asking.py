@@ -24,9 +24,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from itertools import zip_longest
 
 from assistant import lifecycle
-from assistant.answer.base import Answerer
+from assistant.answer import compare
+from assistant.answer.base import Answerer, final_answer, stream_whole
 from assistant.answer.followup import Condenser
 from assistant.errors import FieldInputError, InvalidInputError
 from assistant.redact import redact
@@ -42,6 +44,7 @@ from assistant.schemas import (
     CitationInfo,
     DeltaEvent,
     DocumentMeta,
+    Filters,
     FinalEvent,
     GroundingSummary,
     Passage,
@@ -283,13 +286,24 @@ class AskService:
         question = expand(standalone)
         k = k or self.top_k
         as_of = request.as_of or self.today()
-        chunks = self.retriever.retrieve(
-            question, k=max(k, report_k), filters=request.filters, timings_ms=timings, as_of=as_of
-        )
+        compared = self._comparison(question, request.filters)
+        events: Iterator[DeltaEvent | FinalEvent]
+        if compared is not None:
+            # "What changed between A and B?": each side answered from its own document.
+            chunks, events = self._side_by_side(compared, question, request, answerer, k, as_of)
+        else:
+            chunks = self.retriever.retrieve(
+                question,
+                k=max(k, report_k),
+                filters=request.filters,
+                timings_ms=timings,
+                as_of=as_of,
+            )
+            given = chunks[:k]
+            events = answerer.stream(question, given, history=request.history, timings_ms=timings)
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield SourcesEvent(retrieved=chunks)
         first_piece = True
-        events = answerer.stream(question, chunks[:k], history=request.history, timings_ms=timings)
         for event in events:
             if isinstance(event, DeltaEvent):
                 if first_piece:
@@ -301,6 +315,49 @@ class AskService:
                 if self.documents is not None:
                     self._annotate(event.answer, question, as_of, chunks[:k])
                 yield self._report(asked, event.answer, record)
+
+    def _comparison(self, question: str, filters: Filters | None) -> tuple[list[str], str] | None:
+        """The two documents a "what changed" question compares (see :mod:`compare`), when
+        both are within the request's filters."""
+        if self.documents is None or not compare.CHANGE_CUE.search(question):
+            return None
+        found = compare.comparison(question, self.documents())
+        if found is None or (
+            filters is not None
+            and filters.doc_ids is not None
+            and not set(found[0]) <= set(filters.doc_ids)
+        ):
+            return None
+        return found
+
+    def _side_by_side(
+        self,
+        compared: tuple[list[str], str],
+        question: str,
+        request: AskRequest,
+        answerer: Answerer,
+        k: int,
+        as_of: date,
+    ) -> tuple[list[RetrievedChunk], Iterator[DeltaEvent | FinalEvent]]:
+        """Each document's passages on the question's topic, answered apart and joined."""
+        assert self.documents is not None
+        docs, topic = compared
+        documents = self.documents()
+        sides = []
+        per_side: list[list[RetrievedChunk]] = []
+        for doc in docs:
+            within = (request.filters or Filters()).model_copy(update={"doc_ids": [doc]})
+            found = self.retriever.retrieve(topic or question, k=k, filters=within, as_of=as_of)
+            per_side.append(found)
+            answer = final_answer(
+                answerer.stream(topic or question, found, history=request.history)
+            )
+            sides.append((documents[doc], answer))
+        # Interleaved, so the first k read hold both sides.
+        chunks = [c for pair in zip_longest(*per_side) for c in pair if c is not None]
+        for rank, c in enumerate(chunks, start=1):
+            c.rank = rank
+        return chunks, stream_whole(compare.side_by_side(question, sides))
 
     def _annotate(
         self, answer: Answer, question: str, as_of: date, given: list[RetrievedChunk]

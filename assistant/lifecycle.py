@@ -14,7 +14,7 @@ replaced it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -230,3 +230,15 @@ def period_note(
             "quoted here."
         )
     return note
+
+
+def successor_of(meta: DocumentMeta, documents: Mapping[str, DocumentMeta]) -> str | None:
+    """The indexed document that supersedes ``meta``: ``superseded_by`` names it by document
+    id, or by the manifest id its file is named after ("x" for "x.md"); None when not indexed.
+    """
+    named = meta.superseded_by
+    if not named:
+        return None
+    if named in documents:
+        return named
+    return next((d for d in documents if d.rsplit(".", 1)[0] == named), None)

@@ -201,6 +201,16 @@ def question_record(r: QuestionResult, metrics: Sequence[Metric]) -> dict[str, A
             for c in r.answer.retrieved[:TOP_N_REPORTED]
         ],
         "relevant_ranks": [i + 1 for i, q in enumerate(r.relevance) if q],
+        "citations": [
+            {
+                "n": c.n,
+                "doc_id": c.doc_id,
+                "section": c.section,
+                "page": c.page,
+                "document_warning": c.document_warning,
+            }
+            for c in r.answer.citations
+        ],
     }
     for metric in metrics:
         if metric.per_question:
