@@ -131,7 +131,9 @@ def comparison(
     topic = question
     for ref in sorted(refs, key=lambda r: -r.start):
         topic = topic[: ref.start] + topic[ref.end :]
-    return pair, _tidy(topic)
+    # What each side is asked: the subject, without the documents' names or "what changed"
+    # (neither document says "changed"; each says what it asks).
+    return pair, _tidy(CHANGE_CUE.sub("", topic))
 
 
 # Connecting words left stranded once the documents' names are taken out ("between the and
@@ -174,32 +176,29 @@ def _renumbered(text: str, renumber: dict[int, int]) -> str:
 
 def side_by_side(question: str, sides: list[tuple[DocumentMeta, Answer]]) -> Answer:
     """One answer of the sides' answers, each under its document's title, citations numbered
-    on from the side before. A side refused says that its document was searched and nothing
-    on the question was found; both refused is a refusal (the first side's text)."""
-    if all(a.refused for _, a in sides):
-        first = sides[0][1]
-        return first.model_copy(update={"question": question})
+    on from the side before. A side that could not answer says so in its own words (its
+    nearest passages, or that its best match is garbled in this copy) about that document; the
+    whole is a refusal only when neither side answers."""
     parts = ["Side by side, each from its own document:"]
     sentences: list[AnswerSentence] = []
     citations = []
     offset = 0
     for meta, answer in sides:
-        if answer.refused:
-            parts.append(
-                f"{_heading(meta)}\nNothing on this was found in it: it may not cover the point."
-            )
-            continue
         renumber = {c.n: c.n + offset for c in answer.citations}
-        parts.append(f"{_heading(meta)}\n{_renumbered(answer.answer, renumber)}")
+        text = _renumbered(answer.answer, renumber)
+        if answer.refused:
+            text = _ABOUT_CORPUS.sub("This document does not", text)
+        parts.append(f"{_heading(meta)}\n{text}")
         for s in answer.sentences:
             cited = [renumber.get(n, n) for n in s.citations]
             sentences.append(s.model_copy(update={"citations": cited}))
         citations += [c.model_copy(update={"n": renumber[c.n]}) for c in answer.citations]
         offset += len(answer.citations)
-    answered = [a for _, a in sides if not a.refused]
+    answered = [a for _, a in sides if not a.refused] or [a for _, a in sides]
     return Answer(
         question=question,
         answer="\n\n".join(parts),
+        refused=all(a.refused for _, a in sides),
         mode=answered[0].mode,
         sentences=sentences,
         citations=citations,
@@ -209,3 +208,7 @@ def side_by_side(question: str, sides: list[tuple[DocumentMeta, Answer]]) -> Ans
         removed_sentences=[s for _, a in sides for s in a.removed_sentences],
         dropped_citations=sum(a.dropped_citations for _, a in sides),
     )
+
+
+# A side's refusal speaks of the corpus; beside the other side it speaks of its own document.
+_ABOUT_CORPUS = re.compile(r"^The documents in the corpus do not\b")
