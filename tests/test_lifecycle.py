@@ -370,3 +370,39 @@ def test_an_answer_quoting_only_another_periods_guidance_says_so_first(tmp_path)
     # The period asked is the one quoted, or none is asked: no note.
     assert not answer(f"{asked} in 2025/26?").startswith("Note:")
     assert not answer(f"{asked}?").startswith("Note:")
+
+
+def test_text_that_cannot_be_quoted_is_not_lifted_for_its_period():
+    """A garbled passage of the right period keeps its place: lifting it would push out readable
+    text the answer can quote (it is pointed to instead)."""
+    from assistant.retrieval.base import RetrievalState
+    from assistant.retrieval.stages import PreferPeriod
+    from assistant.store.base import StoredChunk
+
+    docs = {
+        "new.md": DocumentMeta(
+            doc_id="new.md", title="New", file_name="new.md", period="2026/27", status="current"
+        ),
+        "old.md": DocumentMeta(
+            doc_id="old.md", title="Old", file_name="old.md", period="2025/26", status="unknown"
+        ),
+    }
+
+    from assistant.store.catalogue import DocumentCatalogue
+    from assistant.store.memory import InMemoryStore
+
+    catalogue = DocumentCatalogue(InMemoryStore("fake", 8))
+    catalogue.documents = lambda: docs  # the index's records, as the stage reads them
+    stage = PreferPeriod(catalogue, 0.5)
+    state = RetrievalState(question="What is the target in 2026/27?", k=3, as_of=date(2026, 12, 7))
+    state.candidates = ["old-1", "new-garbled", "new-clean"]
+    state.scores = {"old-1": 1.0, "new-garbled": 0.9, "new-clean": 0.8}
+    state.chunks = {
+        "old-1": StoredChunk("old-1", "x", {"doc_id": "old.md"}),
+        "new-garbled": StoredChunk("new-garbled", "x", {"doc_id": "new.md", "garbled": True}),
+        "new-clean": StoredChunk("new-clean", "x", {"doc_id": "new.md"}),
+    }
+    stage.run(state)
+    assert state.candidates == ["new-clean", "new-garbled", "old-1"]
+    assert state.scores["new-garbled"] == 0.9  # kept, not lifted
+    assert state.scores["old-1"] == 0.5  # another period's: lowered

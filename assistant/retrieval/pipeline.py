@@ -33,6 +33,7 @@ from assistant.retrieval.stages import (
 )
 from assistant.schemas import Filters, RetrievedChunk
 from assistant.store.base import StoredChunk, VectorStore, decode_section_breaks, decode_spans
+from assistant.store.catalogue import DocumentCatalogue
 from assistant.text import clean_question
 
 S = TypeVar("S")
@@ -195,7 +196,10 @@ def default_stages(
         FetchCandidates(store),
     ]
     if settings.period_weight > 0:
-        stages.append(PreferPeriod(store, bm25, settings.period_weight))
+        # BM25's generation, kept in step with the store by the pipeline's sync: no store
+        # round trip per question.
+        catalogue = DocumentCatalogue(store, lambda: bm25.generation)
+        stages.append(PreferPeriod(catalogue, settings.period_weight))
     stages += [
         ScoreUnsearchedDense(),
     ]

@@ -265,8 +265,8 @@ class PreferPeriod:
     name = "period"
     timing = "fusion"
 
-    def __init__(self, store: VectorStore, bm25: BM25Index, weight: float) -> None:
-        self.catalogue = DocumentCatalogue(store, lambda: bm25.generation)
+    def __init__(self, catalogue: DocumentCatalogue, weight: float) -> None:
+        self.catalogue = catalogue  # each document's period and status
         self.weight = weight
 
     def run(self, state: RetrievalState) -> None:
@@ -274,16 +274,21 @@ class PreferPeriod:
         asked = question_periods(state.question, as_of)
         documents = self.catalogue.documents()  # read again when an admin marks one
         factor: dict[str, float] = {}
+        moved = False
         for cid in state.candidates:
             ch = state.chunks.get(cid)
             meta = documents.get(ch.metadata.get("doc_id", "")) if ch is not None else None
-            if meta is None:
+            if ch is None or meta is None:
                 continue
             doc = meta.doc_id
             if doc not in factor:
                 factor[doc] = 1 + self.weight * preference(meta, asked, as_of)
-            state.scores[cid] *= factor[doc]
-        if any(f != 1 for f in factor.values()):
+            if factor[doc] > 1 and ch.metadata.get("garbled"):
+                continue  # text that cannot be quoted is not lifted over text that can
+            if factor[doc] != 1:
+                state.scores[cid] *= factor[doc]
+                moved = True
+        if moved:
             state.candidates.sort(key=lambda c: (-state.scores[c], c))
 
 

@@ -96,11 +96,11 @@ def test_the_asker_answers_a_what_changed_question_side_by_side(tmp_path):
     from tests.test_lifecycle import _two_guides
 
     services = _two_guides(tmp_path)
-    ask = lambda q: (
-        services.asker.ask(  # noqa: E731
-            AskRequest(question=q, as_of=date(2026, 12, 7)), record=False
-        ).answer
-    )
+
+    def ask(question: str) -> Answer:
+        request = AskRequest(question=question, as_of=date(2026, 12, 7))
+        return services.asker.ask(request, record=False).answer
+
     got = ask(
         "What changed between the planning guidance 2025/26 and the medium term framework on "
         "agency staff spending?"
