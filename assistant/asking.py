@@ -304,16 +304,31 @@ class AskService:
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield SourcesEvent(retrieved=chunks)
         first_piece = True
+        # A question naming a period may need a note before the answer (another period's
+        # guidance quoted): its pieces are held until the note is known, so the text streamed
+        # is the text given. Other answers stream as they come.
+        held: list[DeltaEvent] | None = (
+            []
+            if self.documents is not None and lifecycle.question_periods(question, as_of)
+            else None
+        )
         for event in events:
             if isinstance(event, DeltaEvent):
                 if first_piece:
                     first_piece = False
                     timings["first_piece"] = (time.perf_counter() - t0) * 1000
-                yield event
+                if held is not None:
+                    held.append(event)
+                else:
+                    yield event
             elif isinstance(event, FinalEvent):
                 self._finish(event.answer, asked, standalone, chunks, timings, t0)
+                note = None
                 if self.documents is not None:
-                    self._annotate(event.answer, question, as_of, chunks[:k])
+                    note = self._annotate(event.answer, question, as_of, chunks[:k])
+                if note:
+                    yield DeltaEvent(text=f"{note}\n\n")
+                yield from held or []
                 yield self._report(asked, event.answer, record)
 
     def _comparison(self, question: str, filters: Filters | None) -> tuple[list[str], str] | None:
@@ -361,10 +376,10 @@ class AskService:
 
     def _annotate(
         self, answer: Answer, question: str, as_of: date, given: list[RetrievedChunk]
-    ) -> None:
+    ) -> str | None:
         """What a reader must know of the documents quoted: each citation's held-back passages
         and lifecycle warning; first, when the question names a period that no document
-        quoted governs, a note saying so."""
+        quoted governs, a note saying so (put before the answer's text, and returned)."""
         assert self.documents is not None
         docs = self.documents()
 
@@ -377,12 +392,13 @@ class AskService:
                 c.document_quarantined = len(meta.quarantined)
                 c.document_warning = lifecycle.warning(meta, as_of, title_of)
         if answer.refused:
-            return
+            return None
         cited = [docs[d] for d in dict.fromkeys(c.doc_id for c in answer.citations) if d in docs]
         searched = [docs[d] for d in dict.fromkeys(c.doc_id for c in given) if d in docs]
         note = lifecycle.period_note(question, as_of, cited, searched)
         if note:
             answer.answer = f"{note}\n\n{answer.answer}"
+        return note
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:
         """The question rewritten to stand alone when it follows on from ``history``."""

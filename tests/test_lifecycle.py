@@ -367,6 +367,14 @@ def test_an_answer_quoting_only_another_periods_guidance_says_so_first(tmp_path)
     assert other.startswith("Note: you asked about 2027/28, but the passages quoted below come")
     assert "Planning guidance 2025/26 (it covers 2025/26)" in other
     assert "Medium term framework covers 2027/28" in other.split("\n\n")[0]
+    # Streamed, the note comes first too: the pieces join to the answer given.
+    from assistant.schemas import DeltaEvent
+
+    events = list(
+        services.asker.stream(AskRequest(question=f"{asked} next year?", as_of=today), record=False)
+    )
+    streamed = "".join(e.text for e in events if isinstance(e, DeltaEvent))
+    assert streamed == other
     # The period asked is the one quoted, or none is asked: no note.
     assert not answer(f"{asked} in 2025/26?").startswith("Note:")
     assert not answer(f"{asked}?").startswith("Note:")
