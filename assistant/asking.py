@@ -290,7 +290,7 @@ class AskService:
         events: Iterator[DeltaEvent | FinalEvent]
         if compared is not None:
             # "What changed between A and B?": each side answered from its own document.
-            chunks, events = self._side_by_side(compared, question, request, answerer, k, as_of)
+            chunks, events = self._side_by_side(compared, request, answerer, k, as_of)
         else:
             chunks = self.retriever.retrieve(
                 question,
@@ -331,48 +331,51 @@ class AskService:
                 yield from held or []
                 yield self._report(asked, event.answer, record)
 
-    def _comparison(self, question: str, filters: Filters | None) -> tuple[list[str], str] | None:
+    def _comparison(
+        self, question: str, filters: Filters | None
+    ) -> tuple[list[DocumentMeta], str] | None:
         """The two documents a "what changed" question compares (see :mod:`compare`), when
-        both are within the request's filters."""
-        if self.documents is None or not compare.CHANGE_CUE.search(question):
+        both are within the request's filters, and what each side is asked."""
+        if self.documents is None or not compare.may_compare(question):
             return None
-        found = compare.comparison(question, self.documents())
+        documents = self.documents()
+        found = compare.comparison(question, documents)
         if found is None or (
             filters is not None
             and filters.doc_ids is not None
             and not set(found[0]) <= set(filters.doc_ids)
         ):
             return None
-        return found
+        return [documents[d] for d in found[0]], found[1]
 
     def _side_by_side(
         self,
-        compared: tuple[list[str], str],
-        question: str,
+        compared: tuple[list[DocumentMeta], str],
         request: AskRequest,
         answerer: Answerer,
         k: int,
         as_of: date,
     ) -> tuple[list[RetrievedChunk], Iterator[DeltaEvent | FinalEvent]]:
-        """Each document's passages on the question's topic, answered apart and joined."""
-        assert self.documents is not None
-        docs, topic = compared
-        documents = self.documents()
-        sides = []
+        """Each document's passages on the question's topic, then (once the sources are sent)
+        each side answered apart and the two joined."""
+        metas, topic = compared
         per_side: list[list[RetrievedChunk]] = []
-        for doc in docs:
-            within = (request.filters or Filters()).model_copy(update={"doc_ids": [doc]})
-            found = self.retriever.retrieve(topic or question, k=k, filters=within, as_of=as_of)
-            per_side.append(found)
-            answer = final_answer(
-                answerer.stream(topic or question, found, history=request.history)
-            )
-            sides.append((documents[doc], answer))
+        for meta in metas:
+            within = (request.filters or Filters()).model_copy(update={"doc_ids": [meta.doc_id]})
+            per_side.append(self.retriever.retrieve(topic, k=k, filters=within, as_of=as_of))
         # Interleaved, so the first k read hold both sides.
         chunks = [c for pair in zip_longest(*per_side) for c in pair if c is not None]
         for rank, c in enumerate(chunks, start=1):
             c.rank = rank
-        return chunks, stream_whole(compare.side_by_side(question, sides))
+
+        def answered() -> Iterator[DeltaEvent | FinalEvent]:
+            sides = [
+                (meta, final_answer(answerer.stream(topic, found, history=request.history)))
+                for meta, found in zip(metas, per_side, strict=True)
+            ]
+            yield from stream_whole(compare.side_by_side(request.question, sides))
+
+        return chunks, answered()
 
     def _annotate(
         self, answer: Answer, question: str, as_of: date, given: list[RetrievedChunk]

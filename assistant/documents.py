@@ -30,6 +30,7 @@ from assistant.errors import (
 )
 from assistant.ingest.loaders import default_registry, detect_kind
 from assistant.ingest.pipeline import metadata_sidecar
+from assistant.lifecycle import successor_of
 from assistant.redact import redact
 from assistant.schemas import (
     DocumentInfo,
@@ -269,15 +270,18 @@ class DocumentService:
             raise FieldInputError(
                 "status", "give at least one of status, superseded_by, period, published"
             )
-        if changes.get("superseded_by") == doc_id:
-            raise FieldInputError("superseded_by", "a document cannot supersede itself")
         with self._write_lock:
             record = self.store.get_document(doc_id)
             if record is None:
                 raise UnknownDocumentError(doc_id)
-            record.meta = record.meta.model_copy(
+            meta = record.meta.model_copy(
                 update={**changes, "marked": {**record.meta.marked, **changes}}
             )
+            if meta.superseded_by:
+                others = {r.meta.doc_id: r.meta for r in self.store.list_documents()}
+                if meta.superseded_by == doc_id or successor_of(meta, others) == doc_id:
+                    raise FieldInputError("superseded_by", "a document cannot supersede itself")
+            record.meta = meta
             self.store.put_document(record)
             self.store.bump_generation()  # other workers' caches of document records follow
         logger.info("marked %s: %s", redact(doc_id), ", ".join(sorted(changes)))

@@ -18,12 +18,14 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
+from assistant.text.glossary import normalise_years
+
 if TYPE_CHECKING:  # the schemas validate periods with period_dates
     from assistant.schemas import DocumentMeta
 
 # "2025/26" (an NHS financial year: 1 April to 31 March), "2026/27-2028/29" or "2026/27 to
-# 2028/29" (a run of them), "2025" or "2025-2035" (calendar years).
-_FINANCIAL_YEAR = r"(\d{4})/(\d{2})"
+# 2028/29" (a run of them), "2025" or "2025-2035" (calendar years). Years from 1900 to 2199.
+_FINANCIAL_YEAR = r"((?:19|20|21)\d{2})/(\d{2})"
 _PERIOD = re.compile(
     rf"^\s*(?:{_FINANCIAL_YEAR}(?:\s*(?:-|–|to)\s*{_FINANCIAL_YEAR})?|(\d{{4}})(?:\s*(?:-|–|to)"
     r"\s*(\d{4}))?)\s*$"
@@ -43,11 +45,19 @@ def period_dates(period: str | None) -> tuple[date, date] | None:
     m = _PERIOD.match(period or "")
     if m is None:
         return None
-    fy_start, _, fy_end_start, _, year, year_end = m.groups()
+    fy_start, fy_next, fy_end_start, fy_end_next, year, year_end = m.groups()
     if fy_start:
         last = int(fy_end_start or fy_start)
-        return date(int(fy_start), 4, 1), date(last + 1, 3, 31)
-    return date(int(year), 1, 1), date(int(year_end or year), 12, 31)
+        if (int(fy_start) + 1) % 100 != int(fy_next) or (
+            fy_end_start and (last + 1) % 100 != int(fy_end_next)
+        ):
+            return None  # "2025/30" is no financial year
+        span = date(int(fy_start), 4, 1), date(last + 1, 3, 31)
+    else:
+        if not 1900 <= int(year) <= 2199 or not 1900 <= int(year_end or year) <= 2199:
+            return None
+        span = date(int(year), 1, 1), date(int(year_end or year), 12, 31)
+    return span if span[0] < span[1] else None  # a run must end after it starts
 
 
 def warning(
@@ -100,12 +110,21 @@ _MONTHS = {
     )
 }
 _MONTH = "|".join(_MONTHS)
-# "2026/27" (questions are normalised to this form first: "26/27", "2026-27" ...).
-_ASKED_FY = re.compile(r"(?<![\d/])(\d{4})/(\d{2})(?![\d/])")
+# "2026/27", or a run "2026/27 to 2028/29" (questions are normalised to this form first:
+# "26/27", "2026-27" ...).
+_ASKED_FY = re.compile(
+    r"(?<![\d/])((?:19|20|21)\d{2})/(\d{2})(?:\s*(?:-|–|to)\s*((?:19|20|21)\d{2})/(\d{2}))?"
+    r"(?![\d/])"
+)
 # "March 2027", "end of March 2027", "April 2026".
-_ASKED_MONTH = re.compile(rf"\b({_MONTH})\s+(\d{{4}})\b", re.IGNORECASE)
-# "by 2028", "in 2030" (a calendar year on its own, not part of a financial year or a date).
-_ASKED_YEAR = re.compile(r"\b(?:in|by|for|during|until|from)\s+(20\d{2})\b(?![/\d-])", re.I)
+_ASKED_MONTH = re.compile(rf"\b({_MONTH})\s+((?:19|20|21)\d{{2}})\b", re.IGNORECASE)
+# "by 2028", "in 2030": a calendar year on its own, ending the phrase ("by 2000 hours" is a
+# quantity, not a year).
+_ASKED_YEAR = re.compile(
+    r"\b(?:in|by|for|during|until|from)\s+((?:19|20|21)\d{2})\b(?![/\d-])"
+    r"(?=\s*(?:$|[?.,;:!)]|and\b|or\b|onwards?\b|to\b))",
+    re.IGNORECASE,
+)
 # "this year", "this financial year", "next year", "the coming year". Not "last year": in a
 # question it is mostly a baseline ("a 30% cut on last year"), not the period asked about.
 _RELATIVE = re.compile(r"\b(this|current|next|coming)\s+(?:financial\s+|planning\s+)?year\b", re.I)
@@ -138,12 +157,17 @@ def question_periods(question: str, as_of: date) -> list[Span]:
     datetime.date(2027, 4, 1)
     >>> question_periods("How do I set up a neighbourhood health team?", today)
     []
+    >>> question_periods("Targets for 2026/27 to 2028/29?", today)[0][1]
+    datetime.date(2029, 3, 31)
+    >>> question_periods("Can we cut agency spend by 2000 hours?", today)
+    []
     """
+    question = normalise_years(question)  # "26/27" -> "2026/27"
     found: list[tuple[int, Span]] = []
     for m in _ASKED_FY.finditer(question):
-        first, second = int(m.group(1)), int(m.group(2))
-        if (first + 1) % 100 == second:
-            found.append((m.start(), _financial_year(first)))
+        span = period_dates(m.group(0))
+        if span is not None:
+            found.append((m.start(), span))
     for m in _ASKED_MONTH.finditer(question):
         day = date(int(m.group(2)), _MONTHS[m.group(1).lower()], 1)
         found.append((m.start(), _financial_year(financial_year_of(day))))

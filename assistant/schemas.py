@@ -60,7 +60,7 @@ class DocumentMeta(BaseModel):
     superseded_by: str | None = None
     # Lifecycle fields an admin set on the indexed document (``index mark``, PATCH
     # /v1/documents/{id}): they win over the manifest and the file when it is indexed again.
-    marked: dict[str, str] = Field(default_factory=dict)
+    marked: dict[str, str | None] = Field(default_factory=dict)
     # Planted passages held back at ingestion, and those an admin has released as false alarms.
     quarantined: list[QuarantinedPassage] = Field(default_factory=list)
     released: list[str] = Field(default_factory=list)
@@ -493,7 +493,7 @@ class DocumentInfo(BaseModel):
     period: str | None = Field(None, description='The years it governs, e.g. "2025/26".')
     status: LifecycleStatus = "unknown"
     superseded_by: str | None = Field(None, description="The document id that replaces it.")
-    marked: dict[str, str] = Field(
+    marked: dict[str, str | None] = Field(
         default_factory=dict,
         description="Lifecycle fields an admin set (PATCH /v1/documents/{doc_id}); they win "
         "over the manifest when the document is indexed again.",
@@ -572,8 +572,11 @@ class LifecycleUpdate(BaseModel):
         None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY-MM-DD, YYYY-MM or YYYY."
     )
 
-    def changes(self) -> dict[str, str]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+    def changes(self) -> dict[str, str | None]:
+        """The fields given: a value sets one, an explicit null clears it (a wrong successor,
+        a period no longer known); the status can be set, not cleared ("unknown")."""
+        given = self.model_dump(exclude_unset=True)
+        return {k: v for k, v in given.items() if v is not None or k != "status"}
 
 
 class UploadResponse(BaseModel):

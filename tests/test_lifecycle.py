@@ -198,6 +198,7 @@ def test_an_admin_marks_a_document_superseded_over_the_api_without_reindexing(tm
         for body, field in (
             ({}, "status"),
             ({"period": "last year"}, "period"),
+            ({"period": "2028/29-2026/27"}, "period"),
             ({"status": "obsolete"}, "status"),
             ({"superseded_by": "guide.md"}, "superseded_by"),
             ({"status": "superseded", "colour": "red"}, "colour"),
@@ -221,6 +222,13 @@ def test_an_admin_marks_a_document_superseded_over_the_api_without_reindexing(tm
         after = admin.post("/v1/ask", json=question).json()
         warned = after["citations"][0]["document_warning"]
         assert warned.startswith("Superseded by new-framework. It covers 2025/26."), after
+        # An explicit null clears a field; a successor naming the document itself is refused.
+        cleared = admin.patch("/v1/documents/guide.md", json={"superseded_by": None})
+        assert cleared.status_code == 200 and cleared.json()["superseded_by"] is None
+        assert admin.patch("/v1/documents/guide", json={"status": "current"}).status_code == 404
+        itself = admin.patch("/v1/documents/guide.md", json={"superseded_by": "guide"})
+        assert itself.status_code == 422 and "superseded_by" in itself.text
+        admin.patch("/v1/documents/guide.md", json={"superseded_by": "new-framework"})
     guide.write_text(guide.read_text(encoding="utf-8") + "\nPlans are published in May.\n")
     report = services.ingest([guide])
     assert report.files[0].status == "updated"

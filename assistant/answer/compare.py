@@ -20,13 +20,27 @@ from dataclasses import dataclass
 
 from assistant.lifecycle import period_dates, successor_of
 from assistant.schemas import Answer, AnswerSentence, DocumentMeta
+from assistant.text import STOP_WORDS
 
-# Words that ask how two documents differ.
+# Words that ask how two documents differ: enough with one document named (it is compared with
+# what replaced it, or what it replaced). "Change" alone is not one ("change management").
 CHANGE_CUE = re.compile(
-    r"\b(?:chang\w*|differ\w*|compar\w*|versus|vs|contrast\w*|moved? on|new in|add(?:s|ed)? to|"
-    r"replac\w*|since|side by side)\b",
+    r"\b(?:changed|differ(?:s|ed|ent|ence|ences)?|compar(?:e|ed|es|ing|ison)|versus|vs|"
+    r"moved on)\b",
     re.IGNORECASE,
 )
+# Weaker ones, taken only with two documents named ("what does A add to B?").
+_TWO_DOCUMENT_CUE = re.compile(
+    r"\b(?:add(?:s|ed)? to|new in|replac(?:e|ed|es|ing)|since|side by side|contrast\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def may_compare(question: str) -> bool:
+    """Whether the question has any word that asks for a comparison (a cheap first check)."""
+    return bool(CHANGE_CUE.search(question) or _TWO_DOCUMENT_CUE.search(question))
+
+
 MIN_REFERENCE_WORDS = 3  # title words, in order, that name a document
 _WORD = re.compile(r"[a-z0-9]+")
 # Words too common to name anything on their own (they still count inside a longer reference).
@@ -83,8 +97,11 @@ def references(question: str, documents: Mapping[str, DocumentMeta]) -> list[Ref
         best, best_docs = 0, []
         for doc, title in titles.items():
             n, content = _match_length(words, i, title)
-            if content < MIN_REFERENCE_WORDS:
-                continue
+            named = words[i : i + n]
+            if content < MIN_REFERENCE_WORDS or not any(
+                w.isalpha() and w not in _FILLER for w in named
+            ):
+                continue  # a run of years ("2026/27 to 2028/29") names a period, not a document
             if n > best:
                 best, best_docs = n, [doc]
             elif n == best:
@@ -108,7 +125,8 @@ def comparison(
 ) -> tuple[list[str], str] | None:
     """The two documents a "what changed" question compares, older first, and the question
     with their names taken out (what each side is asked); None for any other question."""
-    if not CHANGE_CUE.search(question):
+    strong = CHANGE_CUE.search(question) is not None
+    if not strong and not _TWO_DOCUMENT_CUE.search(question):
         return None
     refs = references(question, documents)
     sides: list[str] = []
@@ -116,7 +134,7 @@ def comparison(
         doc = next((d for d in ref.doc_ids if d not in sides), None)
         if doc is not None:
             sides.append(doc)
-    if len(sides) == 1:  # one named: compare it with what replaced it, or what it replaced
+    if len(sides) == 1 and strong:  # compare it with what replaced it, or what it replaced
         named = documents[sides[0]]
         successor = successor_of(named, documents)
         if successor is not None:
@@ -132,8 +150,10 @@ def comparison(
     for ref in sorted(refs, key=lambda r: -r.start):
         topic = topic[: ref.start] + topic[ref.end :]
     # What each side is asked: the subject, without the documents' names or "what changed"
-    # (neither document says "changed"; each says what it asks).
-    return pair, _tidy(CHANGE_CUE.sub("", topic))
+    # (neither document says "changed"; each says what it asks). Too little left: the question.
+    topic = _tidy(_TWO_DOCUMENT_CUE.sub("", CHANGE_CUE.sub("", topic)))
+    subject = [w for w in _WORD.findall(topic.lower()) if w not in STOP_WORDS | _FILLER]
+    return pair, topic if len(subject) >= 2 else question
 
 
 # Connecting words left stranded once the documents' names are taken out ("between the and

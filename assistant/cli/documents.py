@@ -204,9 +204,13 @@ def index_mark(
     """Set a document's lifecycle (e.g. superseded by another) without indexing it again."""
     services = services_for(settings_for(data_dir))
     try:
-        update = LifecycleUpdate(
-            status=status, superseded_by=superseded_by, period=period, published=published
-        )
+        given = {
+            "status": status,
+            "superseded_by": superseded_by,
+            "period": period,
+            "published": published,
+        }
+        update = LifecycleUpdate(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         raise fail(invalid_input(exc)) from exc
     try:

@@ -8,6 +8,7 @@ index generation moves on (an ingest, a removal, an admin's mark).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,21 +28,28 @@ class DocumentCatalogue:
     def __init__(self, store: VectorStore, generation: Callable[[], int] | None = None) -> None:
         self.store = store
         self.generation = generation or store.generation
+        self._lock = threading.Lock()  # API workers share one catalogue
         self._cached: tuple[int, dict[str, DocumentMeta]] = (-1, {})
         self._derived: dict[Callable[..., Any], tuple[int, Any]] = {}
 
-    def documents(self) -> dict[str, DocumentMeta]:
+    def _snapshot(self) -> tuple[int, dict[str, DocumentMeta]]:
         generation = self.generation()
-        if self._cached[0] != generation:
-            docs = {r.meta.doc_id: r.meta for r in self.store.list_documents()}
-            self._cached = (generation, docs)
-        return self._cached[1]
+        with self._lock:
+            if self._cached[0] != generation:
+                docs = {r.meta.doc_id: r.meta for r in self.store.list_documents()}
+                self._cached = (generation, docs)
+            return self._cached
+
+    def documents(self) -> dict[str, DocumentMeta]:
+        return self._snapshot()[1]
 
     def derived(self, compute: Callable[[dict[str, DocumentMeta]], T]) -> T:
         """``compute(documents)``, worked out again only when the documents were read again."""
-        documents = self.documents()
-        seen = self._derived.get(compute)
-        if seen is None or seen[0] != self._cached[0]:
-            seen = (self._cached[0], compute(documents))
-            self._derived[compute] = seen
+        generation, documents = self._snapshot()
+        with self._lock:
+            seen = self._derived.get(compute)
+        if seen is None or seen[0] != generation:
+            seen = (generation, compute(documents))
+            with self._lock:
+                self._derived[compute] = seen
         return seen[1]
