@@ -278,6 +278,27 @@ class ApiSettings(BaseModel):
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
 
+class DatabaseSettings(BaseModel):
+    url: SecretStr | None = Field(
+        None,
+        description="Where answers, feedback and the audit log are kept: "
+        "postgresql://USER:PASSWORD@HOST:PORT/NAME (shared by every worker), or sqlite:///PATH. "
+        "Default: a SQLite file, api.feedback_db or DATA_DIR/feedback.sqlite.",
+    )
+
+
+class AuditSettings(BaseModel):
+    enabled: bool = Field(
+        True, description="Record every /v1 request in the audit log (who, when, what)."
+    )
+    retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Days audit rows are kept; `nhs-assistant audit purge` deletes older ones.",
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration. ``Settings()`` reads the environment and ``.env``."""
 
@@ -300,6 +321,12 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     api: ApiSettings = ApiSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    audit: AuditSettings = AuditSettings()
+
+    def database_url(self) -> str | None:
+        """The configured database URL (a secret: never log it), or None for the default."""
+        return self.database.url.get_secret_value() if self.database.url else None
 
     @field_validator("data_dir")
     @classmethod

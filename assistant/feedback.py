@@ -1,12 +1,11 @@
-"""Answers given by the API and the feedback on them, kept in SQLite beside the index.
+"""Answers given by the API and the feedback on them, kept in the service's database.
 
 Each answer is recorded under an ``answer_id`` so a rating can refer to it later. Questions and
 comments are redacted (:mod:`assistant.redact`) here, on the way in, whoever the caller is.
-SQLite runs in WAL mode with a busy timeout, and every operation opens its own short-lived
-connection, so several threads (and several API processes on one machine) can write at once,
-and several processes may create the file at the same moment. A database that stays locked
-beyond the timeout, or a disk that refuses the write, is a :class:`BackendUnavailableError`
-(HTTP 503), never a lost record reported as saved.
+The database is a SQLite file beside the index by default, or PostgreSQL when
+``NHS_ASSISTANT_DATABASE_URL`` names one (:mod:`assistant.records`): the same schema and the
+same behaviour on both. A database that stays locked, cannot be reached, or refuses the write
+is a :class:`BackendUnavailableError` (HTTP 503), never a lost record reported as saved.
 
 >>> store = FeedbackStore(Path("data/feedback.sqlite"))                      # doctest: +SKIP
 >>> store.record_answer(StoredAnswer(answer_id="a1", question="q", answer="a"))  # doctest: +SKIP
@@ -17,12 +16,8 @@ beyond the timeout, or a disk that refuses the write, is a :class:`BackendUnavai
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -30,45 +25,12 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, Field
 
 from assistant.config import Settings
-from assistant.errors import BackendUnavailableError
+from assistant.records.database import Database, SqliteDatabase
+from assistant.records.migrations import migrate
 from assistant.redact import redact
 
 Rating = Literal["up", "down"]
 FEEDBACK_FILE = "feedback.sqlite"
-BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another writer's lock
-CREATE_RETRY_S = 0.05  # pause between attempts to set up a file another process is setting up
-# Writers in one process queue on a lock per file: SQLite's own busy handler waits by sleeping
-# (up to 100 ms a try), which under ten concurrent requests turned a 1 ms insert into a long tail.
-_WRITE_LOCKS: dict[Path, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
-
-
-def _write_lock(path: Path) -> threading.Lock:
-    key = path.resolve()
-    with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(key, threading.Lock())
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    answer_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    refused INTEGER NOT NULL DEFAULT 0,
-    mode TEXT NOT NULL DEFAULT '',
-    evidence_score REAL NOT NULL DEFAULT 0,
-    citations TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    feedback_id TEXT PRIMARY KEY,
-    answer_id TEXT NOT NULL REFERENCES answers(answer_id),
-    created_at TEXT NOT NULL,
-    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    comment TEXT
-);
-CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
-"""
 
 
 def feedback_db_path(settings: Settings) -> Path:
@@ -76,8 +38,9 @@ def feedback_db_path(settings: Settings) -> Path:
     return settings.api.feedback_db or settings.data_dir / FEEDBACK_FILE
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def _now(precise: bool = False) -> str:
+    """UTC now as ISO 8601; to the microsecond where rows are listed in the order written."""
+    return datetime.now(UTC).isoformat(timespec="microseconds" if precise else "milliseconds")
 
 
 class StoredAnswer(BaseModel):
@@ -114,94 +77,29 @@ class UnknownAnswerError(LookupError):
     """Feedback names an answer_id that was never recorded."""
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
 class FeedbackStore:
-    """Answers and ratings in one SQLite file (WAL mode, safe for concurrent writers)."""
+    """Answers and ratings in the service's database (a SQLite file, or PostgreSQL)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._writes = _write_lock(path)
-        self._initialise()
+    def __init__(self, where: Path | Database) -> None:
+        if isinstance(where, Path):
+            where = SqliteDatabase(where)
+            migrate(where)
+        self.db = where
+        self.where = where.where  # for logs: a path, or a URL without its password
 
-    def _initialise(self) -> None:
-        """Switch the file to WAL and create the tables, retrying while another process that
-        starts at the same moment does the same (switching the journal mode does not wait on
-        the busy timeout: it fails at once with "database is locked")."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            db = self._open()
-            try:
-                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block
-                db.executescript(_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise BackendUnavailableError(
-                        f"cannot set up the feedback database {self.path}: {exc}"
-                    ) from exc
-            finally:
-                db.close()
-            time.sleep(CREATE_RETRY_S)
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            # WAL with NORMAL: a commit survives the process dying; only a power cut can lose
-            # the last few (the usual setting for WAL; FULL syncs the disk on every commit).
-            db.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.Error as exc:
-            raise BackendUnavailableError(
-                f"cannot open the feedback database {self.path}: {exc}"
-            ) from exc
-        return db
-
-    @contextmanager
-    def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """A connection for one transaction: committed on success, rolled back on error.
-
-        Writers in this process queue on an in-process lock; across processes they take
-        SQLite's write lock up front (BEGIN IMMEDIATE), so two writers queue on the busy timeout
-        instead of failing when one tries to upgrade a read lock.
-        """
-        if write:
-            with self._writes, self._transaction(write=True) as db:
-                yield db
-        else:
-            with self._transaction(write=False) as db:
-                yield db
-
-    @contextmanager
-    def _transaction(self, write: bool) -> Iterator[sqlite3.Connection]:
-        db = self._open()
-        try:
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield db
-            db.execute("COMMIT")
-        except BaseException as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError):
-                raise BackendUnavailableError(
-                    f"cannot {'write' if write else 'read'} the feedback database "
-                    f"{self.path}: {exc}"
-                ) from exc
-            raise
-        finally:
-            db.close()
+    def _connect(self, write: bool = True) -> Any:
+        return self.db.transaction(write=write)
 
     def record_answer(self, answer: StoredAnswer) -> None:
         """Keep an answer so that feedback can refer to it."""
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO answers (answer_id, created_at, question, answer, refused, mode, "
+                "evidence_score, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (answer_id) DO UPDATE SET created_at = excluded.created_at, "
+                "question = excluded.question, answer = excluded.answer, "
+                "refused = excluded.refused, mode = excluded.mode, "
+                "evidence_score = excluded.evidence_score, citations = excluded.citations",
                 (
                     answer.answer_id,
                     answer.created_at,
@@ -230,8 +128,9 @@ class FeedbackStore:
             if known is None:
                 raise UnknownAnswerError(answer_id)
             db.execute(
-                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)",
-                (feedback_id, answer_id, _now(), rating, redact(comment) if comment else None),
+                "INSERT INTO feedback (feedback_id, answer_id, created_at, rating, comment) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (feedback_id, answer_id, _now(precise=True), rating, redact(comment or "") or None),
             )
         return feedback_id
 
@@ -255,7 +154,7 @@ class FeedbackStore:
                 "SELECT f.feedback_id, f.answer_id, f.rating, f.comment, f.created_at, "
                 "a.question, a.answer, a.refused, a.mode, a.evidence_score, a.citations, "
                 "a.created_at FROM feedback f JOIN answers a USING (answer_id) "
-                "ORDER BY f.rowid"
+                "ORDER BY f.created_at, f.feedback_id"
             ).fetchall()
         for row in rows:
             yield FeedbackRecord(

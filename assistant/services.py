@@ -22,6 +22,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.followup import Condenser, LLMCondenser, RuleCondenser
 from assistant.answer.generative import LLMAnswerer
 from assistant.asking import AskResult, AskService, log_answer
+from assistant.audit import AuditLog, note_answer
 from assistant.config import BYTES_PER_MB, AnswerMode, Settings
 from assistant.documents import UPLOADS_DIR, DocumentService
 from assistant.embeddings.base import Embedder
@@ -32,6 +33,7 @@ from assistant.ingest.manifest import Manifest
 from assistant.ingest.pipeline import Ingestor, Progress
 from assistant.llm.factory import make_chat_model
 from assistant.metrics import Metrics
+from assistant.records.database import Database, open_database
 from assistant.retrieval.base import Retriever
 from assistant.retrieval.bm25 import BM25Index
 from assistant.retrieval.pipeline import make_retriever
@@ -98,10 +100,21 @@ class Services:
     # --- feedback ---------------------------------------------------------------------------
 
     @cached_property
+    def database(self) -> Database:
+        """Where answers, ratings and the audit log are kept: PostgreSQL when
+        ``database.url`` names it, else a SQLite file beside the index. Opened (and its schema
+        brought up to date) on first use, so commands that never rate create none."""
+        return open_database(self.settings.database_url(), feedback_db_path(self.settings))
+
+    @cached_property
     def feedback(self) -> FeedbackStore:
-        """Answers served and their ratings; opened on first use, so commands that never rate
-        (ingest, eval) create no database."""
-        return self.feedback_store or FeedbackStore(feedback_db_path(self.settings))
+        """Answers served and their ratings."""
+        return self.feedback_store or FeedbackStore(self.database)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """Who asked what, when (the API records every /v1 request)."""
+        return AuditLog(self.feedback.db)
 
     def record_answer(self, result: AskResult, question: str) -> None:
         """Keep a served answer so a rating can refer to it (the store redacts the question)."""
@@ -131,7 +144,7 @@ class Services:
             top_k=self.settings.retrieval.top_k,
             max_question_chars=self.settings.answer.max_question_chars,
             recorder=self.record_answer,
-            observers=[self.metrics.observe_answer, log_answer],
+            observers=[self.metrics.observe_answer, log_answer, note_answer],
             documents=self.catalogue.documents,
             title_of=self.ingestor.manifest.title_for_id,
             today=self.today,

@@ -12,16 +12,23 @@ routes, not inside them; domain errors become HTTP statuses in :mod:`assistant.a
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.concurrency import iterate_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from assistant.api.auth import ApiGuard, ApiKeyring, KeyGate, Principal, require
+from assistant.api.auth import (
+    PRINCIPAL_STATE,
+    ApiGuard,
+    ApiKeyring,
+    KeyGate,
+    Principal,
+    require,
+)
 from assistant.api.errors import (
     ApiError,
     describe_assistant_error,
@@ -46,6 +53,7 @@ from assistant.api.openapi_docs import (
 )
 from assistant.api.request_context import (
     INTERNAL_ERROR_MESSAGE,
+    FinishedRequest,
     RequestContextMiddleware,
     current_request_id,
 )
@@ -65,6 +73,7 @@ from assistant.api.wire import (
     ReleaseRequest,
 )
 from assistant.asking import AskResult, AskService, passage_of
+from assistant.audit import AUDIT_NOTE_FIELDS, AuditEntry, AuditLog, note_for_audit
 from assistant.documents import UPLOAD_FILE_DESCRIPTION
 from assistant.errors import (
     AssistantError,
@@ -140,6 +149,7 @@ def retrieve(body: RetrieveRequest, ctx: Ctx, _key: AskKey) -> RetrieveResponse:
     except InvalidInputError as exc:
         raise FieldInputError("question", str(exc)) from exc
     chunks = ctx.retrieve(question, k=body.k, filters=body.filters)
+    note_for_audit(question=question, documents=list(dict.fromkeys(c.doc_id for c in chunks)))
     return RetrieveResponse(question=question, passages=[passage_of(c) for c in chunks])
 
 
@@ -245,6 +255,7 @@ feedback_router = APIRouter(prefix="/v1", tags=["feedback"])
 )
 def give_feedback(body: FeedbackRequest, ctx: Ctx, _key: AskKey) -> FeedbackResponse:
     """Rate an answer (by its ``answer_id``) up or down, with an optional comment."""
+    note_for_audit(answer_id=body.answer_id)
     try:
         feedback_id = ctx.feedback.add_feedback(body.answer_id, body.rating, body.comment)
     except UnknownAnswerError as exc:
@@ -283,7 +294,9 @@ def upload_document(
     form fields `title`, `publisher`, `date`, `source_url` and `licence` win over what the
     file says about itself; citations and GET /v1/documents show them."""
     data = file.file.read(ctx.documents.max_upload_bytes + 1)
-    return ctx.documents.upload(file.filename or "", data, metadata)
+    uploaded = ctx.documents.upload(file.filename or "", data, metadata)
+    note_for_audit(documents=[uploaded.doc_id])
+    return uploaded
 
 
 @documents_router.delete(
@@ -294,6 +307,7 @@ def upload_document(
 )
 def delete_document(doc_id: str, ctx: Ctx, _key: AdminKey) -> DeleteResponse:
     """Remove a document and its passages from the index."""
+    note_for_audit(documents=[doc_id])
     ctx.documents.delete(doc_id)
     return DeleteResponse(doc_id=doc_id, removed=True)
 
@@ -309,6 +323,7 @@ def release_passages(
 ) -> DocumentInfo:
     """Let quarantined passages through (all, or those named by key): an admin's call that the
     planted-text check raised a false alarm. The document is indexed again."""
+    note_for_audit(documents=[doc_id])
     return ctx.documents.release(doc_id, body.keys if body is not None else None)
 
 
@@ -322,6 +337,7 @@ def mark_document(doc_id: str, body: LifecycleUpdate, ctx: Ctx, _key: AdminKey) 
     """Set a document's lifecycle without indexing it again: e.g. `{"status": "superseded",
     "superseded_by": "<document id>"}`. Citations of it carry the warning from the next answer;
     indexing the file again keeps what was set here."""
+    note_for_audit(documents=[doc_id])
     return ctx.documents.mark(doc_id, body)
 
 
@@ -485,8 +501,9 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     for router in (ask_router, openai_router, feedback_router, documents_router, ops_router):
         app.include_router(router)
+    audit = audit_recorder(services.audit) if services.settings.audit.enabled else None
     _add_middleware(
-        app, settings.max_body_bytes, max_upload_bytes, settings.origins(), metrics_, guard
+        app, settings.max_body_bytes, max_upload_bytes, settings.origins(), metrics_, guard, audit
     )
     logger.info(
         "API: %s; %d requests/min per key; bodies up to %d bytes, uploads up to %g MB; "
@@ -496,7 +513,7 @@ def create_app(services: Services) -> FastAPI:
         settings.max_body_bytes,
         settings.max_upload_mb,
         ", ".join(settings.origins()) or "none",
-        feedback.path,
+        feedback.where,
     )
     return app
 
@@ -508,6 +525,7 @@ def _add_middleware(
     origins: list[str],
     metrics_: Metrics,
     guard: ApiGuard,
+    audit: Callable[[FinishedRequest], Awaitable[None]] | None = None,
 ) -> None:
     """Innermost first: body limit, then the key gate (no body is read for a request without
     a valid key), then CORS, then request context (ids, log, metrics)."""
@@ -533,5 +551,38 @@ def _add_middleware(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(
-        RequestContextMiddleware, observe=metrics_.observe_request, scrub=guard.keyring.mask
+        RequestContextMiddleware,
+        observe=metrics_.observe_request,
+        scrub=guard.keyring.mask,
+        audit=audit,
     )
+
+
+AUDITED_PREFIX = "/v1/"  # the routes that act for a caller; probes and docs are not logged
+
+
+def audit_recorder(log: AuditLog) -> Callable[[FinishedRequest], Awaitable[None]]:
+    """Writes one audit row per /v1 request, off the event loop. A row that cannot be written
+    is logged as an error with the request id; the response has already gone."""
+
+    async def record(done: FinishedRequest) -> None:
+        if not done.route.startswith(AUDITED_PREFIX):
+            return
+        caller = done.state.get(PRINCIPAL_STATE)
+        notes = {k: v for k, v in done.notes.items() if k in AUDIT_NOTE_FIELDS}
+        entry = AuditEntry(
+            request_id=done.request_id,
+            key_id=caller.key_id if caller is not None else "unauthenticated",
+            scope=caller.scope if caller is not None else "-",
+            method=done.method,
+            route=done.route,
+            status=done.status,
+            latency_ms=done.seconds * 1000,
+            **notes,
+        )
+        try:
+            await run_in_threadpool(log.record, entry)
+        except Exception:
+            logger.exception("could not write the audit row of request %s", done.request_id)
+
+    return record

@@ -12,12 +12,15 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.audit import audit_notes
 from assistant.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,19 @@ _request_id: ContextVar[str] = ContextVar("request_id", default=NO_REQUEST)
 
 # Called once per request with (method, route template, status, seconds).
 RequestObserver = Callable[[str, str, int, float], None]
+
+
+@dataclass(frozen=True)
+class FinishedRequest:
+    """A request as the audit log sees it once its response is sent."""
+
+    request_id: str
+    method: str
+    route: str  # the route's template, or the path (scrubbed) when no route matched
+    status: int
+    seconds: float
+    state: dict[str, Any]  # request.state (the caller, as the key gate found it)
+    notes: dict[str, Any]  # what the route noted (assistant.audit.note_for_audit)
 
 
 def current_request_id() -> str:
@@ -83,10 +99,12 @@ class RequestContextMiddleware:
         app: ASGIApp,
         observe: RequestObserver | None = None,
         scrub: Callable[[str], str] | None = None,
+        audit: Callable[[FinishedRequest], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.observe = observe
         self.scrub = scrub
+        self.audit = audit  # told of every request once its response is sent
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,6 +112,8 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex
         token = _request_id.set(request_id)
+        notes: dict[str, Any] = {}
+        notes_token = audit_notes.set(notes)
         started = time.perf_counter()
         state = {"status": 500, "started": False}
 
@@ -112,7 +132,21 @@ class RequestContextMiddleware:
                 raise
             await self._internal_error(request_id, send_with_id)
         finally:
-            self._finish(scope, int(state["status"]), time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._finish(scope, int(state["status"]), seconds)
+            if self.audit is not None:
+                route = route_template(scope)
+                finished = FinishedRequest(
+                    request_id,
+                    scope["method"],
+                    self._path(scope) if route == "unmatched" else route,
+                    int(state["status"]),
+                    seconds,
+                    dict(scope.get("state") or {}),
+                    notes,
+                )
+                await self.audit(finished)
+            audit_notes.reset(notes_token)
             _request_id.reset(token)
 
     @staticmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from assistant.cli.ask import ask, retrieve
+from assistant.cli.audit import audit_app
 from assistant.cli.corpus import corpus_app
 from assistant.cli.documents import INGEST_HELP, index_app, ingest
 from assistant.cli.plugins import register_plugins
@@ -28,6 +29,7 @@ app.command()(ask)
 app.add_typer(corpus_app, name="corpus")
 app.command()(serve)
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(audit_app, name="audit")
 register_plugins(app)
 
 

@@ -19,7 +19,7 @@ from assistant.cli.common import (
     settings_for,
 )
 from assistant.cli.plugins import web_mounts
-from assistant.errors import ConfigurationError
+from assistant.errors import AssistantError, ConfigurationError
 
 feedback_app = typer.Typer(help="Ratings given to answers through the API.", no_args_is_help=True)
 
@@ -76,13 +76,17 @@ def feedback_export(
 ) -> None:
     """Write every rating with its (redacted) question and answer as JSON lines."""
     from assistant.feedback import FeedbackStore, feedback_db_path
+    from assistant.records.database import open_database
 
     settings = settings_for(data_dir)
     path = feedback_db_path(settings)
-    if not path.exists():
+    if settings.database.url is None and not path.exists():
         err_console.print(f"[red]error:[/red] no feedback database at {path}")
         raise typer.Exit(1)
-    store = FeedbackStore(path)
+    try:
+        store = FeedbackStore(open_database(settings.database_url(), path))
+    except AssistantError as exc:
+        raise fail(exc) from exc
     if out is None:
         store.export_jsonl(sys.stdout)
         return

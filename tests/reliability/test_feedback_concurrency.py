@@ -75,8 +75,9 @@ def test_a_feedback_database_locked_too_long_is_a_503_and_the_retry_is_stored_on
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import assistant.feedback as feedback
+    import assistant.records.database as database
 
-    monkeypatch.setattr(feedback, "BUSY_TIMEOUT_S", 0.3)  # not 30 s of waiting in a test
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.3)  # not 30 s of waiting in a test
     services = ingested_services(tmp_path / "data", tmp_path / "corpus")
     with serve(services) as api, api.client() as client:
         answer_id = client.post("/v1/ask", json={"question": "Who agrees a joint plan?"}).json()[
@@ -93,7 +94,7 @@ def test_a_feedback_database_locked_too_long_is_a_503_and_the_retry_is_stored_on
         again = client.post("/v1/feedback", json={"answer_id": answer_id, "rating": "up"})
     assert locked.status_code == 503, locked.text
     error = locked.json()["error"]
-    assert error["code"] == "backend_unavailable" and "feedback database" in error["message"]
+    assert error["code"] == "backend_unavailable" and "database" in error["message"]
     assert "Traceback" not in locked.text
     assert again.status_code == 201
     assert rows(path)[1] == [(again.json()["feedback_id"], answer_id, "")]

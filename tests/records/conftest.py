@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.records.database import Database, open_database
+from tests.records.postgres_process import PostgresProcess, postgres_bin
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresProcess]:
+    """A real PostgreSQL server for the session; skips where PostgreSQL is not installed
+    (CI sets NHS_ASSISTANT_REQUIRE_POSTGRES=1: it fails instead)."""
+    if postgres_bin() is None:
+        if os.environ.get("NHS_ASSISTANT_REQUIRE_POSTGRES") == "1":
+            pytest.fail("CI requires PostgreSQL (make test installs Debian's postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    server = PostgresProcess()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The same contract on both engines: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        db = open_database(None, tmp_path / "records.sqlite")
+    else:
+        server: PostgresProcess = request.getfixturevalue("postgres_server")
+        db = open_database(server.new_database(f"t{uuid.uuid4().hex[:12]}"), tmp_path / "x")
+    yield db
+    db.close()
