@@ -314,6 +314,11 @@ class Settings(BaseSettings):
         Path("data"), description="Folder holding the index, its records and the BM25 index."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'json': one JSON object a line from `serve` (time, level, logger, "
+        "request_id, message), for a log shipper.",
+    )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chroma: ChromaSettings = ChromaSettings()
     ingest: IngestSettings = IngestSettings()

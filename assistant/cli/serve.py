@@ -45,7 +45,7 @@ def serve(
     from assistant.api.request_context import install_request_id_logging
 
     settings = settings_for(data_dir)
-    install_request_id_logging()
+    install_request_id_logging(json_lines=settings.log_format == "json")
     try:
         ApiKeyring.from_settings(settings.api)  # refuse before loading the model, not after
     except ConfigurationError as exc:
