@@ -255,7 +255,12 @@ class ApiSettings(BaseModel):
         "with no keys and this unset, the API refuses to start.",
     )
     rate_limit_per_minute: int = Field(
-        60, ge=1, description="Requests per minute per API key (token bucket; 429 beyond)."
+        60, ge=1, description="Requests per minute per API key (429 beyond)."
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where request budgets are counted: memory:// (this process: one worker), "
+        "or redis://HOST:PORT shared by every worker (one budget per key, not one per worker).",
     )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest JSON request body in bytes (413 beyond)."

@@ -35,7 +35,7 @@ from assistant.api.errors import (
     error_response,
     install_error_handlers,
 )
-from assistant.api.limits import BodyLimitMiddleware, TokenBucketLimiter
+from assistant.api.limits import BodyLimitMiddleware, make_limiter
 from assistant.api.openai_compat import (
     completion_chunks,
     completion_response,
@@ -496,7 +496,8 @@ def create_app(services: Services) -> FastAPI:
     )
     add_offline_docs(app)
     configured_openapi(app, services.asker.modes)
-    guard = app.state.guard = ApiGuard(keyring, TokenBucketLimiter(settings.rate_limit_per_minute))
+    limiter = make_limiter(settings.rate_limit_per_minute, settings.rate_limit_storage)
+    guard = app.state.guard = ApiGuard(keyring, limiter)
     app.state.services = services
     install_error_handlers(app)
     for router in (ask_router, openai_router, feedback_router, documents_router, ops_router):

@@ -36,9 +36,9 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from assistant.api.errors import ApiError
-from assistant.api.limits import TokenBucketLimiter, retry_after_header
+from assistant.api.limits import Limiter, retry_after_header
 from assistant.config import ApiSettings
-from assistant.errors import ConfigurationError
+from assistant.errors import BackendUnavailableError, ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class ApiKeyring:
 class ApiGuard:
     """Authentication, scope and rate limit for one request."""
 
-    def __init__(self, keyring: ApiKeyring, limiter: TokenBucketLimiter) -> None:
+    def __init__(self, keyring: ApiKeyring, limiter: Limiter) -> None:
         self.keyring = keyring
         self.limiter = limiter
 
@@ -222,7 +222,10 @@ class ApiGuard:
 
     def _limit(self, bucket: str, what: str) -> None:
         """429 with Retry-After when ``bucket`` has spent its budget for the minute."""
-        wait = self.limiter.acquire(bucket)
+        try:
+            wait = self.limiter.acquire(bucket)
+        except BackendUnavailableError as exc:  # the shared store is down: refuse, not admit
+            raise ApiError(503, "backend_unavailable", str(exc)) from exc
         if wait > 0:
             raise ApiError(
                 429,

@@ -1,4 +1,7 @@
-"""Request limits: a token bucket per API key, and a cap on request body size.
+"""Request limits: a budget of requests per API key, and a cap on request body size.
+
+The budget is a token bucket in the process (one worker), or a moving window counted in Redis
+that every worker shares (``api.rate_limit_storage``), so several workers keep one budget.
 
 The body cap is checked twice: against ``Content-Length`` before anything is read, and against
 the bytes actually received (a chunked upload has no length), so a client cannot make the
@@ -12,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.config import BYTES_PER_MB
+from assistant.errors import BackendUnavailableError
 
 SECONDS_PER_MINUTE = 60.0
 MAX_BUCKETS = 10_000  # full buckets are dropped beyond this many clients (they hold no state)
@@ -67,6 +72,54 @@ class TokenBucketLimiter:
         for key, b in list(self._buckets.items()):
             if b.tokens + (now - b.updated) * self.per_second >= self.capacity:
                 del self._buckets[key]
+
+
+class Limiter(Protocol):
+    """Takes one request's token for a key: 0.0 when allowed, else seconds to wait."""
+
+    capacity: float
+
+    def acquire(self, key: str) -> float: ...
+
+
+class SharedLimiter:
+    """``rate_per_minute`` requests per key in any 60-second window, counted in a store every
+    API worker shares (Redis), so N workers allow one budget, not N. The ``limits`` library's
+    moving window does the counting; a store that cannot be reached is a 503, not an open door.
+
+    >>> limiter = SharedLimiter(2, "memory://")
+    >>> [limiter.acquire("key") == 0.0 for _ in range(3)]
+    [True, True, False]
+    """
+
+    def __init__(self, rate_per_minute: int, storage_uri: str) -> None:
+        from limits import RateLimitItemPerMinute
+        from limits.storage import storage_from_string
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.capacity = float(rate_per_minute)
+        self.item = RateLimitItemPerMinute(rate_per_minute)
+        self.where = storage_uri.split("@")[-1]  # no password in logs
+        self.storage = storage_from_string(storage_uri)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+
+    def acquire(self, key: str) -> float:
+        try:
+            if self.strategy.hit(self.item, "nhs-assistant", key):
+                return 0.0
+            stats = self.strategy.get_window_stats(self.item, "nhs-assistant", key)
+        except Exception as exc:  # the store's client raises its own errors
+            raise BackendUnavailableError(
+                f"the rate-limit store {self.where} cannot be reached: {exc}"
+            ) from exc
+        return max(0.001, stats.reset_time - time.time())
+
+
+def make_limiter(rate_per_minute: int, storage_uri: str) -> Limiter:
+    """The in-process token bucket for ``memory://`` (one worker), else a shared store."""
+    if storage_uri in ("", "memory://"):
+        return TokenBucketLimiter(rate_per_minute)
+    return SharedLimiter(rate_per_minute, storage_uri)
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

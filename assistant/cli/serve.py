@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,7 +20,13 @@ from assistant.cli.common import (
     settings_for,
 )
 from assistant.cli.plugins import web_mounts
+from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigurationError
+
+if TYPE_CHECKING:
+    from assistant.services import Services
+
+SERVE_UI_ENV = "NHS_ASSISTANT_SERVE_UI"  # tells each worker to mount the web page
 
 feedback_app = typer.Typer(help="Ratings given to answers through the API.", no_args_is_help=True)
 
@@ -36,11 +43,21 @@ def serve(
             "behind your intranet's sign-in.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes. More than 1 needs shared engines: a `chroma run` server "
+            "(NHS_ASSISTANT_CHROMA_HOST), and for feedback, the audit log and rate limits "
+            "NHS_ASSISTANT_DATABASE_URL (PostgreSQL) and NHS_ASSISTANT_API_RATE_LIMIT_STORAGE "
+            "(Redis).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (FastAPI on uvicorn); API keys from NHS_ASSISTANT_API_KEYS."""
     import uvicorn
 
-    from assistant.api import create_app
     from assistant.api.auth import ApiKeyring
     from assistant.api.request_context import install_request_id_logging
 
@@ -48,23 +65,56 @@ def serve(
     install_request_id_logging(json_lines=settings.log_format == "json")
     try:
         ApiKeyring.from_settings(settings.api)  # refuse before loading the model, not after
+        if workers > 1:
+            check_shared_engines(settings)
     except ConfigurationError as exc:
         raise fail(exc, 2) from exc
+    if workers > 1:
+        # Each worker builds its own services from the environment (assistant/cli/worker.py).
+        os.environ["NHS_ASSISTANT_DATA_DIR"] = str(settings.data_dir)
+        os.environ[SERVE_UI_ENV] = "1" if with_ui else ""
+        console.print(f"{workers} workers on http://{host}:{port}")
+        uvicorn.run(
+            "assistant.cli.worker:app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+        return
     services = services_for(settings)
     try:
-        api = create_app(services)
+        api = build_api(services, with_ui)
     except ConfigurationError as exc:
         raise fail(exc, 2) from exc
-    if with_ui:
-        mount = web_mounts().get("ui")
-        if mount is None:
-            err_console.print("[red]error:[/red] the web page (package `ui`) is not installed")
-            raise typer.Exit(2)
-        path = mount(api, services)
-        console.print(f"web page on http://{host}:{port}{path}")
     # log_config=None keeps the logging set up above (request ids on every line); the API
     # writes its own access log, without query strings or headers.
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+
+
+def check_shared_engines(settings: Settings) -> None:
+    """Several workers must share the index, not each open the files under DATA_DIR."""
+    if settings.chroma.backend != "chroma" or not settings.chroma.host:
+        raise ConfigurationError(
+            "--workers above 1 needs a Chroma server: set NHS_ASSISTANT_CHROMA_HOST (and _PORT) "
+            "to a `chroma run` server every worker shares"
+        )
+
+
+def build_api(services: Services, with_ui: bool) -> Any:
+    """The API over ``services``, with the web page mounted at /ui when asked."""
+    from assistant.api import create_app
+
+    api = create_app(services)
+    if with_ui:
+        mount = web_mounts().get("ui")
+        if mount is None:
+            raise ConfigurationError("the web page (package `ui`) is not installed")
+        path = mount(api, services)
+        console.print(f"web page at {path}")
+    return api
 
 
 @feedback_app.command("export")

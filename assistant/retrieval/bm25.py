@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +76,9 @@ class BM25Index:
         if chunks:
             retriever = bm25s.BM25(k1=self.k1, b=self.b)
             retriever.index([terms(index_text(c)) or ["∅"] for c in chunks], show_progress=False)
-        tmp = self.folder.with_name(self.folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+        # A folder of this process's own: several API workers may rebuild at the same moment.
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = self.folder.with_name(f"{self.folder.name}.tmp-{tag}")
         tmp.mkdir(parents=True)
         if retriever is not None:
             retriever.save(str(tmp / "bm25"), show_progress=False)
@@ -85,12 +88,17 @@ class BM25Index:
                     json.dumps({"id": c.chunk_id, "text": c.text, "metadata": c.metadata}) + "\n"
                 )
         (tmp / STATE_FILE).write_text(json.dumps({"generation": generation, "chunks": len(chunks)}))
-        old = self.folder.with_name(self.folder.name + ".old")
+        old = self.folder.with_name(f"{self.folder.name}.old-{tag}")
+        try:
+            if self.folder.exists():
+                self.folder.rename(old)
+            tmp.rename(self.folder)
+        except OSError:
+            # Another worker swapped its copy in at the same moment: its copy (of the same
+            # store generation, or a newer one) stays on disk; this one is used from memory.
+            logger.info("BM25: another process saved its index at the same time; keeping it")
         shutil.rmtree(old, ignore_errors=True)
-        if self.folder.exists():
-            self.folder.rename(old)
-        tmp.rename(self.folder)
-        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         self._install(retriever, chunks, generation)
         logger.info("BM25 index built: %d chunks (generation %d)", len(chunks), generation)
 
