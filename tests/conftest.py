@@ -8,9 +8,14 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.records.postgres_process import PostgresProcess
 
 # Every test's markers are checked against what it does (servers, subprocesses, the real model);
 # under pytest-xdist, tests that share a costly fixture run on one worker.
@@ -134,3 +139,55 @@ def corpus_services(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactor
     first = services.ingest([shared_corpus])
     second = services.ingest([shared_corpus])
     return services, first, second
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresProcess]:
+    """A real PostgreSQL server for the session; skips where PostgreSQL is not installed
+    (CI sets NHS_ASSISTANT_REQUIRE_SERVICES=1: it fails instead)."""
+    from tests.records.postgres_process import postgres_bin
+
+    if postgres_bin() is None:
+        if os.environ.get("NHS_ASSISTANT_REQUIRE_SERVICES") == "1":
+            pytest.fail("CI requires PostgreSQL (make test installs Debian's postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    from tests.records.postgres_process import PostgresProcess
+
+    server = PostgresProcess()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A real Redis server (Debian's redis-server) on a free loopback port: its URL. Skips where
+    Redis is not installed (CI sets NHS_ASSISTANT_REQUIRE_SERVICES=1: it fails instead)."""
+    import shutil
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("NHS_ASSISTANT_REQUIRE_SERVICES") == "1":
+            pytest.fail("CI requires redis-server (make test installs Debian's redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,21 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.records.database import Database, open_database
-from tests.records.postgres_process import PostgresProcess, postgres_bin
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresProcess]:
-    """A real PostgreSQL server for the session; skips where PostgreSQL is not installed
-    (CI sets NHS_ASSISTANT_REQUIRE_POSTGRES=1: it fails instead)."""
-    if postgres_bin() is None:
-        if os.environ.get("NHS_ASSISTANT_REQUIRE_POSTGRES") == "1":
-            pytest.fail("CI requires PostgreSQL (make test installs Debian's postgresql)")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    server = PostgresProcess()
-    server.start()
-    yield server
-    server.stop()
+from tests.records.postgres_process import PostgresProcess
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
