@@ -20,6 +20,7 @@ from assistant.cli.common import (
 )
 from assistant.errors import AssistantError
 from eval.bench.cli import bench
+from eval.bench.scale import PROJECT_ROOT
 from eval.soak.cli import soak
 
 eval_app = typer.Typer(
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")
     # Their heavy imports wait for a run.
     app.command("bench")(bench)
+    app.command("bench-workers")(bench_workers_command)
     app.command("soak")(soak)
 
 
@@ -217,3 +219,34 @@ def eval_refusal(
     for path in report or []:
         splits[path.parent.name] = questions(path)
     console.print(render(calibrate(fitted), splits, fitted_on=name), markup=False)
+
+
+def bench_workers_command(
+    out: Annotated[Path, typer.Option(help="Folder for workers.json.")] = Path("artifacts/bench"),
+    corpus: Annotated[
+        Path | None, typer.Option(help="Corpus folder (default ../shared/corpus, else briefings).")
+    ] = None,
+    duration: Annotated[float, typer.Option(help="Measured seconds per level.")] = 20.0,
+    clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 10,
+) -> None:
+    """/v1/ask with 1 and 2 API workers on a Chroma server, in one run: throughput, p95, CPU
+    seconds per request, memory per worker."""
+    from eval.bench.workers import bench_workers
+
+    shared = PROJECT_ROOT.parent / "shared" / "corpus"
+    chosen = corpus or (shared if shared.is_dir() else PROJECT_ROOT / "corpus" / "briefings")
+    report = bench_workers(
+        chosen,
+        PROJECT_ROOT / "eval" / "datasets" / "dev.jsonl",
+        out / "workers-work",
+        clients=clients,
+        duration=duration,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "workers.json").write_text(json.dumps(report, indent=2))
+    for level in report["levels"].values():
+        typer.echo(
+            f"{level['workers']} worker(s): {level['rps']:.1f} req/s at {clients} clients, "
+            f"p95 {level['p95_ms']:.0f} ms, {level['cpu_s_per_request'] * 1000:.0f} ms CPU per "
+            f"request, {level['rss_per_worker_mb']:.0f} MiB per worker, errors {level['errors']}"
+        )

@@ -87,9 +87,11 @@ def start_server(
     per_minute: int,
     feedback_db: Path,
     extra_env: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[RunningServer]:
     """``nhs-assistant serve`` on a free loopback port with these ``ask`` keys, rate limit and
-    feedback database; waits until /readyz says 200 and stops the server after the block."""
+    feedback database (and ``workers`` processes); waits until /readyz says 200 and stops the
+    server after the block."""
     port = free_port()
     env = {
         **os.environ,
@@ -100,6 +102,8 @@ def start_server(
     }
     cmd = [*serve_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--data-dir", str(data_dir)]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     url = f"http://127.0.0.1:{port}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
