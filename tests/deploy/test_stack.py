@@ -2,9 +2,9 @@
 a document uploaded and asked about through the API, an answer rated, the audit row kept in
 PostgreSQL, then everything torn down, network and volumes included.
 
-It builds images (minutes the first time, then cached), so it runs only when asked:
-NHS_ASSISTANT_STACK_TEST=1 (podman, podman-compose and debootstrap installed; see the README's
-"Containers")."""
+It builds images (minutes the first time, then cached), so on a developer's machine it runs only
+when asked; CI asks (`.ci/run` sets NHS_ASSISTANT_STACK_TEST=1, and `make test` installs podman,
+podman-compose and debootstrap; see the README's "Containers")."""
 
 from __future__ import annotations
 
