@@ -189,25 +189,6 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-def periods_named(text: str) -> list[Span]:
-    """The financial years and runs of them a text (a title) names, read as written.
-
-    >>> [(a.year, b.year) for a, b in periods_named("Framework 2026/27 to 2028/29")]
-    [(2026, 2029)]
-    """
-    spans = []
-    for m in _ASKED_FY.finditer(normalise_years(text)):
-        span = period_dates(m.group(0))
-        if span is not None:
-            spans.append(span)
-    return spans
-
-
-def covers(spans: list[Span], period: Span | None) -> bool:
-    """Whether ``period`` lies within one of ``spans``."""
-    return period is not None and any(s[0] <= period[0] and period[1] <= s[1] for s in spans)
-
-
 def preference(meta: DocumentMeta, asked: list[Span], as_of: date) -> float:
     """How well a document suits a question in time, from -1 (the wrong period, or superseded)
     to +1 (it governs the period asked about); 0 when nothing is known either way.

@@ -36,7 +36,6 @@ from assistant.answer.extractive.scoring import Scored
 from assistant.answer.untrusted import strip_markup
 from assistant.config import AnswerSettings
 from assistant.embeddings.base import Embedder
-from assistant.lifecycle import covers, period_dates, periods_named
 from assistant.schemas import Answer, Citation, RetrievedChunk
 from assistant.text.glossary import normalise_years
 
@@ -163,14 +162,7 @@ def missing_words(q: Question, selected: list[Scored], chunks: list[RetrievedChu
         + [f"{c.title} {c.publisher or ''} {c.doc_id}" for c in chunks]
     )
     haystack = normalise_years(text).lower()
-    # A year the question names is there when a document quoted governs it: "2027/28" is in
-    # the "2026/27 to 2028/29" framework even where its text never writes it.
-    governed = [span for i in seen for span in periods_named(chunks[i].title)]
-    return [
-        w
-        for w in q.distinctive
-        if not mentions(w, haystack) and not covers(governed, period_dates(w))
-    ]
+    return [w for w in q.distinctive if not mentions(w, haystack)]
 
 
 def reports_outcome(selected: list[Scored]) -> bool:
