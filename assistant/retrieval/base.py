@@ -52,6 +52,39 @@ class Retriever(Protocol):
         ...
 
 
+@runtime_checkable
+class LexicalIndex(Protocol):
+    """Exact-term search over every indexed chunk, rebuilt from the vector store when the
+    store's ``generation`` moves on (``BM25Sync``).
+
+    The project's is BM25 in each process (``assistant/retrieval/bm25.py``, bm25s), which holds
+    the chunks' text in every API worker's memory. Past one machine's memory a server-side
+    engine shared by the workers (PostgreSQL full-text search, OpenSearch) can take the role:
+    the retrieval stages, the sync and the answerer's "is this word in the corpus at all" use
+    only what is here.
+    """
+
+    generation: int  # the store generation it was built from; -1 before any build or load
+
+    def __len__(self) -> int: ...
+
+    def build(self, chunks: list[StoredChunk], generation: int) -> None:
+        """Index ``chunks`` (every chunk of the store at ``generation``)."""
+        ...
+
+    def load(self) -> bool:
+        """Pick up a saved index; False when there is none."""
+        ...
+
+    def knows(self, word: str) -> bool:
+        """Whether any indexed chunk holds ``word``."""
+        ...
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The best ``k`` (chunk id, score) pairs for the query's terms, best first."""
+        ...
+
+
 @dataclass
 class RetrievalState:
     """What the stages of one ``retrieve`` call read and write, in the order they run.

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.retrieval.base import LexicalIndex
 from assistant.schemas import Filters
 from assistant.store.base import StoredChunk, VectorStore, matches
 from assistant.text import terms
@@ -194,7 +195,7 @@ class BM25Sync:
     >>> sync.sync(force=True)                      # doctest: +SKIP
     """
 
-    def __init__(self, store: VectorStore, bm25: BM25Index) -> None:
+    def __init__(self, store: VectorStore, bm25: LexicalIndex) -> None:
         self.store = store
         self.bm25 = bm25
         self._checked_at = 0.0

@@ -16,8 +16,8 @@ from typing import TypeVar
 from assistant.config import RetrievalSettings
 from assistant.embeddings.base import Embedder
 from assistant.errors import EmptyIndexError
-from assistant.retrieval.base import DENSE, LEXICAL, RetrievalState, Stage
-from assistant.retrieval.bm25 import BM25Index, BM25Sync
+from assistant.retrieval.base import DENSE, LEXICAL, LexicalIndex, RetrievalState, Stage
+from assistant.retrieval.bm25 import BM25Sync
 from assistant.retrieval.stages import (
     NAMED,
     DenseSearch,
@@ -62,7 +62,7 @@ class RetrievalPipeline:
         self.max_question_chars = max_question_chars
 
     @property
-    def bm25(self) -> BM25Index:
+    def bm25(self) -> LexicalIndex:
         """The lexical index this pipeline keeps fresh (for consistency checks)."""
         return self.index.bm25
 
@@ -172,7 +172,7 @@ def _to_retrieved(
 
 
 def default_stages(
-    settings: RetrievalSettings, embedder: Embedder, store: VectorStore, bm25: BM25Index
+    settings: RetrievalSettings, embedder: Embedder, store: VectorStore, bm25: LexicalIndex
 ) -> list[Stage]:
     """The stages ``settings`` asks for, in order: hybrid search, fusion, fetch, the period
     preference, MMR, dedupe."""
@@ -213,7 +213,7 @@ def make_retriever(
     settings: RetrievalSettings,
     embedder: Embedder,
     store: VectorStore,
-    bm25: BM25Index,
+    bm25: LexicalIndex,
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
 ) -> RetrievalPipeline:
     """The project's retriever over ``store`` and ``bm25``, as ``settings`` configure it."""

@@ -20,8 +20,7 @@ import numpy as np
 
 from assistant.embeddings.base import Embedder
 from assistant.lifecycle import preference, question_periods
-from assistant.retrieval.base import DENSE, LEXICAL, RetrievalState
-from assistant.retrieval.bm25 import BM25Index
+from assistant.retrieval.base import DENSE, LEXICAL, LexicalIndex, RetrievalState
 from assistant.schemas import DocumentMeta, Filters
 from assistant.store.base import VectorStore
 from assistant.store.catalogue import DocumentCatalogue
@@ -116,7 +115,7 @@ class LexicalSearch:
     name = "bm25"
     timing = "bm25"
 
-    def __init__(self, bm25: BM25Index, depth: int) -> None:
+    def __init__(self, bm25: LexicalIndex, depth: int) -> None:
         self.bm25 = bm25
         self.depth = depth  # candidates asked for (at least k)
 
@@ -140,7 +139,7 @@ class NamedDocumentSearch:
     timing = "bm25"
     MIN_NAME_WORDS = 3
 
-    def __init__(self, store: VectorStore, bm25: BM25Index, depth: int) -> None:
+    def __init__(self, store: VectorStore, bm25: LexicalIndex, depth: int) -> None:
         self.store = store
         self.bm25 = bm25
         self.depth = depth
