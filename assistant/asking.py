@@ -309,7 +309,11 @@ class AskService:
         # is the text given. Other answers stream as they come.
         held: list[DeltaEvent] | None = (
             []
-            if self.documents is not None and lifecycle.question_periods(question, as_of)
+            if self.documents is not None
+            and (
+                lifecycle.question_periods(question, as_of)
+                or lifecycle.STANDING_CUE.search(question)
+            )
             else None
         )
         for event in events:
@@ -381,8 +385,10 @@ class AskService:
         self, answer: Answer, question: str, as_of: date, given: list[RetrievedChunk]
     ) -> str | None:
         """What a reader must know of the documents quoted: each citation's held-back passages
-        and lifecycle warning; first, when the question names a period that no document
-        quoted governs, a note saying so (put before the answer's text, and returned)."""
+        and lifecycle warning; first, what is known of whether a document the question names
+        still stands ("is it still in force?"), and when the question names a period that no
+        document quoted governs, a note saying so (put before the answer's text, and
+        returned)."""
         assert self.documents is not None
         docs = self.documents()
 
@@ -394,13 +400,24 @@ class AskService:
             if meta is not None:
                 c.document_quarantined = len(meta.quarantined)
                 c.document_warning = lifecycle.warning(meta, as_of, title_of)
-        if answer.refused:
+        notes = []
+        if lifecycle.STANDING_CUE.search(question):  # "is it still in force?"
+            named = [docs[r.doc_ids[0]] for r in compare.references(question, docs)]
+            standing = lifecycle.standing_note(named, as_of, title_of)
+            if standing:
+                notes.append(standing)
+        if not answer.refused:
+            cited = [
+                docs[d] for d in dict.fromkeys(c.doc_id for c in answer.citations) if d in docs
+            ]
+            searched = [docs[d] for d in dict.fromkeys(c.doc_id for c in given) if d in docs]
+            period = lifecycle.period_note(question, as_of, cited, searched)
+            if period:
+                notes.append(period)
+        if not notes:
             return None
-        cited = [docs[d] for d in dict.fromkeys(c.doc_id for c in answer.citations) if d in docs]
-        searched = [docs[d] for d in dict.fromkeys(c.doc_id for c in given) if d in docs]
-        note = lifecycle.period_note(question, as_of, cited, searched)
-        if note:
-            answer.answer = f"{note}\n\n{answer.answer}"
+        note = "\n\n".join(notes)
+        answer.answer = f"{note}\n\n{answer.answer}"
         return note
 
     def standalone(self, question: str, history: list[ChatMessage] | None, mode: str) -> str:

@@ -212,6 +212,34 @@ def preference(meta: DocumentMeta, asked: list[Span], as_of: date) -> float:
     return 0.0
 
 
+# "Is the 2025/26 guidance still in force?", "Has the oversight manual been replaced?"
+STANDING_CUE = re.compile(
+    r"\b(?:still|current(?:ly)?|in force|valid|latest|superseded|replaced|out of date|"
+    r"up to date|applies|apply)\b",
+    re.IGNORECASE,
+)
+
+
+def standing_note(
+    named: list[DocumentMeta], as_of: date, title_of: Callable[[str], str | None]
+) -> str | None:
+    """What is known of whether the documents a question names still stand (for "is it still
+    in force?" questions): their warnings, or that they are current; None when nothing is known.
+    """
+    said = []
+    for meta in named:
+        caution = warning(meta, as_of, title_of)
+        if caution:
+            said.append(f"{meta.title}: {caution}")
+        elif meta.status == "current":
+            period = meta.period if meta.period and meta.period.lower() != "unknown" else None
+            covers_text = f" It covers {period}." if period else ""
+            said.append(f"{meta.title}: current guidance.{covers_text}")
+    if not said:
+        return None
+    return "On the document you named: " + " ".join(said)
+
+
 def _label(span: Span) -> str:
     """'2026/27' for one financial year, '2026/27 to 2028/29' for a run."""
     first, last = span[0].year, span[1].year - 1

@@ -422,3 +422,28 @@ def test_text_that_cannot_be_quoted_is_not_lifted_for_its_period():
     assert state.candidates == ["new-clean", "new-garbled", "old-1"]
     assert state.scores["new-garbled"] == 0.9  # kept, not lifted
     assert state.scores["old-1"] == 0.5  # another period's: lowered
+
+
+def test_asked_whether_a_named_document_still_stands_the_answer_says_first(tmp_path):
+    services = _two_guides(tmp_path)
+    today = date(2026, 12, 7)
+    question = "Is the planning guidance 2025/26 still in force for agency staff spending?"
+    got = services.asker.ask(AskRequest(question=question, as_of=today), record=False).answer
+    first = got.answer.split("\n\n")[0]
+    assert first.startswith("On the document you named: Planning guidance 2025/26: Superseded by")
+    assert "Medium term framework" in first
+    current = services.asker.ask(
+        AskRequest(question="Is the medium term framework still current?", as_of=today),
+        record=False,
+    ).answer
+    assert current.answer.startswith("On the document you named: Medium term framework: current")
+    plain = services.asker.ask(
+        AskRequest(question="How much must systems cut agency spending?", as_of=today),
+        record=False,
+    ).answer
+    assert not plain.answer.startswith("On the document")
+    # Streamed, the note comes first too.
+    from assistant.schemas import DeltaEvent
+
+    events = services.asker.stream(AskRequest(question=question, as_of=today), record=False)
+    assert "".join(e.text for e in events if isinstance(e, DeltaEvent)) == got.answer
