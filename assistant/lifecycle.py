@@ -223,18 +223,11 @@ STANDING_CUE = re.compile(
 def standing_note(
     named: list[DocumentMeta], as_of: date, title_of: Callable[[str], str | None]
 ) -> str | None:
-    """What is known of whether the documents a question names still stand (for "is it still
-    in force?" questions): their warnings, or that they are current; None when nothing is known.
-    """
-    said = []
-    for meta in named:
-        caution = warning(meta, as_of, title_of)
-        if caution:
-            said.append(f"{meta.title}: {caution}")
-        elif meta.status == "current":
-            period = meta.period if meta.period and meta.period.lower() != "unknown" else None
-            covers_text = f" It covers {period}." if period else ""
-            said.append(f"{meta.title}: current guidance.{covers_text}")
+    """For "is it still in force?" questions: the warnings of the documents the question names
+    (superseded, withdrawn, historical, lapsed); None when none of them has one."""
+    # Only what a reader must know: a current document needs no note ("still" is more often
+    # about the subject, "is a system-level plan still needed under the framework?").
+    said = [f"{m.title}: {caution}" for m in named if (caution := warning(m, as_of, title_of))]
     if not said:
         return None
     return "On the document you named: " + " ".join(said)
