@@ -304,16 +304,13 @@ class AskService:
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
         yield SourcesEvent(retrieved=chunks)
         first_piece = True
-        # A question naming a period may need a note before the answer (another period's
-        # guidance quoted): its pieces are held until the note is known, so the text streamed
-        # is the text given. Other answers stream as they come.
+        # A question naming a period, or asking whether a document it names still stands, may
+        # need a note before the answer: its pieces are held until the note is known, so the
+        # text streamed is the text given. Other answers stream as they come.
+        named = self._named_if_standing_asked(question)
         held: list[DeltaEvent] | None = (
             []
-            if self.documents is not None
-            and (
-                lifecycle.question_periods(question, as_of)
-                or lifecycle.STANDING_CUE.search(question)
-            )
+            if self.documents is not None and (named or lifecycle.question_periods(question, as_of))
             else None
         )
         for event in events:
@@ -329,7 +326,7 @@ class AskService:
                 self._finish(event.answer, asked, standalone, chunks, timings, t0)
                 note = None
                 if self.documents is not None:
-                    note = self._annotate(event.answer, question, as_of, chunks[:k])
+                    note = self._annotate(event.answer, question, as_of, chunks[:k], named)
                 if note:
                     yield DeltaEvent(text=f"{note}\n\n")
                 yield from held or []
@@ -381,8 +378,21 @@ class AskService:
 
         return chunks, answered()
 
+    def _named_if_standing_asked(self, question: str) -> list[DocumentMeta]:
+        """The documents a question names when it asks whether they still stand ("is the
+        2025/26 guidance still in force?"); [] for any other question."""
+        if self.documents is None or not lifecycle.STANDING_CUE.search(question):
+            return []
+        docs = self.documents()
+        return [docs[r.doc_ids[0]] for r in compare.references(question, docs)]
+
     def _annotate(
-        self, answer: Answer, question: str, as_of: date, given: list[RetrievedChunk]
+        self,
+        answer: Answer,
+        question: str,
+        as_of: date,
+        given: list[RetrievedChunk],
+        named: list[DocumentMeta],
     ) -> str | None:
         """What a reader must know of the documents quoted: each citation's held-back passages
         and lifecycle warning; first, what is known of whether a document the question names
@@ -401,11 +411,9 @@ class AskService:
                 c.document_quarantined = len(meta.quarantined)
                 c.document_warning = lifecycle.warning(meta, as_of, title_of)
         notes = []
-        if lifecycle.STANDING_CUE.search(question):  # "is it still in force?"
-            named = [docs[r.doc_ids[0]] for r in compare.references(question, docs)]
-            standing = lifecycle.standing_note(named, as_of, title_of)
-            if standing:
-                notes.append(standing)
+        standing = lifecycle.standing_note(named, as_of, title_of)  # "is it still in force?"
+        if standing:
+            notes.append(standing)
         if not answer.refused:
             cited = [
                 docs[d] for d in dict.fromkeys(c.doc_id for c in answer.citations) if d in docs

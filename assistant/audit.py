@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import BaseModel, Field
 
+from assistant.records import write_jsonl
 from assistant.records.database import Database
 from assistant.redact import redact
 
@@ -139,11 +140,7 @@ class AuditLog:
             )
 
     def export_jsonl(self, out: TextIO, since: datetime | None = None) -> int:
-        count = 0
-        for entry in self.entries(since):
-            out.write(entry.model_dump_json() + "\n")
-            count += 1
-        return count
+        return write_jsonl(self.entries(since), out)
 
     def purge_older_than(self, days: int, now: datetime | None = None) -> int:
         """Delete rows older than ``days``; returns how many."""

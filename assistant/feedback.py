@@ -25,6 +25,7 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, Field
 
 from assistant.config import Settings
+from assistant.records import write_jsonl
 from assistant.records.database import Database, SqliteDatabase
 from assistant.records.migrations import migrate
 from assistant.redact import redact
@@ -174,8 +175,4 @@ class FeedbackStore:
 
     def export_jsonl(self, out: TextIO) -> int:
         """Write one JSON object per rating to ``out``; returns how many were written."""
-        count = 0
-        for record in self.records():
-            out.write(record.model_dump_json() + "\n")
-            count += 1
-        return count
+        return write_jsonl(self.records(), out)

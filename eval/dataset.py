@@ -19,6 +19,7 @@ whitespace), so gold labels survive any change of chunking.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -185,3 +186,9 @@ def anchor_for(
         if span is not None and words[span[0] : span[1]] == target:
             return Anchor(doc=doc, start=" ".join(start), end=" ".join(end))
     raise DatasetError(f"no unique anchor for {quote!r} in {doc}")
+
+
+def asked_on(item: EvalItem) -> date | None:
+    """The day a row's question is asked on (its ``as_of`` field), if it gives one."""
+    raw = (item.model_extra or {}).get("as_of")
+    return date.fromisoformat(str(raw)) if raw else None

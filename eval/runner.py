@@ -23,6 +23,7 @@ from eval.dataset import (
     RELEVANT_SHARE,
     EvalItem,
     EvidenceResolver,
+    asked_on,
     in_order_coverage,
     normalise_words,
 )
@@ -50,16 +51,10 @@ class System:
     ask_as_of: Callable[[str, date], Answer] | None = None
 
     def answer(self, item: EvalItem) -> Answer:
-        day = as_of(item)
+        day = asked_on(item)
         if day is not None and self.ask_as_of is not None:
             return self.ask_as_of(item.question, day)
         return self.ask(item.question)
-
-
-def as_of(item: EvalItem) -> date | None:
-    """The day a row's question is asked on (its ``as_of`` field), if it gives one."""
-    raw = (item.model_extra or {}).get("as_of")
-    return date.fromisoformat(str(raw)) if raw else None
 
 
 @dataclass

@@ -179,15 +179,12 @@ class PostgresDatabase:
     def __init__(self, url: str, timeout_s: float | None = None) -> None:
         try:
             import psycopg
-            from psycopg_pool import ConnectionPool
+            from psycopg_pool import ConnectionPool, PoolTimeout
         except ImportError as exc:  # pragma: no cover - a dependency of the project
             raise ConfigurationError(
                 "a postgresql:// database URL needs psycopg and psycopg-pool installed"
             ) from exc
-        self._errors: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
-        from psycopg_pool import PoolTimeout
-
-        self._errors += (PoolTimeout,)
+        self._errors: tuple[type[BaseException], ...] = (psycopg.OperationalError, PoolTimeout)
         self.where = without_password(url)
         self.timeout_s = BUSY_TIMEOUT_S if timeout_s is None else timeout_s
         self._pool = ConnectionPool(

@@ -13,13 +13,12 @@ from __future__ import annotations
 from datetime import date
 
 from assistant.lifecycle import warning
-from eval.dataset import Anchor
+from eval.dataset import Anchor, asked_on
 from eval.metrics.registry import Metric, Sample, count, register, total
 
 
 def _as_of(sample: Sample) -> date:
-    raw = (sample.item.model_extra or {}).get("as_of")
-    return date.fromisoformat(str(raw)) if raw else date.today()
+    return asked_on(sample.item) or date.today()
 
 
 def _is_doc(doc_id: str, names: list[str]) -> bool:
