@@ -142,6 +142,8 @@ chat: fetch ingest  ## Set up, fetch and index the documents, ask questions in t
 	$(BIN)/nhs-assistant ask --data-dir $(DATA_DIR)
 
 test: install install-browser install-services install-containers local-llm  ## Run the whole test suite
+	@# The stack test's images are built before the tests, not while browser tests wait on the CPU.
+	@if [ "$$NHS_ASSISTANT_STACK_TEST" = 1 ]; then $(MAKE) --no-print-directory image; fi
 	$(PYTEST_RUN) $(PYTEST_ARGS)
 
 test-fast: install  ## Unit tests only (no real model, no servers, no subprocesses)
