@@ -84,6 +84,13 @@ class SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writes = _write_lock(path)
         self._wal()
+        # One connection held open for the store's life: with it, SQLite keeps the WAL and
+        # shared-memory files between transactions instead of creating and removing them for
+        # each short-lived connection (a write after a response, such as the audit row, would
+        # otherwise remove files under a reader listing the folder).
+        self._keeper: sqlite3.Connection | None = sqlite3.connect(
+            path, timeout=self.busy_timeout_s, check_same_thread=False
+        )
 
     def _wal(self) -> None:
         """Switch the file to WAL, retrying while another process that starts at the same
@@ -145,7 +152,10 @@ class SqliteDatabase:
             db.close()
 
     def close(self) -> None:
-        """Nothing is held open between transactions."""
+        """Let go of the connection held open (transactions open their own)."""
+        if self._keeper is not None:
+            self._keeper.close()
+            self._keeper = None
 
 
 def without_password(url: str) -> str:
