@@ -18,7 +18,7 @@ from assistant.cli.common import (
     progress_bar,
     settings_for,
 )
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InvalidInputError
 from eval.bench.cli import bench
 from eval.bench.scale import PROJECT_ROOT
 from eval.soak.cli import soak
@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
     # Their heavy imports wait for a run.
     app.command("bench")(bench)
     app.command("bench-workers")(bench_workers_command)
+    app.command("bench-worker-memory")(bench_worker_memory_command)
     app.command("soak")(soak)
 
 
@@ -249,4 +250,42 @@ def bench_workers_command(
             f"{level['workers']} worker(s): {level['rps']:.1f} req/s at {clients} clients, "
             f"p95 {level['p95_ms']:.0f} ms, {level['cpu_s_per_request'] * 1000:.0f} ms CPU per "
             f"request, {level['rss_per_worker_mb']:.0f} MiB per worker, errors {level['errors']}"
+        )
+
+
+def bench_worker_memory_command(
+    data_dir: DataDir = None,
+    out: Annotated[Path, typer.Option(help="Folder for worker-memory.json.")] = Path(
+        "artifacts/bench"
+    ),
+    sizes: Annotated[
+        str, typer.Option(help="Chunk counts, comma-separated (real chunks, then synthetic).")
+    ] = "20000,200000,1000000",
+) -> None:
+    """What one API worker holds at each index size when the vectors live on a Chroma server:
+    the embedding model plus its own lexical index (bm25s and the chunks' text), measured in a
+    fresh process per size from an existing index (DATA_DIR)."""
+    from eval.bench.worker_memory import bench_worker_memory
+    from eval.dataset import load_dataset
+
+    settings = settings_for(data_dir)
+    try:
+        chosen = tuple(int(s) for s in sizes.split(",") if s.strip())
+    except ValueError:
+        raise fail(
+            InvalidInputError(f"--sizes takes whole numbers separated by commas, not {sizes!r}"), 2
+        ) from None
+    if not chosen or min(chosen) <= 0:
+        raise fail(InvalidInputError("--sizes needs at least one chunk count above zero"), 2)
+    questions = [i.question for i in load_dataset(PROJECT_ROOT / "eval" / "datasets" / "dev.jsonl")]
+    report = bench_worker_memory(settings.data_dir, questions, out / "worker-memory-work", chosen)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "worker-memory.json").write_text(json.dumps(report, indent=2))
+    for p in report["points"]:
+        typer.echo(
+            f"{p['size']:>9,} chunks: worker {p['rss_after_search_mb']:.0f} MiB "
+            f"(lexical index {p['index_mb']:.0f} MiB, peak {p['peak_rss_mb']:.0f} MiB, "
+            f"load {p['load_ms'] / 1000:.1f} s, BM25 search median "
+            f"{p['search_median_ms']:.1f} ms); Chroma server vectors and graph "
+            f"{p['chroma_side_mib_projected']:.0f} MiB (worked out)"
         )

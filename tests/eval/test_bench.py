@@ -480,3 +480,31 @@ def test_quick_bench_writes_its_reports_and_passes_its_gates(shared_corpus: Path
     assert set(report["api"]["levels"]) == {"1", "10"}
     assert (out / MARKDOWN_NAME).read_text().startswith("# Benchmark (quick run)")
     assert (out / PLOT_NAME).read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.integration
+def test_worker_memory_bench_measures_a_worker_per_size_in_child_processes(tmp_path, monkeypatch):
+    """Real child processes (the hashing embedder, by the environment they inherit): one point
+    for the real chunks alone and one per size, each with a loaded lexical index."""
+    from eval.bench.worker_memory import bench_worker_memory, chroma_side_mib
+
+    monkeypatch.setenv("NHS_ASSISTANT_EMBEDDING_BACKEND", "fake")
+    source = tmp_path / "source"
+    ChromaStore("fake-hashing", 384, path=source / "chroma").upsert_chunks(
+        _real_chunks(n=20, dim=384)
+    )
+    report = bench_worker_memory(source, ["chunk two", "title"], tmp_path / "work", sizes=(500,))
+    sizes = [p["size"] for p in report["points"]]
+    assert sizes == [20, 500]
+    for point in report["points"]:
+        assert point["rss_after_search_mb"] >= point["rss_before_index_mb"] > 0
+        assert point["peak_rss_mb"] >= point["rss_after_search_mb"]
+        assert point["chroma_side_mib_projected"] == chroma_side_mib(point["size"], 384)
+    assert report["points"][1]["build"]["synthetic_chunks"] == 480
+    assert not list((tmp_path / "work").glob("lexical-*"))  # the indexes are not kept
+
+
+def test_chroma_side_is_the_vectors_plus_the_graph_links():
+    from eval.bench.worker_memory import chroma_side_mib
+
+    assert chroma_side_mib(1_000_000, 384) == pytest.approx((1_536_000_000 + 128_000_000) / 2**20)
