@@ -294,6 +294,9 @@ class IngestReport(BaseModel):
     files: list[FileOutcome] = Field(default_factory=list)
     pruned: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    # Seconds per stage: "read" (parse and screen, in the background beside embedding),
+    # "read_wait" (time the run waited for a read), "chunk", "embed", "store", "bm25".
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)

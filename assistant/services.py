@@ -10,6 +10,7 @@ an embedder, a store or a feedback store.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -77,7 +78,9 @@ class Services:
         self, paths: Iterable[Path], prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
         report = self.ingestor.ingest(paths, prune=prune, progress=progress)
+        t0 = time.perf_counter()
         self.retriever.sync(force=True)
+        report.stage_seconds["bm25"] = time.perf_counter() - t0
         return report
 
     def remove(self, doc_id: str) -> bool:

@@ -20,9 +20,14 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 
 from assistant.text.planted import is_planted
+
+# Sentences judged, remembered: the same passages come back for many questions, and judging one
+# takes about 2 ms of regular expressions (a third of an extractive answer's time). About 4 MB.
+JUDGED_SENTENCES = 16_384
 
 # Each pattern names a way documents have been seen to address a model, worded narrowly enough
 # that guidance for NHS leaders does not trip it ("respond with a plan", "the new rules", "you
@@ -69,6 +74,7 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_STOP = re.compile(r"[ \t]+(?=[.,;:!?](?:\s|$))")
 
 
+@functools.lru_cache(maxsize=JUDGED_SENTENCES)
 def is_instruction(sentence: str) -> bool:
     """Whether ``sentence`` speaks to the assistant (a planted instruction), not to the reader.
 

@@ -17,13 +17,16 @@ server do not delete each other's work in progress.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-import multiprocessing as mp
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +37,8 @@ from assistant.embeddings.base import Embedder
 from assistant.errors import DocumentError
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.columns import mark_document
-from assistant.ingest.loaders import default_registry, load_document, supported_extensions
+from assistant.ingest.isolation import ParseWorker
+from assistant.ingest.loaders import load_document, supported_extensions
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.quarantine import quarantine
 from assistant.ingest.references import make_references_readable
@@ -51,15 +55,13 @@ from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk
 logger = logging.getLogger(__name__)
 
 PARTIAL_DOWNLOAD_SUFFIX = ".part"
+READ_AHEAD = 3  # parsed documents waiting for the embedder, at most
 EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
 # A document being written holds a lease this long past its last renewal (renewed at most
 # every LEASE_RENEW_S, as batches go in): a sweep leaves its unlisted chunks alone meanwhile.
 # A writer killed mid-document leaves its lease to run out; a rerun of the file takes it over.
 LEASE_S = 300.0
 LEASE_RENEW_S = 30.0
-# "__main__" stays first, as in the default: the children then inherit the main module instead
-# of each running the main script again. Then the parsers' own libraries (pypdf, docx, bs4).
-PARSE_CHILD_PRELOAD = ["__main__", __name__, *default_registry.parser_modules()]
 
 
 @dataclass
@@ -112,54 +114,126 @@ def embedding_text(meta: DocumentMeta, chunk: Chunk) -> str:
     return f"{where}\n{chunk.text}"
 
 
-Loader = Callable[[Path, str, dict[str, Any]], ParsedDocument]
-
-
-def _parse_in_child(
-    conn: Any, loader: Loader, path: str, doc_id: str, overrides: dict[str, Any]
-) -> None:
-    try:
-        conn.send(("ok", loader(Path(path), doc_id, overrides)))
-    except DocumentError as exc:
-        conn.send(("error", str(exc)))
-    except Exception as exc:  # a parser bug must not take the batch down
-        conn.send(("error", f"could not read the file ({exc.__class__.__name__}: {exc})"[:300]))
-    finally:
-        conn.close()
-
-
-def parse_with_timeout(
+def read_document(
     path: Path,
     doc_id: str,
     overrides: dict[str, Any],
-    timeout_s: float,
-    loader: Loader = load_document,
+    manifest: Manifest,
+    released: list[str],
+    screen: bool = True,
 ) -> ParsedDocument:
-    """Parse in a child process so a file that hangs the parser can be stopped."""
-    ctx = mp.get_context("forkserver")
-    # The fork server imports the loaders and their parsers once, so each child starts with them
-    # (re-importing them cost about a second per file). Takes effect when the server starts.
-    ctx.set_forkserver_preload(PARSE_CHILD_PRELOAD)
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_parse_in_child, args=(child, loader, str(path), doc_id, overrides), daemon=True
-    )
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(timeout_s):
-            raise DocumentError(f"parsing took longer than {timeout_s:g} s; the file was skipped")
-        status, payload = parent.recv()
-    except EOFError as exc:
-        raise DocumentError("the parser stopped without a result (out of memory?)") from exc
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        parent.close()
-    if status == "error":
-        raise DocumentError(payload)
-    return payload
+    """Everything done to a file before chunking: parse it, make its source tags readable,
+    hold back planted passages (unless ``screen`` is off) and mark column-interleaved blocks.
+    Pure work on one file, so it runs in the parse child beside the embedding of another."""
+    doc = load_document(path, doc_id, overrides)
+    make_references_readable(doc, manifest)  # "[src: id, section]" tags
+    doc.meta.released = list(released)
+    if screen:
+        doc.meta.quarantined = quarantine(doc, set(released))
+    mark_document(doc)  # column-interleaved blocks: indexed, never quoted
+    return doc
+
+
+@dataclass
+class Reading:
+    """A file checked and not yet read: what reading and writing it need."""
+
+    path: Path
+    doc_id: str
+    sha: str
+    overrides: dict[str, Any]
+    released: list[str]
+    previous: DocumentRecord | None
+
+
+@dataclass
+class _Pending:
+    """A file being read in the background."""
+
+    reading: Reading
+    future: Future[ParsedDocument]
+
+
+class ReadAhead:
+    """Reads files ahead of the file being embedded.
+
+    ``take(path)`` returns the file's ``_Pending`` read (started earlier by ``next()``, or now)
+    or its "unchanged" outcome; ``next()`` starts reading the following file that needs it.
+    Reading happens on one background thread, which waits on the parse child process (or, with
+    ``isolate_parsing`` off, parses itself). At most ``READ_AHEAD`` files are read ahead, so
+    memory holds at most that many parsed documents beside the one being embedded: one long
+    document (a 260-page report takes 20 s to parse and screen) is then read while the shorter
+    ones before it are embedded.
+    """
+
+    def __init__(self, ingestor: Ingestor, files: list[Path]) -> None:
+        self.ingestor = ingestor
+        self.files = files
+        self._at = 0  # index in files of the next file to start
+        self._started: dict[Path, _Pending | FileOutcome | BaseException] = {}
+        self._seen: set[Path] = set()  # every file started, taken or not
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="read-ahead")
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for item in self._started.values():  # a run stopped half-way: nothing left waiting
+            if isinstance(item, _Pending):
+                item.future.cancel()
+        self._pool.shutdown(wait=True)
+
+    def _start(self, path: Path) -> None:
+        self._seen.add(path)
+        try:
+            prepared = self.ingestor.prepare(path)
+        except (DocumentError, OSError) as exc:
+            self._started[path] = exc
+            return
+        if isinstance(prepared, FileOutcome):
+            self._started[path] = prepared
+            return
+        self._started[path] = _Pending(prepared, self._pool.submit(self.ingestor.read, prepared))
+
+    def next(self) -> None:
+        """Start reading the next files not already started, up to ``READ_AHEAD`` waiting."""
+        while self._at < len(self.files) and self._waiting() < READ_AHEAD:
+            path = self.files[self._at]
+            self._at += 1
+            if path not in self._seen:
+                self._start(path)
+
+    def _waiting(self) -> int:
+        return sum(isinstance(item, _Pending) for item in self._started.values())
+
+    def take(self, path: Path) -> _Pending | FileOutcome:
+        """This file's read; raises what its check raised."""
+        if path not in self._seen:
+            self._start(path)
+        item = self._started.pop(path)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+class StageClock:
+    """Seconds per ingestion stage, added to from the run and the read-ahead thread."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(stage, time.perf_counter() - t0)
 
 
 class Ingestor:
@@ -182,6 +256,8 @@ class Ingestor:
         self.settings = settings
         self.manifest = manifest
         self.isolate_parsing = isolate_parsing
+        self.clock = StageClock()
+        self.parser = ParseWorker()  # one child reads file after file (replaced when it fails)
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -232,6 +308,7 @@ class Ingestor:
     ) -> IngestReport:
         progress = progress or Progress()
         t0 = time.perf_counter()
+        self.clock = StageClock()
         paths = list(paths)
         files, refused = self.discover(paths)
         progress.on_files_found(len(files))
@@ -240,22 +317,27 @@ class Ingestor:
         seen_docs: set[str] = set()
         claimed: dict[str, Path] = {}  # doc id -> the file that has it in this run
         for path in files:
-            progress.on_file_start(path)
-            first = claimed.setdefault(doc_id_for(path), path)
-            if first is path:
-                outcome = self._ingest_file(path, progress)
-            else:  # without this, the second file would silently replace the first
-                outcome = FileOutcome(
-                    path=str(path),
-                    status="failed",
-                    reason=f"same document id as {first.name[:60]!r} (the names differ only in "
-                    "case or punctuation): rename one of them",
-                )
-            if outcome.doc_id:
-                seen_docs.add(outcome.doc_id)
-            changed |= outcome.status in ("indexed", "updated")
-            report.files.append(outcome)
-            progress.on_file_done(outcome)
+            claimed.setdefault(doc_id_for(path), path)
+        # The next file is read (parsed, screened) in a child process while this one is
+        # embedded: reading is single-threaded, so it overlaps the model's work on the cores.
+        with ReadAhead(self, [p for p in files if claimed[doc_id_for(p)] is p]) as ahead:
+            for path in files:
+                progress.on_file_start(path)
+                first = claimed[doc_id_for(path)]
+                if first is path:
+                    outcome = self._ingest_file(path, progress, ahead)
+                else:  # without this, the second file would silently replace the first
+                    outcome = FileOutcome(
+                        path=str(path),
+                        status="failed",
+                        reason=f"same document id as {first.name[:60]!r} (the names differ only "
+                        "in case or punctuation): rename one of them",
+                    )
+                if outcome.doc_id:
+                    seen_docs.add(outcome.doc_id)
+                changed |= outcome.status in ("indexed", "updated")
+                report.files.append(outcome)
+                progress.on_file_done(outcome)
         if prune:
             report.pruned = self._prune(paths, seen_docs)
             changed |= bool(report.pruned)
@@ -263,47 +345,24 @@ class Ingestor:
         if changed or self.store.generation() == 0:
             self.store.bump_generation()
         report.seconds = time.perf_counter() - t0
+        report.stage_seconds = dict(self.clock.seconds)
         return report
 
-    def _ingest_file(self, path: Path, progress: Progress) -> FileOutcome:
+    def _ingest_file(self, path: Path, progress: Progress, ahead: ReadAhead) -> FileOutcome:
         t0 = time.perf_counter()
         doc_id = doc_id_for(path)
         outcome = FileOutcome(path=str(path), doc_id=doc_id, status="failed")
         try:
-            supported = supported_extensions()
-            if path.suffix.lower() not in supported:
-                raise DocumentError(
-                    f"unsupported file type {path.suffix or '(none)'!r}; supported: "
-                    + ", ".join(sorted(supported))
-                )
-            size_mb = path.stat().st_size / 1e6
-            if size_mb > self.settings.max_file_mb:
-                raise DocumentError(
-                    f"file is {size_mb:.1f} MB; the limit is {self.settings.max_file_mb:g} MB"
-                )
-            sha = file_sha256(path)
-            given, given_text = sidecar_overrides(path)
-            if given_text:  # new metadata for the same file is a change too
-                sha = hashlib.sha256(f"{sha}\n{given_text}".encode()).hexdigest()
-            previous = self.store.get_document(doc_id)
-            if previous is not None and previous.meta.sha256 == sha and self._complete(previous):
-                outcome.status, outcome.chunks = "unchanged", len(previous.chunk_ids)
-                return outcome
-            overrides = {**self.manifest.overrides_for(path.name), **given}
-            if self.isolate_parsing:
-                doc = parse_with_timeout(path, doc_id, overrides, self.settings.file_timeout_s)
-            else:
-                doc = load_document(path, doc_id, overrides)
-            doc.meta.sha256 = sha
-            make_references_readable(doc, self.manifest)  # "[src: id, section]" tags
-            # Planted passages: held back from every chunk, listed on the record.
-            released = list(previous.meta.released) if previous is not None else []
-            doc.meta.released = released
+            pending = ahead.take(path)
+            if isinstance(pending, FileOutcome):  # unchanged
+                return pending
+            with self.clock.timing("read_wait"):
+                doc = pending.future.result()
+            ahead.next()  # the next file is read while this one is embedded
+            previous = pending.reading.previous
             if previous is not None and previous.meta.marked:  # an admin's lifecycle word
                 marked = dict(previous.meta.marked)
                 doc.meta = doc.meta.model_copy(update={**marked, "marked": marked})
-            if self.settings.quarantine:
-                doc.meta.quarantined = quarantine(doc, set(released))
             outcome.quarantined = len(doc.meta.quarantined)
             if doc.meta.quarantined:
                 logger.warning(
@@ -311,13 +370,13 @@ class Ingestor:
                     doc_id,
                     len(doc.meta.quarantined),
                 )
-            mark_document(doc)  # column-interleaved blocks: indexed, never quoted
-            chunks = chunk_document(
-                doc,
-                self.embedder.count_tokens,
-                max_tokens=self.settings.chunk_max_tokens,
-                overlap_tokens=self.settings.chunk_overlap_tokens,
-            )
+            with self.clock.timing("chunk"):
+                chunks = chunk_document(
+                    doc,
+                    self.embedder.count_tokens,
+                    max_tokens=self.settings.chunk_max_tokens,
+                    overlap_tokens=self.settings.chunk_overlap_tokens,
+                )
             if not chunks and not doc.meta.quarantined:
                 raise DocumentError("no text found to index (a scanned or image-only file?)")
             # All of it planted: the record is kept (with no passages) so it shows in `index
@@ -333,6 +392,54 @@ class Ingestor:
         finally:
             outcome.seconds = time.perf_counter() - t0
         return outcome
+
+    def prepare(self, path: Path) -> Reading | FileOutcome:
+        """Check a file before reading it: the outcome when it is unchanged, else what reading
+        it needs. Raises ``DocumentError`` or ``OSError`` for a file that cannot be indexed."""
+        doc_id = doc_id_for(path)
+        supported = supported_extensions()
+        if path.suffix.lower() not in supported:
+            raise DocumentError(
+                f"unsupported file type {path.suffix or '(none)'!r}; supported: "
+                + ", ".join(sorted(supported))
+            )
+        size_mb = path.stat().st_size / 1e6
+        if size_mb > self.settings.max_file_mb:
+            raise DocumentError(
+                f"file is {size_mb:.1f} MB; the limit is {self.settings.max_file_mb:g} MB"
+            )
+        sha = file_sha256(path)
+        given, given_text = sidecar_overrides(path)
+        if given_text:  # new metadata for the same file is a change too
+            sha = hashlib.sha256(f"{sha}\n{given_text}".encode()).hexdigest()
+        previous = self.store.get_document(doc_id)
+        if previous is not None and previous.meta.sha256 == sha and self._complete(previous):
+            return FileOutcome(
+                path=str(path), doc_id=doc_id, status="unchanged", chunks=len(previous.chunk_ids)
+            )
+        overrides = {**self.manifest.overrides_for(path.name), **given}
+        # Planted passages an admin released stay released when the file is read again.
+        released = list(previous.meta.released) if previous is not None else []
+        return Reading(path, doc_id, sha, overrides, released, previous)
+
+    def read(self, reading: Reading) -> ParsedDocument:
+        """Parse and screen a prepared file (in a child process when ``isolate_parsing``)."""
+        loader = functools.partial(
+            read_document,
+            manifest=self.manifest,
+            released=reading.released,
+            screen=self.settings.quarantine,
+        )
+        with self.clock.timing("read"):
+            if self.isolate_parsing:
+                doc = self.parser.parse(
+                    loader, reading.path, reading.doc_id, reading.overrides,
+                    self.settings.file_timeout_s,
+                )  # fmt: skip
+            else:
+                doc = loader(reading.path, reading.doc_id, reading.overrides)
+        doc.meta.sha256 = reading.sha
+        return doc
 
     def _complete(self, record: DocumentRecord) -> bool:
         """Whether every chunk of the record is in the store (and nothing extra)."""
@@ -377,14 +484,16 @@ class Ingestor:
     ) -> None:
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start : start + EMBED_BATCH]
-            vectors = self.embedder.embed_documents([embedding_text(meta, c) for c in batch])
-            lease.renew()
-            self.store.upsert_chunks(
-                [
-                    StoredChunk(c.chunk_id, c.text, chunk_metadata(meta, c), vectors[i])
-                    for i, c in enumerate(batch)
-                ]
-            )
+            with self.clock.timing("embed"):
+                vectors = self.embedder.embed_documents([embedding_text(meta, c) for c in batch])
+            with self.clock.timing("store"):
+                lease.renew()
+                self.store.upsert_chunks(
+                    [
+                        StoredChunk(c.chunk_id, c.text, chunk_metadata(meta, c), vectors[i])
+                        for i, c in enumerate(batch)
+                    ]
+                )
             progress.on_embedded(len(batch))
 
     # -- removal and consistency ----------------------------------------------------------

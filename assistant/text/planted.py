@@ -259,6 +259,13 @@ def _outside_destinations(text: str) -> list[str]:
 
 def _mixed_script_word(text: str) -> str | None:
     """A word mixing Latin letters with Cyrillic or Greek look-alikes ("Ѕystem")."""
+    # Most text has no Cyrillic or Greek letter at all: look at each distinct character once
+    # before naming the script of every letter of every word.
+    if text.isascii() or not any(
+        ch.isalpha() and unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK"))
+        for ch in set(text)
+    ):
+        return None
     for word in re.findall(r"\w{3,}", text):
         scripts = set()
         for ch in word:

@@ -85,6 +85,24 @@ TARGETS: tuple[Check, ...] = (
     Check("re-ingest of unchanged corpus < 5 s", "ingest.reingest_s", "<=", 5.0),
     Check("idle server RSS < 700 MB", "startup.idle_rss_mb", "<=", 700.0),
     Check("ready < 10 s", "startup.ready_s", "<=", 10.0),
+    # Speed at the floor (issue 21): ratios within the run, and the ask path near the floor.
+    Check(
+        "ingest chunks/s ≥ 1.0× the recipe's",
+        "ingest.chunks_per_s",
+        ">=",
+        1.0,
+        "recipe.ingest.chunks_per_s",
+    ),
+    Check("ask extractive median ≤ 12 ms", "query.ask.median_ms", "<=", 12.0),
+    Check("ask extractive p95 ≤ 40 ms", "query.ask.p95_ms", "<=", 40.0),
+    Check(
+        "retrieve median ≤ 1.2× the recipe's search",
+        "query.retrieve.median_ms",
+        "<=",
+        1.2,
+        "recipe.retrieve.median_ms",
+    ),
+    Check("/v1/ask ≥ 60 req/s at 10 clients", "api.c10.rps", ">=", 60.0),
 )
 
 QUICK_GATES: tuple[Check, ...] = (

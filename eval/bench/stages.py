@@ -69,6 +69,7 @@ def bench_ingest(settings: Settings, embedder: Embedder, files: list[Path]) -> d
         "embed_s": embed_s,
         "embed_tokens": tokens,
         "embed_tokens_per_s": per_second(tokens, embed_s),
+        "stages_s": cold.stage_seconds,
         "reingest_s": reingest_s,
         "reingest_embedded": again.embedded,
         "reingest_unchanged": again.count("unchanged"),

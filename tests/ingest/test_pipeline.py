@@ -142,7 +142,7 @@ def hanging_loader(path, doc_id, overrides):
 
 def test_a_parser_that_hangs_is_stopped_by_the_file_timeout(tmp_path):
     from assistant.errors import DocumentError
-    from assistant.ingest.pipeline import parse_with_timeout
+    from assistant.ingest.isolation import parse_with_timeout
 
     slow = tmp_path / "slow.md"
     slow.write_text("# Slow\n\nText.\n")
@@ -259,3 +259,59 @@ def test_progress_hooks_give_totals_for_an_estimate(services, tmp_path):
     report = services.ingest([write_corpus(tmp_path / "corpus")], progress=hooks)
     assert seen["files"] == seen["done"] == 2
     assert seen["to_embed"] == seen["embedded"] == report.chunks > 0
+
+
+def test_the_next_file_is_read_while_this_one_is_embedded(services, tmp_path):
+    """Reading (parse, screening) of file n+1 starts before file n's embedding ends, and the
+    index is the same as when each file is read only when its turn comes."""
+    import threading
+
+    from assistant.ingest.pipeline import Ingestor
+
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "third.md").write_text(GUIDE.replace("Planning guide", "Third guide"), "utf-8")
+    ingestor = services.ingestor
+    ingestor.isolate_parsing = False  # read on the read-ahead thread, in this process
+    events: list[tuple[str, str]] = []
+    embedding = threading.Event()
+    read_during_embed = threading.Event()
+    real_read, real_embed = Ingestor.read, ingestor.embedder.embed_documents
+
+    def read(self, reading):
+        # a later file: its read must come while the one before is embedded
+        if events and embedding.wait(5):
+            read_during_embed.set()
+        events.append(("read", reading.doc_id))
+        return real_read(self, reading)
+
+    def embed(texts):
+        embedding.set()
+        read_during_embed.wait(5)  # the next file's read must start while this runs
+        try:
+            return real_embed(texts)
+        finally:
+            embedding.clear()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Ingestor, "read", read)
+        mp.setattr(ingestor.embedder, "embed_documents", embed)
+        report = services.ingest([corpus])
+    assert [f.status for f in report.files] == ["indexed"] * 3
+    assert read_during_embed.is_set()
+    assert [d for _, d in events] == ["guide.md", "notes.txt", "third.md"]  # each read once
+    overlapped = {c: services.store.get_chunks([c])[0].text for c in services.store.chunk_ids()}
+
+    serial = build_services(fake_settings(tmp_path / "serial", chroma__backend="memory"))
+    serial.ingestor.isolate_parsing = False
+    serial.ingest([corpus])
+    assert {c: serial.store.get_chunks([c])[0].text for c in serial.store.chunk_ids()} == overlapped
+
+
+def test_a_file_that_fails_while_read_ahead_fails_alone(services, tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "h-broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage")
+    report = services.ingest([corpus])
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name["h-broken.pdf"].status == "failed"
+    assert by_name["guide.md"].status == by_name["notes.txt"].status == "indexed"
+    assert {r.meta.doc_id for r in services.store.list_documents()} == {"guide.md", "notes.txt"}

@@ -199,7 +199,10 @@ def snapshot(*roots: Path) -> dict[str, tuple[str, int, int]]:
         for dirpath, dirnames, filenames in os.walk(root):
             for name in dirnames + filenames:
                 path = Path(dirpath) / name
-                st = path.lstat()
+                try:
+                    st = path.lstat()
+                except FileNotFoundError:  # gone since the listing (a database's -shm file)
+                    continue
                 kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
                 size = 0 if kind == "dir" else st.st_size
                 out[str(path)] = (kind, size, 0 if kind == "dir" else st.st_mtime_ns)
