@@ -6,12 +6,11 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 
-from assistant.asking import AskService
 from assistant.cli.common import (
     DataDir,
     DocFilter,
@@ -30,7 +29,10 @@ from assistant.cli.common import (
 from assistant.cli.render import answer_json, chunks_json, print_chunks, print_streamed
 from assistant.errors import AssistantError, InvalidInputError
 from assistant.schemas import AskRequest, ChatMessage, Filters
-from assistant.services import Services
+
+if TYPE_CHECKING:
+    from assistant.asking import AskService
+    from assistant.services import Services
 
 RETRIEVED_IN_OUTPUT = 10  # ranked chunks reported with every answer
 MAX_HISTORY_MESSAGES = 50  # what a request may carry; the condenser reads far fewer turns
