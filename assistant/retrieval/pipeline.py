@@ -193,7 +193,8 @@ def default_stages(
             },
             settings.rrf_k,
         ),
-        FetchCandidates(store),
+        # Chunks kept between questions until BM25's generation (the store's) moves on.
+        FetchCandidates(store, generation=lambda: bm25.generation),
     ]
     if settings.period_weight > 0:
         # BM25's generation, kept in step with the store by the pipeline's sync: no store

@@ -98,6 +98,42 @@ def test_fetch_cuts_to_factor_times_k_and_fetches_vectors(parts):
     assert all(ch.embedding is not None for ch in state.chunks.values())
 
 
+def test_fetched_candidates_are_kept_until_the_generation_moves_on(parts):
+    """A question whose candidates were fetched before costs no store round trip; a new
+    generation (an upload, a removal) empties what was kept."""
+    _, store, _ = parts
+    asked: list[list[str]] = []
+    real_get = store.get_chunks
+
+    def get_chunks(ids, with_embeddings=False):
+        asked.append(list(ids))
+        return real_get(ids, with_embeddings=with_embeddings)
+
+    store.get_chunks = get_chunks  # type: ignore[method-assign]
+    generation = [1]
+    fetch = FetchCandidates(store, factor=1, generation=lambda: generation[0])
+    first = RetrievalState("q", k=3, candidates=["plan:1", "nbh:2", "gone:1"])
+    fetch.run(first)
+    again = RetrievalState("q2", k=3, candidates=["nbh:2", "plan:1", "buy:1"])
+    fetch.run(again)
+    assert asked == [["plan:1", "nbh:2", "gone:1"], ["buy:1"]]  # only the one not seen
+    assert list(again.chunks) == ["nbh:2", "plan:1", "buy:1"]  # in ranking order
+    assert again.chunks["nbh:2"] is first.chunks["nbh:2"]
+    with pytest.raises(ValueError):  # shared between questions: nobody may change a vector
+        again.chunks["nbh:2"].embedding[0] = 1.0  # type: ignore[index]
+    generation[0] = 2
+    fetch.run(RetrievalState("q3", k=3, candidates=["nbh:2"]))
+    assert asked[-1] == ["nbh:2"]
+
+
+def test_fetch_without_a_generation_keeps_nothing(parts):
+    _, store, _ = parts
+    fetch = FetchCandidates(store, factor=1)
+    state = RetrievalState("q", k=1, candidates=["nbh:2"])
+    fetch.run(state)
+    assert not fetch._kept and state.chunks["nbh:2"].embedding.flags.writeable  # type: ignore[union-attr]
+
+
 def test_dense_scores_are_filled_for_chunks_dense_search_missed():
     vec = np.array([1.0, 0.0], dtype=np.float32)
     chunks = {
