@@ -20,7 +20,7 @@ from assistant.cli.common import (
 )
 from assistant.errors import AssistantError, InvalidInputError
 from eval.bench.cli import bench
-from eval.bench.scale import PROJECT_ROOT
+from eval.bench.measure import PROJECT_ROOT
 from eval.soak.cli import soak
 
 eval_app = typer.Typer(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -139,3 +141,16 @@ def forget_questions(embedder: Any) -> None:
     clear = getattr(inner, "clear_query_cache", None)
     if callable(clear):
         clear()
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_child(module: str, args: list[str], out: Path, timeout_s: float) -> dict[str, Any]:
+    """Run ``python -m MODULE ARGS --out OUT`` from the project root and read the JSON it wrote:
+    a figure measured in a process of its own (peak memory, a cold start)."""
+    cmd = [sys.executable, "-m", module, *args, "--out", str(out)]
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s)
+    if done.returncode != 0:
+        raise RuntimeError(f"{module} {args[0]} child failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(out.read_text()))

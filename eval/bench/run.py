@@ -20,7 +20,8 @@ from assistant.embeddings.factory import make_embedder
 from assistant.services import Services
 from eval.baselines import CachingEmbedder, LangChainRecipe
 from eval.bench import gates, stages
-from eval.bench.scale import PROJECT_ROOT, QUICK_SCALE_SIZES, SCALE_SIZES, run_scale_point
+from eval.bench.measure import PROJECT_ROOT
+from eval.bench.scale import QUICK_SCALE_SIZES, SCALE_SIZES, run_scale_point
 from eval.bench.server import bench_api
 from eval.dataset import EvalItem, load_dataset
 from eval.run import corpus_files

@@ -19,8 +19,6 @@ import argparse
 import json
 import logging
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,13 +37,14 @@ from eval.bench.measure import (
     forget_questions,
     latency_summary,
     peak_rss_mb,
+    run_child,
 )
 from eval.bench.recall import recall_at_k, stored_vectors
 from eval.bench.synthetic import index_plan, synthetic_chunks
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
 SCALE_SIZES = (2_000, 20_000, 200_000)
 QUICK_SCALE_SIZES = (2_000,)
 SYNTHETIC_SEED = 20_260_101
@@ -156,14 +155,7 @@ def query_index(settings: Settings, questions: list[str]) -> dict[str, Any]:
 
 
 def _child(args: list[str], out: Path) -> dict[str, Any]:
-    """Run ``python -m eval.bench.scale ARGS --out OUT`` and read the JSON it wrote."""
-    cmd = [sys.executable, "-m", "eval.bench.scale", *args, "--out", str(out)]
-    done = subprocess.run(
-        cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"scale {args[0]} child failed:\n{done.stderr[-3000:]}")
-    return dict(json.loads(out.read_text()))
+    return run_child("eval.bench.scale", args, out, CHILD_TIMEOUT_S)
 
 
 def run_scale_point(

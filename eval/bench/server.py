@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.bench.load import KEY_ENV
-from eval.bench.measure import rss_mb
-from eval.bench.scale import PROJECT_ROOT
+from eval.bench.measure import PROJECT_ROOT, rss_mb
 
 logger = logging.getLogger(__name__)
 

@@ -29,17 +29,14 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from eval.bench.measure import elapsed_ms, peak_rss_mb, rss_mb
+from eval.bench.measure import elapsed_ms, peak_rss_mb, rss_mb, run_child
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MEMORY_SIZES = (20_000, 200_000, 1_000_000)
 SEED = 20_260_101
 CHILD_TIMEOUT_S = 3_600
@@ -131,13 +128,7 @@ def _folder_mib(folder: Path) -> float:
 
 
 def _child(args: list[str], out: Path) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "eval.bench.worker_memory", *args, "--out", str(out)]
-    done = subprocess.run(
-        cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"worker-memory {args[0]} child failed:\n{done.stderr[-3000:]}")
-    return dict(json.loads(out.read_text()))
+    return run_child("eval.bench.worker_memory", args, out, CHILD_TIMEOUT_S)
 
 
 def bench_worker_memory(

@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.feedback import FeedbackStore
-from eval.bench.measure import rss_mb
-from eval.bench.scale import PROJECT_ROOT
+from eval.bench.measure import PROJECT_ROOT, rss_mb
 from eval.bench.server import (
     KEY_HEX_BYTES,
     LOG_TAIL_CHARS,
