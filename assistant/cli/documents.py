@@ -83,6 +83,8 @@ def ingest(
             f"{len(report.failed)}  pruned: {len(report.pruned)}  chunks: {report.chunks}  "
             f"embedded: {report.embedded}"
         )
+        if report.stage_seconds.get("embed"):
+            console.print(f"time: {stage_summary(report.stage_seconds)}", highlight=False)
         held = [f for f in report.files if f.quarantined]
         for f in held:
             console.print(
@@ -241,3 +243,24 @@ def index_rm(
     except AssistantError as exc:
         raise fail(exc) from exc
     console.print(f"removed {doc_id}")
+
+
+STAGE_NAMES = (  # (key in IngestReport.stage_seconds, how the summary names it)
+    ("read", "reading (parse and screen, beside embedding)"),
+    ("read_wait", "waiting for reading"),
+    ("chunk", "chunking"),
+    ("embed", "embedding"),
+    ("store", "storing"),
+    ("bm25", "keyword index"),
+)
+
+
+def stage_summary(seconds: dict[str, float]) -> str:
+    """Where an ingest's time went, in words: "embedding 72.9 s, reading ... 57.0 s, ...".
+
+    >>> stage_summary({"embed": 72.94, "read": 57.0, "read_wait": 17.02, "store": 0.04})
+    'embedding 72.9 s, reading (parse and screen, beside embedding) 57.0 s, waiting for reading 17.0 s'
+    """
+    named = dict(STAGE_NAMES)
+    parts = sorted(((v, k) for k, v in seconds.items() if k in named and v >= 0.05), reverse=True)
+    return ", ".join(f"{named[k]} {v:.1f} s" for v, k in parts)

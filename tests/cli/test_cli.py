@@ -32,6 +32,7 @@ def test_ingest_prints_a_summary_and_strict_fails_on_any_failure(env):
     assert result.exit_code == 0, result.output
     assert "indexed: 2" in result.output and "failed: 1" in result.output
     assert "broken.pdf" in result.output
+    assert "reading (parse and screen" in result.output.split("time: ")[1]  # where time went
     again = run("ingest", str(env), "--strict")
     assert again.exit_code == 1
     assert "unchanged: 2" in again.output
@@ -129,3 +130,14 @@ def test_text_that_is_not_unicode_is_a_usage_error_in_argv_and_a_line_error_in_a
         if x.strip()
     ]
     assert "invalid Unicode" in lines[0]["error"] and "citations" in lines[1]
+
+
+def test_stage_summary_names_where_the_time_went_largest_first():
+    from assistant.cli.documents import stage_summary
+
+    summary = stage_summary({"embed": 72.94, "read": 57.0, "read_wait": 17.02, "store": 0.04})
+    assert summary == (
+        "embedding 72.9 s, reading (parse and screen, beside embedding) 57.0 s, "
+        "waiting for reading 17.0 s"
+    )
+    assert stage_summary({"unknown": 3.0}) == ""
