@@ -38,7 +38,12 @@ FILES_PER_PROCESS = 64  # a child is replaced after this many files
 STOP_WAIT_S = 5.0
 # The fork server imports these once, so each child starts with the parsers' libraries.
 # "__main__" stays first, as in the default, for Pythons whose fork server does preload it.
-PARSE_CHILD_PRELOAD = ["__main__", __name__, *default_registry.parser_modules()]
+PARSE_CHILD_PRELOAD = [
+    "__main__",
+    __name__,
+    "assistant.ingest.pipeline",  # read_document: what the ingest pipeline asks a child to run
+    *default_registry.parser_modules(),
+]
 
 
 def _serve(conn: Any) -> None:
@@ -108,6 +113,13 @@ class ParseWorker:
         """Stop the child (a new one starts if ``parse`` is called again)."""
         with self._lock:
             self._stop()
+
+    def abort(self) -> None:
+        """Kill the child now, without waiting for a parse in progress: the caller waiting on
+        it gets "the parser stopped" (for a run stopped half-way)."""
+        proc = self._proc
+        if proc is not None and proc.is_alive():
+            proc.kill()
 
     def _ensure(self) -> None:
         if self._proc is not None and self._proc.is_alive():

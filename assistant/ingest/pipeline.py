@@ -17,6 +17,7 @@ server do not delete each other's work in progress.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -166,9 +167,10 @@ class ReadAhead:
     ones before it are embedded.
     """
 
-    def __init__(self, ingestor: Ingestor, files: list[Path]) -> None:
+    def __init__(self, ingestor: Ingestor, files: list[Path], clock: StageClock) -> None:
         self.ingestor = ingestor
         self.files = files
+        self.clock = clock
         self._at = 0  # index in files of the next file to start
         self._started: dict[Path, _Pending | FileOutcome | BaseException] = {}
         self._seen: set[Path] = set()  # every file started, taken or not
@@ -177,11 +179,14 @@ class ReadAhead:
     def __enter__(self) -> ReadAhead:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        for item in self._started.values():  # a run stopped half-way: nothing left waiting
-            if isinstance(item, _Pending):
-                item.future.cancel()
-        self._pool.shutdown(wait=True)
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self._pool.shutdown(wait=True)
+            return
+        # A run stopped half-way (Ctrl-C, a store failure): nothing left waiting, and a read in
+        # progress is stopped with its child rather than waited for.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.ingestor.parser.abort()
 
     def _start(self, path: Path) -> None:
         self._seen.add(path)
@@ -193,7 +198,9 @@ class ReadAhead:
         if isinstance(prepared, FileOutcome):
             self._started[path] = prepared
             return
-        self._started[path] = _Pending(prepared, self._pool.submit(self.ingestor.read, prepared))
+        self._started[path] = _Pending(
+            prepared, self._pool.submit(self.ingestor.read, prepared, self.clock)
+        )
 
     def next(self) -> None:
         """Start reading the next files not already started, up to ``READ_AHEAD`` waiting."""
@@ -256,7 +263,6 @@ class Ingestor:
         self.settings = settings
         self.manifest = manifest
         self.isolate_parsing = isolate_parsing
-        self.clock = StageClock()
         self.parser = ParseWorker()  # one child reads file after file (replaced when it fails)
 
     # -- discovery ------------------------------------------------------------------------
@@ -306,10 +312,16 @@ class Ingestor:
     def ingest(
         self, paths: Iterable[Path], prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
-        progress = progress or Progress()
+        try:
+            return self._run(list(paths), prune, progress or Progress())
+        finally:
+            # The child is stopped after every run: a server keeps no idle parser (and what a
+            # parser leaked) between uploads; a run of many files pays its start once.
+            self.parser.close()
+
+    def _run(self, paths: list[Path], prune: bool, progress: Progress) -> IngestReport:
         t0 = time.perf_counter()
-        self.clock = StageClock()
-        paths = list(paths)
+        clock = StageClock()
         files, refused = self.discover(paths)
         progress.on_files_found(len(files))
         report = IngestReport(files=list(refused))
@@ -320,7 +332,8 @@ class Ingestor:
             claimed.setdefault(doc_id_for(path), path)
         # The next file is read (parsed, screened) in a child process while this one is
         # embedded: reading is single-threaded, so it overlaps the model's work on the cores.
-        with ReadAhead(self, [p for p in files if claimed[doc_id_for(p)] is p]) as ahead:
+        readable = [p for p in files if claimed[doc_id_for(p)] is p]
+        with ReadAhead(self, readable, clock) as ahead:
             for path in files:
                 progress.on_file_start(path)
                 first = claimed[doc_id_for(path)]
@@ -345,7 +358,7 @@ class Ingestor:
         if changed or self.store.generation() == 0:
             self.store.bump_generation()
         report.seconds = time.perf_counter() - t0
-        report.stage_seconds = dict(self.clock.seconds)
+        report.stage_seconds = dict(clock.seconds)
         return report
 
     def _ingest_file(self, path: Path, progress: Progress, ahead: ReadAhead) -> FileOutcome:
@@ -355,8 +368,9 @@ class Ingestor:
         try:
             pending = ahead.take(path)
             if isinstance(pending, FileOutcome):  # unchanged
+                pending.seconds = time.perf_counter() - t0
                 return pending
-            with self.clock.timing("read_wait"):
+            with ahead.clock.timing("read_wait"):
                 doc = pending.future.result()
             ahead.next()  # the next file is read while this one is embedded
             previous = pending.reading.previous
@@ -370,7 +384,7 @@ class Ingestor:
                     doc_id,
                     len(doc.meta.quarantined),
                 )
-            with self.clock.timing("chunk"):
+            with ahead.clock.timing("chunk"):
                 chunks = chunk_document(
                     doc,
                     self.embedder.count_tokens,
@@ -381,7 +395,9 @@ class Ingestor:
                 raise DocumentError("no text found to index (a scanned or image-only file?)")
             # All of it planted: the record is kept (with no passages) so it shows in `index
             # stats` and `GET /v1/documents` for an admin to release or remove.
-            outcome.embedded = self._write(doc.meta, chunks, str(path.resolve()), progress)
+            outcome.embedded = self._write(
+                doc.meta, chunks, str(path.resolve()), progress, ahead.clock
+            )
             outcome.chunks = len(chunks)
             outcome.status = "updated" if previous is not None else "indexed"
         except DocumentError as exc:
@@ -422,15 +438,16 @@ class Ingestor:
         released = list(previous.meta.released) if previous is not None else []
         return Reading(path, doc_id, sha, overrides, released, previous)
 
-    def read(self, reading: Reading) -> ParsedDocument:
-        """Parse and screen a prepared file (in a child process when ``isolate_parsing``)."""
+    def read(self, reading: Reading, clock: StageClock | None = None) -> ParsedDocument:
+        """Parse and screen a prepared file (in a child process when ``isolate_parsing``; the
+        per-file timeout covers all of it: parsing, source tags, screening, column marks)."""
         loader = functools.partial(
             read_document,
             manifest=self.manifest,
             released=reading.released,
             screen=self.settings.quarantine,
         )
-        with self.clock.timing("read"):
+        with clock.timing("read") if clock is not None else contextlib.nullcontext():
             if self.isolate_parsing:
                 doc = self.parser.parse(
                     loader, reading.path, reading.doc_id, reading.overrides,
@@ -446,7 +463,12 @@ class Ingestor:
         return self.store.chunk_ids(record.meta.doc_id) == set(record.chunk_ids)
 
     def _write(
-        self, meta: DocumentMeta, chunks: list[Chunk], source: str, progress: Progress
+        self,
+        meta: DocumentMeta,
+        chunks: list[Chunk],
+        source: str,
+        progress: Progress,
+        clock: StageClock,
     ) -> int:
         """Store a document's chunks, then its record, then drop its stale chunks; returns how
         many passages were embedded. A lease, renewed as batches go in, tells a sweep in
@@ -455,7 +477,7 @@ class Ingestor:
         existing = self.store.chunk_ids(meta.doc_id)
         todo = [c for c in chunks if c.chunk_id not in existing]
         progress.on_to_embed(len(todo))
-        self._embed_and_store(meta, todo, progress, lease)
+        self._embed_and_store(meta, todo, progress, lease, clock)
         new_ids = [c.chunk_id for c in chunks]
         self.store.put_document(
             DocumentRecord(
@@ -472,21 +494,29 @@ class Ingestor:
         if lost:
             logger.warning("%s: %d passages vanished while writing; storing them again",
                            meta.doc_id, len(lost))  # fmt: skip
-            self._embed_and_store(meta, lost, progress, lease)
+            self._embed_and_store(meta, lost, progress, lease, clock)
         stale = sorted(stored - set(new_ids))
         if stale:  # after the record: a crash here leaves orphans, never a dangling record
             self.store.delete_chunks(stale)
+            # Readers (BM25, the candidates kept between questions) drop what was deleted now,
+            # not when this run ends.
+            self.store.bump_generation()
         lease.release()
         return len(todo) + len(lost)
 
     def _embed_and_store(
-        self, meta: DocumentMeta, chunks: list[Chunk], progress: Progress, lease: _Lease
+        self,
+        meta: DocumentMeta,
+        chunks: list[Chunk],
+        progress: Progress,
+        lease: _Lease,
+        clock: StageClock,
     ) -> None:
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start : start + EMBED_BATCH]
-            with self.clock.timing("embed"):
+            with clock.timing("embed"):
                 vectors = self.embedder.embed_documents([embedding_text(meta, c) for c in batch])
-            with self.clock.timing("store"):
+            with clock.timing("store"):
                 lease.renew()
                 self.store.upsert_chunks(
                     [

@@ -86,3 +86,27 @@ def test_the_child_is_replaced_after_its_quota_of_files(note):
         assert worker.started == 2
     finally:
         worker.close()
+
+
+def test_abort_stops_a_parse_in_progress_at_once(note):
+    """A run stopped half-way (Ctrl-C) does not wait out the file timeout of a read ahead."""
+    import threading
+
+    worker = ParseWorker()
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            worker.parse(hangs, note, "note.md", {}, 60)
+        except DocumentError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    time.sleep(2)  # the child has the file
+    started = time.monotonic()
+    worker.abort()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - started < 10
+    assert outcome and "stopped without a result" in str(outcome[0])
+    worker.close()

@@ -277,12 +277,12 @@ def test_the_next_file_is_read_while_this_one_is_embedded(services, tmp_path):
     read_during_embed = threading.Event()
     real_read, real_embed = Ingestor.read, ingestor.embedder.embed_documents
 
-    def read(self, reading):
+    def read(self, reading, clock=None):
         # a later file: its read must come while the one before is embedded
         if events and embedding.wait(5):
             read_during_embed.set()
         events.append(("read", reading.doc_id))
-        return real_read(self, reading)
+        return real_read(self, reading, clock)
 
     def embed(texts):
         embedding.set()
