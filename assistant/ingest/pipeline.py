@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -234,7 +233,7 @@ class StageClock:
         with self._lock:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
-    @contextmanager
+    @contextlib.contextmanager
     def timing(self, stage: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
@@ -263,7 +262,7 @@ class Ingestor:
         self.settings = settings
         self.manifest = manifest
         self.isolate_parsing = isolate_parsing
-        self.parser = ParseWorker()  # one child reads file after file (replaced when it fails)
+        self.parser = ParseWorker()  # one child per run reads its files (replaced if it fails)
 
     # -- discovery ------------------------------------------------------------------------
 
