@@ -121,26 +121,42 @@ def build_index(
 # -- query (child process) ------------------------------------------------------------------
 
 
-def query_index(settings: Settings, questions: list[str]) -> dict[str, Any]:
-    """Open the index as the CLI does, retrieve every question, report latency and peak RSS."""
+def _retrieve_ms(services: Any, question: str, stages: dict[str, list[float]] | None) -> float:
+    forget_questions(services.embedder)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    services.retriever.retrieve(services.retriever.validate(question), timings_ms=timings)
+    took = elapsed_ms(t0)
+    if stages is not None:
+        for s in RETRIEVAL_STAGES:
+            stages[s].append(timings.get(s, 0.0))
+    return took
+
+
+def _warm(services: Any) -> None:
+    for q in WARMUP_QUESTIONS:
+        services.retriever.retrieve(services.retriever.validate(q))
+
+
+def query_index(
+    settings: Settings, questions: list[str], baseline: Settings | None = None
+) -> dict[str, Any]:
+    """Open the index as the CLI does, retrieve every question, report latency and peak RSS.
+
+    With ``baseline`` (the benchmark index), every question is then retrieved once more from
+    this index and from the baseline in turn, in this process, so a gate can compare the two
+    without a burst of load on a shared machine falling on one side only. The baseline opens
+    after the peak RSS is read and shares this index's embedder.
+    """
     t0 = time.perf_counter()
     services = build_services(settings)
     chunks = services.store.count()
     open_ms = elapsed_ms(t0)
-    for q in WARMUP_QUESTIONS:
-        services.retriever.retrieve(services.retriever.validate(q))
-    totals: list[float] = []
+    _warm(services)
     stages: dict[str, list[float]] = {s: [] for s in RETRIEVAL_STAGES}
-    for q in questions:
-        forget_questions(services.embedder)
-        timings: dict[str, float] = {}
-        t1 = time.perf_counter()
-        services.retriever.retrieve(services.retriever.validate(q), timings_ms=timings)
-        totals.append(elapsed_ms(t1))
-        for s in RETRIEVAL_STAGES:
-            stages[s].append(timings.get(s, 0.0))
+    totals = [_retrieve_ms(services, q, stages) for q in questions]
     summary = latency_summary(totals)
-    return {
+    result: dict[str, Any] = {
         "chunks": chunks,
         "open_ms": open_ms,
         "retrieve": summary,
@@ -148,6 +164,25 @@ def query_index(settings: Settings, questions: list[str]) -> dict[str, Any]:
         "retrieve_p95_ms": summary["p95"],
         "stages_median_ms": {s: latency_summary(v)["median"] for s, v in stages.items()},
         "peak_rss_mb": peak_rss_mb(),
+    }
+    if baseline is not None:
+        result["paired"] = _paired(
+            services, build_services(baseline, embedder=services.embedder), questions
+        )
+    return result
+
+
+def _paired(services: Any, base: Any, questions: list[str]) -> dict[str, Any]:
+    """This index and the baseline retrieving the same questions in turn."""
+    _warm(base)
+    ours, theirs = [], []
+    for q in questions:
+        ours.append(_retrieve_ms(services, q, None))
+        theirs.append(_retrieve_ms(base, q, None))
+    return {
+        "baseline_chunks": base.store.count(),
+        "retrieve": latency_summary(ours),
+        "baseline_retrieve": latency_summary(theirs),
     }
 
 
@@ -166,11 +201,13 @@ def run_scale_point(
     queries_file: Path,
     model: tuple[str, int],
     source_generation: int,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
     """Build (or reuse) the index of ``size`` chunks, then query it in a fresh process.
 
     ``model`` is the embedder's (name, dimension) recorded in the index; ``source_generation``
     is the benchmark index's counter, so a synthetic index is rebuilt when its source changed.
+    ``baseline`` (an index folder) is also queried by the same child, in turn with this one.
     """
     dest = workdir / f"scale-{size}"
     marker = {
@@ -192,6 +229,8 @@ def run_scale_point(
         built = {**_child(args, workdir / f"build-{size}.json"), "reused": False}
         marker_file.write_text(json.dumps({"marker": marker, "build": built}))
     query_args = ["query", "--data-dir", str(dest), "--questions", str(questions_file)]
+    if baseline is not None:
+        query_args += ["--baseline-data-dir", str(baseline)]
     queried = _child(query_args, workdir / f"query-{size}.json")
     return {"size": size, "build": built, **queried}
 
@@ -217,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     query = sub.add_parser("query")
     query.add_argument("--data-dir", type=Path, required=True)
     query.add_argument("--questions", type=Path, required=True)
+    query.add_argument("--baseline-data-dir", type=Path, default=None)
     query.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -232,7 +272,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     else:
         questions = json.loads(args.questions.read_text())
-        result = query_index(_settings_for(args.data_dir), questions)
+        base = _settings_for(args.baseline_data_dir) if args.baseline_data_dir else None
+        result = query_index(_settings_for(args.data_dir), questions, base)
     args.out.write_text(json.dumps(result, indent=2))
 
 

@@ -411,6 +411,10 @@ def _fake_report() -> dict[str, Any]:
                 "retrieve_p95_ms": 30.0,
                 "peak_rss_mb": 500.0,
                 "build": {"recall_at_10": 0.99},
+                "paired": {
+                    "retrieve": {**lat, "p95": 140.0},
+                    "baseline_retrieve": {**lat, "p95": 40.0},
+                },
             }
         ],
     }
@@ -429,6 +433,9 @@ def test_figures_give_ratios_the_gates_can_read():
     by_name = {g["name"]: g["ok"] for g in report["gates"]}
     assert by_name["ask median vs recipe ask"] is True  # 20 <= 6 * 10 + 60
     assert by_name["/v1/ask no errors"] is False
+    # the 2k point is judged against the benchmark index timed in turn with it: 140 <= 3 * 40 + 25
+    assert f["scale.2000.paired_retrieve_p95_ms"] == 140.0
+    assert by_name["retrieve p95 at 2k chunks vs benchmark index, in turn"] is True
     assert gates_pass(report["gates"]) is False
 
 
