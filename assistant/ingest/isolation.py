@@ -5,11 +5,13 @@ when a file takes longer than the timeout (the child is killed), when the child 
 that ran out of memory), and after ``FILES_PER_PROCESS`` files (so memory a parser leaked is
 given back).
 
-Starting a child costs seconds on a small machine: Python's fork server re-imports the main
-script in every child (CPython 3.11 passes it the wrong key and never preloads ``__main__``),
-and for ``nhs-assistant`` that is the whole command-line app. A child per file spent more time
-starting than parsing (about 2.4 s each, 34 s of a 14-file ingest); one child for the run pays
-it once.
+A child is forked from Python's fork server, which has imported the parsers once. Python
+would also run the parent's main script again in every child (CPython 3.11 passes the fork
+server the wrong key and never preloads ``__main__``), and for ``nhs-assistant`` that is the
+whole command-line app: about 3 s per child, paid by every ``ingest`` and every upload to a
+server. The child needs nothing from the main script (it runs ``_serve`` and loaders imported by
+name), so the script is hidden from ``multiprocessing`` while a child starts: a child then
+starts in about 0.3 s once the fork server runs.
 
 >>> worker = ParseWorker()                                      # doctest: +SKIP
 >>> worker.parse(load_document, Path("plan.pdf"), "plan.pdf", {}, timeout_s=120)  # doctest: +SKIP
@@ -19,10 +21,12 @@ ParsedDocument(...)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,30 @@ PARSE_CHILD_PRELOAD = [
     "assistant.ingest.pipeline",  # read_document: what the ingest pipeline asks a child to run
     *default_registry.parser_modules(),
 ]
+
+
+_STARTING = threading.Lock()  # one child starts at a time while the main script is hidden
+
+
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """While a child starts, ``__main__`` names no file and no module, so ``multiprocessing``
+    does not tell the child to run it again."""
+    main = sys.modules.get("__main__")
+    with _STARTING:
+        if main is None:
+            yield
+            return
+        saved: dict[str, Any] = {
+            k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
+        }
+        main.__dict__.pop("__file__", None)
+        main.__dict__["__spec__"] = None
+        try:
+            yield
+        finally:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
 
 
 def _serve(conn: Any) -> None:
@@ -129,7 +157,8 @@ class ParseWorker:
         ctx.set_forkserver_preload(PARSE_CHILD_PRELOAD)  # effective when the server starts
         parent, child = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="parse")
-        self._proc.start()
+        with _main_script_hidden():
+            self._proc.start()
         child.close()
         self._conn, self._served = parent, 0
         self.started += 1

@@ -38,7 +38,7 @@ from assistant.errors import DocumentError
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.columns import mark_document
 from assistant.ingest.isolation import ParseWorker
-from assistant.ingest.loaders import load_document, supported_extensions
+from assistant.ingest.loaders import default_registry, load_document, supported_extensions
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.quarantine import quarantine
 from assistant.ingest.references import make_references_readable
@@ -55,7 +55,10 @@ from assistant.store.base import DocumentRecord, StoredChunk, VectorStore, chunk
 logger = logging.getLogger(__name__)
 
 PARTIAL_DOWNLOAD_SUFFIX = ".part"
-READ_AHEAD = 3  # parsed documents waiting for the embedder, at most
+# Files read ahead of the one being embedded, at most: so many, and (beyond the first) so many
+# bytes of source files between them, which bounds the memory their parsed text holds.
+READ_AHEAD_FILES = 8
+READ_AHEAD_BYTES = 64 * 2**20
 EMBED_BATCH = 64  # passages per progress tick; the embedder batches inside
 # A document being written holds a lease this long past its last renewal (renewed at most
 # every LEASE_RENEW_S, as batches go in): a sweep leaves its unlisted chunks alone meanwhile.
@@ -152,6 +155,7 @@ class _Pending:
 
     reading: Reading
     future: Future[ParsedDocument]
+    size: int  # bytes of the source file
 
 
 class ReadAhead:
@@ -160,10 +164,11 @@ class ReadAhead:
     ``take(path)`` returns the file's ``_Pending`` read (started earlier by ``next()``, or now)
     or its "unchanged" outcome; ``next()`` starts reading the following file that needs it.
     Reading happens on one background thread, which waits on the parse child process (or, with
-    ``isolate_parsing`` off, parses itself). At most ``READ_AHEAD`` files are read ahead, so
-    memory holds at most that many parsed documents beside the one being embedded: one long
-    document (a 260-page report takes 20 s to parse and screen) is then read while the shorter
-    ones before it are embedded.
+    ``isolate_parsing`` off, parses itself). At most ``READ_AHEAD_FILES`` files, and
+    ``READ_AHEAD_BYTES`` of them, are read ahead, so memory holds at most that much parsed text
+    beside the document being embedded. The run puts the files that are slow to read last
+    (``Loader.slow_to_read``): the quick ones are read in seconds, so reading reaches the slow
+    ones (a 260-page PDF takes 45 s to parse and screen) while the quick ones are embedded.
     """
 
     def __init__(self, ingestor: Ingestor, files: list[Path], clock: StageClock) -> None:
@@ -197,20 +202,27 @@ class ReadAhead:
         if isinstance(prepared, FileOutcome):
             self._started[path] = prepared
             return
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
         self._started[path] = _Pending(
-            prepared, self._pool.submit(self.ingestor.read, prepared, self.clock)
+            prepared, self._pool.submit(self.ingestor.read, prepared, self.clock), size
         )
 
     def next(self) -> None:
-        """Start reading the next files not already started, up to ``READ_AHEAD`` waiting."""
-        while self._at < len(self.files) and self._waiting() < READ_AHEAD:
+        """Start reading the next files not already started, while there is room."""
+        while self._at < len(self.files) and self._room():
             path = self.files[self._at]
             self._at += 1
             if path not in self._seen:
                 self._start(path)
 
-    def _waiting(self) -> int:
-        return sum(isinstance(item, _Pending) for item in self._started.values())
+    def _room(self) -> bool:
+        waiting = [item for item in self._started.values() if isinstance(item, _Pending)]
+        if len(waiting) >= READ_AHEAD_FILES:
+            return False
+        return sum(item.size for item in waiting) < READ_AHEAD_BYTES
 
     def take(self, path: Path) -> _Pending | FileOutcome:
         """This file's read; raises what its check raised."""
@@ -329,11 +341,13 @@ class Ingestor:
         claimed: dict[str, Path] = {}  # doc id -> the file that has it in this run
         for path in files:
             claimed.setdefault(doc_id_for(path), path)
-        # The next file is read (parsed, screened) in a child process while this one is
+        # The next files are read (parsed, screened) in a child process while this one is
         # embedded: reading is single-threaded, so it overlaps the model's work on the cores.
-        readable = [p for p in files if claimed[doc_id_for(p)] is p]
+        # Files slow to read go last, so reading reaches them early (see ReadAhead).
+        order = sorted(files, key=default_registry.slow_to_read)
+        readable = [p for p in order if claimed[doc_id_for(p)] is p]
         with ReadAhead(self, readable, clock) as ahead:
-            for path in files:
+            for path in order:
                 progress.on_file_start(path)
                 first = claimed[doc_id_for(path)]
                 if first is path:
@@ -350,6 +364,8 @@ class Ingestor:
                 changed |= outcome.status in ("indexed", "updated")
                 report.files.append(outcome)
                 progress.on_file_done(outcome)
+        found = {str(p): n for n, p in enumerate(files)}  # the report lists them as found
+        report.files.sort(key=lambda o: found.get(o.path, -1))
         if prune:
             report.pruned = self._prune(paths, seen_docs)
             changed |= bool(report.pruned)

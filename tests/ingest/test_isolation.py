@@ -110,3 +110,43 @@ def test_abort_stops_a_parse_in_progress_at_once(note):
     assert not thread.is_alive() and time.monotonic() - started < 10
     assert outcome and "stopped without a result" in str(outcome[0])
     worker.close()
+
+
+MAIN_SCRIPT = """
+import sys
+from pathlib import Path
+
+marker = Path(sys.argv[1])
+with marker.open("a") as f:  # every run of this script, as __main__ or again in a child
+    f.write("ran\\n")
+
+if __name__ == "__main__":
+    from assistant.ingest.isolation import ParseWorker
+    from assistant.ingest.loaders import load_document
+
+    worker = ParseWorker()
+    for _ in range(2):  # a child, then a new one after close: both forked from the server
+        doc = worker.parse(load_document, Path(sys.argv[2]), "note.md", {}, timeout_s=60)
+        worker.close()
+    print(doc.meta.doc_id)
+"""
+
+
+def test_a_child_does_not_run_the_main_script_again(note, tmp_path):
+    """``nhs-assistant`` is a script that imports the whole app: a child that ran it again
+    would spend seconds starting. It needs nothing from it, and the parse still works."""
+    import subprocess
+    import sys
+
+    script, marker = tmp_path / "main_script.py", tmp_path / "runs.txt"
+    script.write_text(MAIN_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(marker), str(note)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "note.md"
+    assert marker.read_text().splitlines() == ["ran"]  # the parent's own run only

@@ -315,3 +315,54 @@ def test_a_file_that_fails_while_read_ahead_fails_alone(services, tmp_path):
     assert by_name["h-broken.pdf"].status == "failed"
     assert by_name["guide.md"].status == by_name["notes.txt"].status == "indexed"
     assert {r.meta.doc_id for r in services.store.list_documents()} == {"guide.md", "notes.txt"}
+
+
+def test_files_slow_to_read_are_read_last_and_reported_in_order(services, tmp_path):
+    """A PDF takes seconds a page to read: it goes after the quick formats, so reading reaches
+    it while they are embedded; the report still lists the files as they were found."""
+    from assistant.ingest.pipeline import Ingestor
+    from tests.ingest.test_loaders import sample_pdf
+
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "a-report.pdf").write_bytes(sample_pdf())
+    ingestor = services.ingestor
+    ingestor.isolate_parsing = False
+    read_order: list[str] = []
+    real_read = Ingestor.read
+
+    def read(self, reading, clock=None):
+        read_order.append(reading.doc_id)
+        return real_read(self, reading, clock)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Ingestor, "read", read)
+        report = services.ingest([corpus])
+    assert read_order == ["guide.md", "notes.txt", "a-report.pdf"]
+    assert [Path(f.path).name for f in report.files] == ["a-report.pdf", "guide.md", "notes.txt"]
+    assert [f.status for f in report.files] == ["indexed"] * 3
+
+
+def test_read_ahead_stops_at_its_byte_budget(services, tmp_path, monkeypatch):
+    """Beyond the first file waiting, no more are read ahead once the waiting files reach the
+    byte budget, so a folder of large files never holds them all parsed at once."""
+    from assistant.ingest import pipeline
+    from assistant.ingest.pipeline import ReadAhead, StageClock
+
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "third.md").write_text(GUIDE.replace("Planning guide", "Third guide"), "utf-8")
+    files = sorted(corpus.iterdir())
+    ingestor = services.ingestor
+    ingestor.isolate_parsing = False
+    monkeypatch.setattr(pipeline, "READ_AHEAD_BYTES", 1)  # any one file fills it
+    with ReadAhead(ingestor, files, StageClock()) as ahead:
+        ahead.next()
+        assert len(ahead._started) == 1  # one file waiting: the budget is spent
+        ahead.take(files[0]).future.result()
+        ahead.next()
+        assert len(ahead._started) == 1
+    monkeypatch.setattr(pipeline, "READ_AHEAD_BYTES", 2**30)
+    with ReadAhead(ingestor, files, StageClock()) as ahead:
+        ahead.next()
+        assert len(ahead._started) == 3  # all three fit the budget and the file count
+        for f in files:
+            ahead.take(f).future.result()

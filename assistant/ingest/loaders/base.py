@@ -99,6 +99,12 @@ class Loader(Protocol):
         """Modules the parser imports, loaded ahead in the parsing processes."""
         ...
 
+    @property
+    def slow_to_read(self) -> bool:
+        """Whether reading takes seconds per page (a PDF's layout): ingestion reads these files
+        behind the quicker ones, while the quicker ones are embedded."""
+        ...
+
     def sniff(self, sample: Sample) -> bool:
         """Whether the content carries this format's signature, whatever the file's name."""
         ...
@@ -133,6 +139,7 @@ class DraftLoader(ABC):
     precedence: Precedence = Precedence.PLAIN
     mislabelled: str | None = None
     parser_modules: tuple[str, ...] = ()
+    slow_to_read: bool = False
     no_text_message = "no text found in the document"
 
     def sniff(self, sample: Sample) -> bool:

@@ -42,6 +42,7 @@ class PdfLoader(DraftLoader):
     extensions = (".pdf",)
     precedence = Precedence.BINARY
     parser_modules = ("pypdf",)
+    slow_to_read = True  # pypdf reads a page's text in about 0.15 s
     no_text_message = NO_PDF_TEXT
 
     def sniff(self, sample: Sample) -> bool:

@@ -132,6 +132,12 @@ class LoaderRegistry:
             modules.extend(m for m in loader.parser_modules if m not in modules)
         return modules
 
+    def slow_to_read(self, path: Path) -> bool:
+        """Whether the loader of ``path``'s extension reads slowly (by name: a file is not
+        opened to schedule it; a PDF named .txt is read in the quick ones' turn)."""
+        loader = self.for_extension(path.suffix)
+        return bool(getattr(loader, "slow_to_read", False))
+
     # -- detection and loading ------------------------------------------------------------
 
     def detection_order(self) -> list[Loader]:
