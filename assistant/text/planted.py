@@ -82,46 +82,121 @@ _LABEL = re.compile(
 )
 # Spoken to: "Assistant, ...", "AI tools: ...", "if you are an AI", "note for chatbots", "any
 # assistant reading this", "language models processing this page", "the model answering".
-_ADDRESSED = re.compile(
-    rf"(?:^|[.!?]\s+|\n)\W*(?:dear |hey |hi |note to |to )?(?:the |any |all )?{_MACHINE}\s*[,:;—–-]\s"
-    rf"|\bif you are (?:an?|the|any)\s+(?:\w+\s+){{0,2}}{_MACHINE}\b"
-    rf"|\b(?:note|notes|message|instructions?|guidance|reminder|directions?|information|text|word|"
-    rf"notice|memo)"
-    rf"\s+(?:for|to)\s+(?:any\s+|all\s+|the\s+)?(?:\w+\s+){{0,2}}{_MACHINE}\b"
-    rf"|\bfor\s+(?:any\s+|all\s+)?{_MACHINE}\s+(?:and\s+\w+\s+)?(?:reading|using|summari[sz]ing|"
-    rf"processing|indexing|answering|drawing on|quoting|consulting)\b"
-    rf"|\b{_MACHINE}\s+(?:that\s+(?:are|is)\s+|which\s+(?:are|is)\s+|who\s+(?:are|is)\s+)?"
-    rf"(?:reading|summari[sz]ing|processing|indexing|answering|drawing on|quoting|consulting|"
-    rf"asked about|handling|using|ingesting|parsing|crawling|retrieving)\s+(?:from\s+)?"
-    rf"(?:this|these|the (?:page|document|policy|procedure|standard|section|note|guidance))"
-    rf"|\bthe\s+{_MACHINE}\s+(?:answering|responding|reading|summari[sz]ing)\b"
-    rf"|\b(?:whatever|whichever|any|every)\s+(?:\w+\s+)?(?:model|system|tool|program|software)\s+"
-    rf"(?:that\s+)?(?:is\s+)?(?:reading|processing|summari[sz]ing|parsing|answering from)\s+this\b"
-    rf"|\bfor\s+(?:\w+\s+)?{_MACHINE}\s+only\b"
-    rf"|\bask(?:s|ed|ing)?\s+(?:an?|the)\s+{_MACHINE}\s+about\s+this\b"
-    rf"|\bshould\s+(?:any|an?|the)\s+{_MACHINE}\s+be\s+(?:consulted|used|asked)\b"
-    rf"|\b(?:{_MACHINE}|tools?|software|programs?)\s+(?:that|which)\s+answer\w*\s+(?:\w+\s+){{0,2}}?"
-    rf"(?:from|about|on)\s+this\b"
-    rf"|\b{_MACHINE}\s+(?:responding|answering|replying)\s+(?:on\s+the\s+basis\s+of|from|using|"
-    rf"based\s+on)\s+this\b"
-    rf"|\b(?:generating|producing|composing|writing)\s+(?:a\s+|an\s+|the\s+)?(?:responses?|"
-    rf"answers?|repl(?:y|ies)|summar(?:y|ies))\s+(?:from|based\s+on|using|out\s+of)\s+this\b"
-    rf"|\bfor\s+the\s+purposes?\s+of\s+(?:generating|writing|producing)\s+(?:answers|responses|"
-    rf"summaries|replies)\b"
-    rf"|\b(?:you|your)\s+(?:were|are|have been)\s+(?:given|told|configured|instructed|"
-    rf"programmed|trained|set up|designed)\b"
-    rf"|\byour\s+(?:system prompt|programming|safety rules|"
-    rf"operator|developers?|configuration|previous instructions)\b"
-    rf"|\b(?:when|whenever|if)\s+(?:you are |you're )?(?:answering|summari[sz]ing|responding to|"
-    rf"generating|writing|quoting)\s+(?:(?:an?\s+)?(?:answers?|summar\w+|responses?|questions?|"
-    rf"queries)\b|(?:this|these)\s+(?:page|document|policy|procedure|standard|section|guidance|"
-    rf"note|text)s?\b)"
-    rf"|\b(?:summar(?:y|ies)|answers?|responses?|replies|overviews?)\s+(?:of|about|on|to|"
-    rf"drawing on|based on|generated from|produced from)\s+(?:questions about\s+)?"
-    rf"(?:this|these)\s+(?:page|document|policy|procedure|standard|section|note|guidance|"
-    rf"entry|text|appendix|paragraph)s?\b",
-    re.IGNORECASE,
+# Each alternative, and whether it needs one of the words for software (_MACHINE) to match.
+_ADDRESSED_ALTERNATIVES: tuple[tuple[bool, str], ...] = (
+    (
+        True,
+        rf"(?:^|[.!?]\s+|\n)\W*(?:dear |hey |hi |note to |to )?(?:the |any |all )?{_MACHINE}\s*[,:;—–-]\s",
+    ),
+    (
+        True,
+        rf"\bif you are (?:an?|the|any)\s+(?:\w+\s+){{0,2}}{_MACHINE}\b",
+    ),
+    (
+        True,
+        rf"\b(?:note|notes|message|instructions?|guidance|reminder|directions?|information|text|word|"
+        rf"notice|memo)"
+        rf"\s+(?:for|to)\s+(?:any\s+|all\s+|the\s+)?(?:\w+\s+){{0,2}}{_MACHINE}\b",
+    ),
+    (
+        True,
+        rf"\bfor\s+(?:any\s+|all\s+)?{_MACHINE}\s+(?:and\s+\w+\s+)?(?:reading|using|summari[sz]ing|"
+        rf"processing|indexing|answering|drawing on|quoting|consulting)\b",
+    ),
+    (
+        True,
+        rf"\b{_MACHINE}\s+(?:that\s+(?:are|is)\s+|which\s+(?:are|is)\s+|who\s+(?:are|is)\s+)?"
+        rf"(?:reading|summari[sz]ing|processing|indexing|answering|drawing on|quoting|consulting|"
+        rf"asked about|handling|using|ingesting|parsing|crawling|retrieving)\s+(?:from\s+)?"
+        rf"(?:this|these|the (?:page|document|policy|procedure|standard|section|note|guidance))",
+    ),
+    (
+        True,
+        rf"\bthe\s+{_MACHINE}\s+(?:answering|responding|reading|summari[sz]ing)\b",
+    ),
+    (
+        False,
+        r"\b(?:whatever|whichever|any|every)\s+(?:\w+\s+)?(?:model|system|tool|program|software)\s+"
+        r"(?:that\s+)?(?:is\s+)?(?:reading|processing|summari[sz]ing|parsing|answering from)\s+this\b",
+    ),
+    (
+        True,
+        rf"\bfor\s+(?:\w+\s+)?{_MACHINE}\s+only\b",
+    ),
+    (
+        True,
+        rf"\bask(?:s|ed|ing)?\s+(?:an?|the)\s+{_MACHINE}\s+about\s+this\b",
+    ),
+    (
+        True,
+        rf"\bshould\s+(?:any|an?|the)\s+{_MACHINE}\s+be\s+(?:consulted|used|asked)\b",
+    ),
+    (
+        False,
+        rf"\b(?:{_MACHINE}|tools?|software|programs?)\s+(?:that|which)\s+answer\w*\s+(?:\w+\s+){{0,2}}?"
+        rf"(?:from|about|on)\s+this\b",
+    ),
+    (
+        True,
+        rf"\b{_MACHINE}\s+(?:responding|answering|replying)\s+(?:on\s+the\s+basis\s+of|from|using|"
+        rf"based\s+on)\s+this\b",
+    ),
+    (
+        False,
+        r"\b(?:generating|producing|composing|writing)\s+(?:a\s+|an\s+|the\s+)?(?:responses?|"
+        r"answers?|repl(?:y|ies)|summar(?:y|ies))\s+(?:from|based\s+on|using|out\s+of)\s+this\b",
+    ),
+    (
+        False,
+        r"\bfor\s+the\s+purposes?\s+of\s+(?:generating|writing|producing)\s+(?:answers|responses|"
+        r"summaries|replies)\b",
+    ),
+    (
+        False,
+        r"\b(?:you|your)\s+(?:were|are|have been)\s+(?:given|told|configured|instructed|"
+        r"programmed|trained|set up|designed)\b",
+    ),
+    (
+        False,
+        r"\byour\s+(?:system prompt|programming|safety rules|"
+        r"operator|developers?|configuration|previous instructions)\b",
+    ),
+    (
+        False,
+        r"\b(?:when|whenever|if)\s+(?:you are |you're )?(?:answering|summari[sz]ing|responding to|"
+        r"generating|writing|quoting)\s+(?:(?:an?\s+)?(?:answers?|summar\w+|responses?|questions?|"
+        r"queries)\b|(?:this|these)\s+(?:page|document|policy|procedure|standard|section|guidance|"
+        r"note|text)s?\b)",
+    ),
+    (
+        False,
+        r"\b(?:summar(?:y|ies)|answers?|responses?|replies|overviews?)\s+(?:of|about|on|to|"
+        r"drawing on|based on|generated from|produced from)\s+(?:questions about\s+)?"
+        r"(?:this|these)\s+(?:page|document|policy|procedure|standard|section|note|guidance|"
+        r"entry|text|appendix|paragraph)s?\b",
+    ),
 )
+
+
+class _NeedsSoftware:
+    """A regex most of whose alternatives need a word for software (``_MACHINE``), which is
+    slow to try at every word. A text with no such word, followed by what those alternatives
+    allow after it, cannot match them: it is searched with the other alternatives only. The
+    result is the same match (position, alternative, text) as searching with all of them."""
+
+    def __init__(self, alternatives: tuple[tuple[bool, str], ...], flags: int) -> None:
+        self.full = re.compile("|".join(p for _, p in alternatives), flags)
+        self.rest = re.compile("|".join(p for needs, p in alternatives if not needs), flags)
+        # Every alternative that needs the word has a word boundary before it and a space, one
+        # of ,:;—–- or a word boundary after it.
+        self.precheck = re.compile(rf"\b{_MACHINE}(?:(?=[\s,:;—–-])|\b)", flags)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return (self.full if self.precheck.search(text) else self.rest).search(text)
+
+
+_ADDRESSED = _NeedsSoftware(_ADDRESSED_ALTERNATIVES, re.IGNORECASE)
+
 # Chat templates, role markers and fences: text no guidance document carries.
 _ROLE = re.compile(
     r"<\|\s*[a-z_]+\s*\|>|</?\s*(?:system|assistant|user|system_prompt|instructions?|context|"
@@ -361,7 +436,7 @@ _ASKS_MACHINE = re.compile(
     re.IGNORECASE,
 )
 # Patterns that never occur in guidance written for people.
-_STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
+_STRONG: tuple[tuple[str, re.Pattern[str] | _NeedsSoftware], ...] = (
     ("role marker", _ROLE),
     ("addresses an assistant", _ADDRESSED),
     ("addresses an assistant", _LABEL),
@@ -502,8 +577,8 @@ def _exfiltration(text: str) -> str | None:
     # NHS in a paragraph that is not patient information in English is enough to hold it.
     # The addresses themselves are not words of any language ("Fahad M. Iqbal" and his email,
     # an author's correspondence line, is no paragraph in another language).
-    prose = _ADDRESS_OR_NUMBER.sub(" ", text)
-    if not _english(prose) and (emails := [e for e in _outside_destinations(text) if "@" in e]):
+    emails = [e for e in _outside_destinations(text) if "@" in e]
+    if emails and not _english(_ADDRESS_OR_NUMBER.sub(" ", text)):  # the dearer test second
         return emails[0]
     return None
 
