@@ -147,6 +147,7 @@ class Reading:
     overrides: dict[str, Any]
     released: list[str]
     previous: DocumentRecord | None
+    size: int  # bytes of the file, as checked against the size limit
 
 
 @dataclass
@@ -155,7 +156,6 @@ class _Pending:
 
     reading: Reading
     future: Future[ParsedDocument]
-    size: int  # bytes of the source file
 
 
 class ReadAhead:
@@ -202,12 +202,8 @@ class ReadAhead:
         if isinstance(prepared, FileOutcome):
             self._started[path] = prepared
             return
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
         self._started[path] = _Pending(
-            prepared, self._pool.submit(self.ingestor.read, prepared, self.clock), size
+            prepared, self._pool.submit(self.ingestor.read, prepared, self.clock)
         )
 
     def next(self) -> None:
@@ -222,7 +218,7 @@ class ReadAhead:
         waiting = [item for item in self._started.values() if isinstance(item, _Pending)]
         if len(waiting) >= READ_AHEAD_FILES:
             return False
-        return sum(item.size for item in waiting) < READ_AHEAD_BYTES
+        return sum(item.reading.size for item in waiting) < READ_AHEAD_BYTES
 
     def take(self, path: Path) -> _Pending | FileOutcome:
         """This file's read; raises what its check raised."""
@@ -434,7 +430,8 @@ class Ingestor:
                 f"unsupported file type {path.suffix or '(none)'!r}; supported: "
                 + ", ".join(sorted(supported))
             )
-        size_mb = path.stat().st_size / 1e6
+        size = path.stat().st_size
+        size_mb = size / 1e6
         if size_mb > self.settings.max_file_mb:
             raise DocumentError(
                 f"file is {size_mb:.1f} MB; the limit is {self.settings.max_file_mb:g} MB"
@@ -451,7 +448,7 @@ class Ingestor:
         overrides = {**self.manifest.overrides_for(path.name), **given}
         # Planted passages an admin released stay released when the file is read again.
         released = list(previous.meta.released) if previous is not None else []
-        return Reading(path, doc_id, sha, overrides, released, previous)
+        return Reading(path, doc_id, sha, overrides, released, previous, size)
 
     def read(self, reading: Reading, clock: StageClock | None = None) -> ParsedDocument:
         """Parse and screen a prepared file (in a child process when ``isolate_parsing``; the

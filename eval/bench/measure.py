@@ -154,3 +154,13 @@ def run_child(module: str, args: list[str], out: Path, timeout_s: float) -> dict
     if done.returncode != 0:
         raise RuntimeError(f"{module} {args[0]} child failed:\n{done.stderr[-3000:]}")
     return dict(json.loads(out.read_text()))
+
+
+def timed_retrieve(services: Any, question: str) -> dict[str, float]:
+    """One retrieval of ``question`` asked as new: its total and each stage's milliseconds."""
+    forget_questions(services.embedder)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    retriever = services.retriever
+    retriever.retrieve(retriever.validate(question), timings_ms=timings)
+    return {"total": elapsed_ms(t0), **{s: timings.get(s, 0.0) for s in RETRIEVAL_STAGES}}

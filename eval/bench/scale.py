@@ -34,10 +34,10 @@ from eval.bench.measure import (
     RETRIEVAL_STAGES,
     WARMUP_QUESTIONS,
     elapsed_ms,
-    forget_questions,
     latency_summary,
     peak_rss_mb,
     run_child,
+    timed_retrieve,
 )
 from eval.bench.recall import recall_at_k, stored_vectors
 from eval.bench.synthetic import index_plan, synthetic_chunks
@@ -121,18 +121,6 @@ def build_index(
 # -- query (child process) ------------------------------------------------------------------
 
 
-def _retrieve_ms(services: Any, question: str, stages: dict[str, list[float]] | None) -> float:
-    forget_questions(services.embedder)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    services.retriever.retrieve(services.retriever.validate(question), timings_ms=timings)
-    took = elapsed_ms(t0)
-    if stages is not None:
-        for s in RETRIEVAL_STAGES:
-            stages[s].append(timings.get(s, 0.0))
-    return took
-
-
 def _warm(services: Any) -> None:
     for q in WARMUP_QUESTIONS:
         services.retriever.retrieve(services.retriever.validate(q))
@@ -153,16 +141,17 @@ def query_index(
     chunks = services.store.count()
     open_ms = elapsed_ms(t0)
     _warm(services)
-    stages: dict[str, list[float]] = {s: [] for s in RETRIEVAL_STAGES}
-    totals = [_retrieve_ms(services, q, stages) for q in questions]
-    summary = latency_summary(totals)
+    rows = [timed_retrieve(services, q) for q in questions]
+    summary = latency_summary([r["total"] for r in rows])
     result: dict[str, Any] = {
         "chunks": chunks,
         "open_ms": open_ms,
         "retrieve": summary,
         "retrieve_p50_ms": summary["median"],
         "retrieve_p95_ms": summary["p95"],
-        "stages_median_ms": {s: latency_summary(v)["median"] for s, v in stages.items()},
+        "stages_median_ms": {
+            s: latency_summary([r[s] for r in rows])["median"] for s in RETRIEVAL_STAGES
+        },
         "peak_rss_mb": peak_rss_mb(),
     }
     if baseline is not None:
@@ -177,8 +166,8 @@ def _paired(services: Any, base: Any, questions: list[str]) -> dict[str, Any]:
     _warm(base)
     ours, theirs = [], []
     for q in questions:
-        ours.append(_retrieve_ms(services, q, None))
-        theirs.append(_retrieve_ms(base, q, None))
+        ours.append(timed_retrieve(services, q)["total"])
+        theirs.append(timed_retrieve(base, q)["total"])
     return {
         "baseline_chunks": base.store.count(),
         "retrieve": latency_summary(ours),

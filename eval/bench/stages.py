@@ -25,6 +25,7 @@ from eval.bench.measure import (
     latency_summary,
     model_tokens,
     per_second,
+    timed_retrieve,
 )
 from eval.bench.recall import RECALL_K, recall_at_k, stored_vectors
 
@@ -174,15 +175,6 @@ def _warm_up(services: Services, recipe: LangChainRecipe | None) -> None:
             recipe.retrieve(q, k=RECIPE_TOP_K)
 
 
-def _retrieve_once(services: Services, question: str) -> dict[str, float]:
-    forget_questions(services.embedder)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    retriever = services.retriever
-    retriever.retrieve(retriever.validate(question), timings_ms=timings)
-    return {"total": elapsed_ms(t0), **{s: timings.get(s, 0.0) for s in RETRIEVAL_STAGES}}
-
-
 def _ask_once(services: Services, timed: TimingEmbedder, question: str) -> dict[str, float]:
     timed.reset()
     forget_questions(services.embedder)
@@ -236,7 +228,7 @@ def bench_queries(
     recipe_answerer = ExtractiveAnswerer(services.settings.answer, services.embedder)
     retrieves, recipe_retrieves = [], []
     for q in questions:
-        retrieves.append(_retrieve_once(services, q))
+        retrieves.append(timed_retrieve(services, q))
         if recipe is not None:
             recipe_retrieves.append(_recipe_retrieve_once(recipe, q))
     asks, recipe_asks = [], []
