@@ -119,7 +119,7 @@ def bench_embedding(embedder: Embedder, texts: list[str]) -> dict[str, Any]:
     Timed in the order one-by-one, batched, batched, one-by-one, so a change in the machine's
     load during the measurement weighs on both paths alike.
     """
-    embedder.embed_documents(texts[:2])  # warm the session before either is timed
+    embedder.embed_documents(texts)  # warm both paths (the per-core sessions too) first
     naive, naive_s = _timed(lambda: one_by_one(embedder, texts))
     batched, batched_s = _timed(lambda: embedder.embed_documents(texts))
     batched_s += _timed(lambda: embedder.embed_documents(texts))[1]
