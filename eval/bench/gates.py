@@ -23,7 +23,10 @@ ASK_FLOOR_MS = 60.0
 REINGEST_RATIO_MAX = 0.2  # re-ingest of an unchanged corpus vs its cold ingest
 EMBED_RATIO_MIN = 0.8  # batched throughput vs one-by-one
 API_RATIO_MAX = 3.0  # /v1/ask at one client vs the in-process ask
-API_FLOOR_MS = 50.0
+# The server is timed minutes after the in-process ask, not in turn with it: under CI's parallel
+# tests its median reached 132 ms against a 50 ms floor (8 December 2026). A broken HTTP path
+# costs seconds, so 150 ms still catches what this gate is for.
+API_FLOOR_MS = 150.0
 SCALE_RATIO_MAX = 3.0  # retrieve p95 at the smallest scale point vs the benchmark index
 SCALE_FLOOR_MS = 25.0
 RECALL_MIN = 0.8  # HNSW recall@10 against exact search
