@@ -22,6 +22,14 @@ from tests.conftest import PROJECT_ROOT, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PROJECT = "nhs-assistant-stacktest"
+HEALTH_CHECKED = (
+    "chroma",
+    "db",
+    "redis",
+    "api",
+    "ui",
+    "audit-purge",
+)  # all but the one-shot ingest
 NOTE = "# Lounge rota\n\nThe discharge lounge coordinator books patient transport by 10am.\n"
 
 
@@ -39,6 +47,42 @@ def _run(*args: str, env: dict[str, str], timeout: float = 1800) -> str:
     )
     assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
+
+
+def _wait_healthy(compose: list[str], env: dict[str, str], timeout_s: float = 300) -> None:
+    """Run every service's own health check (compose.yaml) until each passes.
+
+    Podman schedules health checks with systemd timers, which these machines lack, so the
+    checks are run here by hand: this proves each check's command works inside its image."""
+    names = subprocess.run(
+        [
+            "podman",
+            "ps",
+            "--filter",
+            f"label=io.podman.compose.project={PROJECT}",
+            "--format",
+            "{{.Names}}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    checked = {n.split("_")[-2]: n for n in names if not n.endswith(("_ingest_1",))}
+    assert set(HEALTH_CHECKED) <= set(checked), names
+    deadline = time.monotonic() + timeout_s
+    for service in HEALTH_CHECKED:
+        while True:
+            run = subprocess.run(
+                ["podman", "healthcheck", "run", checked[service]],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if run.returncode == 0:
+                break
+            assert time.monotonic() < deadline, f"{service}: {run.stdout}{run.stderr}"
+            time.sleep(3)
 
 
 def test_the_stack_comes_up_answers_and_goes_away(tmp_path: Path) -> None:
@@ -72,6 +116,7 @@ def test_the_stack_comes_up_answers_and_goes_away(tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline, _run(*compose, "logs", "api", env=env)[-3000:]
             time.sleep(2)
+        _wait_healthy(compose, env)
         admin = httpx.Client(base_url=base, headers={"X-API-Key": keys["admin"]}, timeout=60)
         asker = httpx.Client(base_url=base, headers={"X-API-Key": keys["ask"]}, timeout=60)
         up = admin.post(
