@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant.ingest.loaders.tables import head_rows
 from assistant.schemas import Block, Chunk, ChunkKind, ParsedDocument
-from assistant.text.sentences import ends_with_terminal, split_sentences
+from assistant.text.sentences import ends_with_terminal, is_list_item, split_sentences
 
 __all__ = ["chunk_document"]
 
@@ -80,14 +80,28 @@ def _sections(blocks: list[Block]) -> list[tuple[list[str], list[Block]]]:
     return sections
 
 
+LIST_BULLET = "•"  # marks a list item in chunk text, where its loader dropped the bullet
+
+
+def indexed_text(block: Block) -> str:
+    """A block's text as chunks hold it. A list item keeps its bullet, or gets one where the
+    loader dropped it: without one, the item reads as a wrapped line of the sentence before
+    it, and a lead-in's items ran together into one quote ("... as a guide reducing agency
+    expenditure ...")."""
+    if block.kind == "list_item" and not is_list_item(block.text.lstrip()):
+        return f"{LIST_BULLET} {block.text.lstrip()}"
+    return block.text
+
+
 def _units(blocks: list[Block], count: TokenCounter, max_tokens: int) -> list[_Unit]:
     units: list[_Unit] = []
     for block in blocks:
+        text = indexed_text(block)
         pieces = (
-            [row for row in block.text.split("\n") if row.strip()]
+            [row for row in text.split("\n") if row.strip()]
             if block.kind == "table"
             # Cautious: a chunk boundary inside a sentence costs more than a long unit.
-            else split_sentences(re.sub(r"\s+", " ", block.text), cautious=True)
+            else split_sentences(re.sub(r"\s+", " ", text), cautious=True)
         )
         first = True
         kind: ChunkKind = "table" if block.kind == "table" else "text"

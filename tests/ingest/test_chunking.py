@@ -476,7 +476,7 @@ def test_every_quotable_sentence_is_cited_in_the_section_and_on_the_page_it_stan
     """Provenance over the whole real corpus: for every sentence an answer could quote, the
     section its citation names holds it in the parsed document, and so does the cited page."""
     from assistant.answer.citations import cite
-    from assistant.ingest.chunking import UNINDEXED_KINDS, _section_path, _sections
+    from assistant.ingest.chunking import UNINDEXED_KINDS, _section_path, _sections, indexed_text
     from assistant.schemas import RetrievedChunk
     from assistant.text.sentences import sentence_spans
 
@@ -486,11 +486,11 @@ def test_every_quotable_sentence_is_cited_in_the_section_and_on_the_page_it_stan
     blocks = [b for b in doc.blocks if b.kind not in UNINDEXED_KINDS]
     for path, members in _sections(blocks):
         key = " > ".join(_section_path(path, doc.meta.title))
-        by_section.setdefault(key, []).extend([*path[-1:], *(b.text for b in members)])
+        by_section.setdefault(key, []).extend([*path[-1:], *(indexed_text(b) for b in members)])
         # A heading kept as a line of a merged chunk stands on its section's first page.
         by_page.setdefault(members[0].page, []).extend(path[-1:])
         for b in members:
-            by_page.setdefault(b.page, []).append(b.text)
+            by_page.setdefault(b.page, []).append(indexed_text(b))
     sections = {k: _squash(" ".join(v)) for k, v in by_section.items()}
     pages = {k: _squash(" ".join(v)) for k, v in by_page.items()}
     checked = 0
@@ -515,3 +515,17 @@ def test_every_quotable_sentence_is_cited_in_the_section_and_on_the_page_it_stan
                 assert head in pages.get(page, ""), (page, piece[:80])
             checked += 1
     assert checked
+
+
+def test_a_list_item_keeps_a_bullet_in_the_chunk_text() -> None:
+    """Loaders drop a list item's bullet; the chunk puts one back, so the item is not read as
+    the wrapped end of the sentence before it. A numbered item keeps its number."""
+    from assistant.ingest.chunking import LIST_BULLET, indexed_text
+    from assistant.schemas import Block
+
+    assert indexed_text(Block(kind="list_item", text="fill core rotas first")) == (
+        f"{LIST_BULLET} fill core rotas first"
+    )
+    assert indexed_text(Block(kind="list_item", text="2. Review rotas")) == "2. Review rotas"
+    assert indexed_text(Block(kind="list_item", text="• already marked")) == "• already marked"
+    assert indexed_text(Block(kind="paragraph", text="plain prose")) == "plain prose"

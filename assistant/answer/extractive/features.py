@@ -72,6 +72,8 @@ MAX_NUMBER_TOKEN_RATIO = 0.4  # above this share of numeric tokens: table debris
 
 # --- units and caches ---------------------------------------------------------------------------
 LIST_UNIT_MAX_ITEMS = 8  # list items quoted with their lead-in at most
+ITEM_MAX_WORDS = 70  # a bulleted item quoted with the sentences after it on its line, at most
+LIST_UNIT_MAX_WORDS = 120  # a list's items stop before passing this (the first is always kept)
 PARSED_CHUNK_CACHE = 2048  # chunks whose sentences are kept parsed between questions
 SENTENCE_CACHE = 32768  # sentences whose traits are kept between questions
 
@@ -259,7 +261,7 @@ def _parse_chunk(text: str) -> tuple[_Parsed, ...]:
             out.append(_unit(text, spans, shown, first, i, is_last=i == len(spans) - 1))
         if items:
             # "This includes:" and its list need what "This" is, like any referring sentence.
-            out.append(_list_unit(text, spans, shown, i, len(items), first, dangling=back))
+            out.append(_list_unit(text, spans, shown, i, items, first, dangling=back))
     return tuple(out)
 
 
@@ -376,23 +378,51 @@ _JOINING = word_set(
 )
 
 
-def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The list items right after a lead-in. Conversions often drop the bullets, so after a colon
-    a unit starting in lower case ("**scaling up** to enable ...") counts as an item too."""
-    items: list[tuple[int, int]] = []
-    for start, end in spans[:LIST_UNIT_MAX_ITEMS]:
+def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """The list items right after a lead-in, as ``(start, end, end of the first sentence)``.
+    Conversions often drop the bullets, so after a colon a unit starting in lower case
+    ("**scaling up** to enable ...") counts as an item too."""
+    items: list[tuple[int, int, int]] = []
+    for start, end in spans:
         raw = text[start:end]
+        if items and _item_goes_on(text, items[-1], start, end):
+            # The item's next sentence ("reducing agency spend ... . As a minimum, a 30%
+            # reduction ..."): the item goes on, and so does its quote.
+            items[-1] = (items[-1][0], end, items[-1][2])
+            continue
+        if len(items) == LIST_UNIT_MAX_ITEMS or (
+            items and _span_words(text, items[0][0], end) > LIST_UNIT_MAX_WORDS
+        ):
+            break
         # Bullets lost entirely: each item a short line of its own after the lead-in's line.
         # (Not after bulleted items: there the first line without a bullet ends the list.)
         own_line = (
-            not any(is_list_item(text[a:b]) for a, b in items)
+            not any(is_list_item(text[a:b]) for a, b, _ in items)
             and _whole_line(text, start, end)
             and len(raw.split()) <= LINE_ITEM_MAX_WORDS
         )
         if not (is_list_item(raw) or display_text(raw)[:1].islower() or own_line):
             break
-        items.append((start, end))
+        items.append((start, end, end))
     return items
+
+
+def _span_words(text: str, start: int, end: int) -> int:
+    return len(text[start:end].split())
+
+
+def _item_goes_on(text: str, item: tuple[int, int, int], start: int, end: int) -> bool:
+    """Whether the sentence at ``start:end`` is more of the bulleted ``item`` before it: on the
+    item's line, not a lead-in of its own (nor after one: "... by:" then a footnote), and
+    short enough together."""
+    raw, nxt = text[item[0] : item[1]], text[start:end]
+    return (
+        is_list_item(raw)
+        and "\n" not in text[item[1] : start]
+        and not raw.rstrip(" *_").endswith(":")
+        and not _ANNOUNCES_LIST.search(nxt.rstrip())
+        and _span_words(text, item[0], end) <= ITEM_MAX_WORDS
+    )
 
 
 def _whole_line(text: str, start: int, end: int) -> bool:
@@ -407,24 +437,27 @@ def _list_unit(
     spans: list[tuple[int, int]],
     shown: list[str],
     lead: int,
-    n_items: int,
+    items: list[tuple[int, int, int]],
     first: int | None = None,
     *,
     dangling: bool = False,
 ) -> _Parsed:
     """A lead-in and its list items: one line for scoring ("Lead-in: a; b; c."), bullets for
     the answer ("Lead-in:" then "- a", "- b", "- c"). A lead-in that refers back ("This
-    includes:") opens with the sentences from ``first`` it refers to, or is ``dangling``."""
-    parts = [
-        display_text(text[a:b]).rstrip(" ;,.") for a, b in spans[lead + 1 : lead + 1 + n_items]
-    ]
+    includes:") opens with the sentences from ``first`` it refers to, or is ``dangling``.
+    An item may go on for more sentences (``_following_items``): the answer quotes them, but
+    only each item's first sentence is scored, so a list does not outscore a sentence that
+    answers the question just by being longer."""
+    parts = [display_text(text[a:b]).rstrip(" ;,.") for a, b, _ in items]
+    heads = [display_text(text[a:h]).rstrip(" ;,.") for a, _, h in items]
+    last = next(k for k in range(lead + 1, len(spans)) if spans[k][1] == items[-1][1])
     lead_text = display_text(text[spans[lead][0] : spans[lead][1]])
     if first is not None:
         lead_text = " ".join([*shown[first:lead], lead_text])
         dangling = False
-    line = f"{lead_text} {'; '.join(parts)}."
+    line = f"{lead_text} {'; '.join(heads)}."
     bullets = "\n".join([lead_text, *(f"- {p}" for p in parts)])
-    start, end = spans[lead if first is None else first][0], spans[lead + n_items][1]
+    start, end = spans[lead if first is None else first][0], items[-1][1]
     terms = frozenset(content_terms(line))
     return (
         start,
@@ -433,9 +466,9 @@ def _list_unit(
         line,
         terms,
         False,
-        n_items,
+        len(items),
         lead if first is None else first,
-        lead + n_items,
+        last,
         dangling,
         False,
         bullets,

@@ -366,3 +366,60 @@ def test_a_number_that_labels_something_is_not_the_figure_asked_for() -> None:
     assert not _has_quantity("Phase 2 of the review looked at demand up to 2030.")
     assert not _has_quantity("Table 3 sets out the regional returns.")
     assert _has_quantity("By 2030 there will be a shortfall of 17,750 staff.")
+
+
+# A lead-in whose items each go on for a sentence on their own line (text of this project's own).
+GOES_ON = (
+    "To cut temporary staffing spend, every system must:\n"
+    "• fill planned core rotas before booking premium shifts\n"
+    "• cut agency spending where it can. Each system is expected to spend at least 25% less "
+    "than last year on agency staff.\n"
+    "• reduce bank use, with a cut of at least 5% in every system.\n"
+    "Bank rates should be agreed across neighbouring systems."
+)
+
+
+def test_an_item_that_goes_on_for_a_sentence_is_quoted_whole_not_run_into_the_next() -> None:
+    got = answer("How much must each system cut agency and bank spending?", chunk(0, GOES_ON))
+    assert not got.refused
+    text = got.answer
+    assert "every system must:\n- fill planned core rotas" in text
+    # The item's second sentence stays with it, on its bullet; the next item keeps its own.
+    assert "- cut agency spending where it can. Each system is expected to spend at least 25%" in (
+        text
+    )
+    assert "\n- reduce bank use, with a cut of at least 5%" in text
+    assert "- Bank rates" not in text  # prose after the list is not an item
+
+
+def test_only_an_items_first_sentence_counts_when_scoring_a_list() -> None:
+    """A list does not outscore the sentence that answers by carrying more words: the sentences
+    an item goes on with are quoted, not scored."""
+    units = sentences_of(0, chunk(0, GOES_ON))
+    listed = next(u for u in units if u.items)
+    assert listed.items == 3
+    assert "25%" in listed.text  # quoted ...
+    assert "expected" not in listed.terms and "year" not in listed.terms  # ... not scored
+
+
+def test_an_item_goes_on_only_on_its_own_line_and_not_into_a_lead_in() -> None:
+    text = (
+        "Boards should:\n"
+        "• agree the plan by June\n"
+        "• review the risks each quarter. To support this the region will:\n"
+        "• publish a template\n"
+    )
+    units = sentences_of(0, chunk(0, text))
+    listed = next(u for u in units if u.items)
+    assert listed.items == 2 and "To support this" not in listed.text
+
+
+def test_a_long_list_stops_before_it_fills_the_answer() -> None:
+    item = (
+        "arrange a named lead for the service and publish their contact details on the "
+        "practice website and in the waiting room for every patient"
+    )
+    text = "Each practice must:\n" + "".join(f"• {item} ({n})\n" for n in range(1, 8))
+    listed = next(u for u in sentences_of(0, chunk(0, text)) if u.items)
+    assert 1 <= listed.items < 7
+    assert len(listed.text.split()) <= 120 + len(item.split()) + 3
