@@ -46,7 +46,7 @@ OUTTURN = re.compile(
     r"(?:met|hit|achieved|reached|delivered)\b"
     # "Has it actually opened?" asks what happened; "whether the plan is actually delivered"
     # asks what it depends on.
-    r"|\bso far\b|\bto date\b"
+    r"|\bso far\b(?!\s+(?:behind|ahead|away|beyond|apart|off|removed|from|as)\b)|\bto date\b"
     r"|\b(?:has|have|was|were|did)\b[^?.]{0,40}\bactually (?:opened|delivered|achieved|hit|met|happened)\b"
     r"|\boutturn\b|\bwhat happened\b|\bwhat did (?:the )?[\w ]{2,60}? (?:conclude|find|recommend)\b"
     r"|\bconclusions? of\b|\bfindings of\b",

@@ -106,3 +106,11 @@ def test_question_analysis_reads_what_is_asked() -> None:
 def test_the_answerer_reads_the_shared_month_and_number_lists() -> None:
     assert set(MONTHS.split("|")) == {*MONTH_NAMES, *MONTH_ABBREVIATIONS}
     assert re.fullmatch(MONTHS, "sept") and NUMBER_WORDS["twenty"] == "20"
+
+
+def test_so_far_asks_what_happened_but_so_far_behind_does_not() -> None:
+    """ "What has the ICB delivered so far?" asks for an outturn; "Why are the ONS figures so
+    far behind?" asks about a lag, and is answered from what the documents explain."""
+    assert analyse_question("What has the ICB delivered so far?").outturn
+    assert not analyse_question("Why are the official productivity figures so far behind?").outturn
+    assert not analyse_question("How is the new model so far ahead of the old one?").outturn
