@@ -97,12 +97,20 @@ class Sentence:
     dangling: bool = False  # opens by referring back ("This ...") to a sentence it lacks
     lead_in: bool = False  # announces a list ("... the following:") without its items
     display: str = ""  # as the answer shows it (a list as bullets); "" = shown
+    # Terms of text quoted but not scored (the further sentences of a list's items): they count
+    # for what the answer covers, not for choosing the unit.
+    more_terms: frozenset[str] = frozenset()
     garbled: bool = False  # overlaps text read across two columns by the conversion
     row: bool = False  # a row of a table ("Elective spells | 7.4%"), shown with its caption
 
     @property
     def text(self) -> str:
         return self.display or self.shown
+
+    @property
+    def quoted_terms(self) -> frozenset[str]:
+        """The content terms of everything the unit quotes."""
+        return self.terms | self.more_terms if self.more_terms else self.terms
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,9 @@ def _table_rows(index: int, text: str) -> list[Sentence]:
     return units
 
 
-_Parsed = tuple[int, int, str, str, frozenset[str], bool, int, int, int, bool, bool, str]
+_Parsed = tuple[
+    int, int, str, str, frozenset[str], bool, int, int, int, bool, bool, str, frozenset[str]
+]
 
 # Opens by referring back to what came before: "This means ...", "They should ...", "Such
 # plans ...". Not "This document/plan ..." (the document itself), not "It is essential that"
@@ -320,6 +330,7 @@ def _unit(
         dangling,
         lead_in,
         run_in_list(line) if first == last else "",
+        frozenset(),
     )
 
 
@@ -445,9 +456,10 @@ def _list_unit(
     """A lead-in and its list items: one line for scoring ("Lead-in: a; b; c."), bullets for
     the answer ("Lead-in:" then "- a", "- b", "- c"). A lead-in that refers back ("This
     includes:") opens with the sentences from ``first`` it refers to, or is ``dangling``.
-    An item may go on for more sentences (``_following_items``): the answer quotes them, but
-    only each item's first sentence is scored, so a list does not outscore a sentence that
-    answers the question just by being longer."""
+    An item may go on for more sentences (``_following_items``): the answer quotes them, and
+    they count for what the answer covers (``more_terms``), but only each item's first sentence
+    chooses the unit, so a list does not outscore a sentence that answers the question just by
+    being longer."""
     parts = [display_text(text[a:b]).rstrip(" ;,.") for a, b, _ in items]
     heads = [display_text(text[a:h]).rstrip(" ;,.") for a, _, h in items]
     last = next(k for k in range(lead + 1, len(spans)) if spans[k][1] == items[-1][1])
@@ -455,10 +467,11 @@ def _list_unit(
     if first is not None:
         lead_text = " ".join([*shown[first:lead], lead_text])
         dangling = False
-    line = f"{lead_text} {'; '.join(heads)}."
+    line = f"{lead_text} {'; '.join(parts)}."
     bullets = "\n".join([lead_text, *(f"- {p}" for p in parts)])
     start, end = spans[lead if first is None else first][0], items[-1][1]
-    terms = frozenset(content_terms(line))
+    terms = frozenset(content_terms(f"{lead_text} {'; '.join(heads)}."))
+    more = frozenset(content_terms(line)) - terms
     return (
         start,
         end,
@@ -472,6 +485,7 @@ def _list_unit(
         dangling,
         False,
         bullets,
+        more,
     )
 
 

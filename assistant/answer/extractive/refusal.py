@@ -105,7 +105,7 @@ class EvidenceCheck:
         # question ("Trust CFO. What are we expected to do to reduce temporary staffing ...?"
         # finds "Reduce spend on temporary staffing and support functions by: ..." while its
         # MiniLM similarity, diluted by the preamble, stays below the bar).
-        best = max(x.lex for x in selected)
+        best = max(x.covers for x in selected)
         if min(evidence, best) >= self.settings.lexical_accept:
             return False
         scores = [chunks[x.sentence.chunk].dense_score for x in selected]

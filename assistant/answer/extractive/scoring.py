@@ -112,6 +112,14 @@ class Scored:
     # What a garbled unit would score if its text could be read (its ``score`` is 0): how well
     # the passage the conversion spoiled matches the question.
     unreadable_score: float = 0.0
+    # The question's share in everything the unit quotes (``lex`` reads only what chooses it:
+    # a list's items' first sentences); 0 when the two are the same.
+    quoted_lex: float = 0.0
+
+    @property
+    def covers(self) -> float:
+        """How much of the question the quoted text holds: what the evidence is judged on."""
+        return max(self.lex, self.quoted_lex)
 
 
 # --- IDF ----------------------------------------------------------------------------------------
@@ -176,10 +184,11 @@ def score_all(
                 other_year = OTHER_YEAR_FACTOR
         rank_factor = 1.0 / (1.0 + RANK_DECAY * s.chunk) * other_year * refers
         score = relevance * boost * rank_factor * found.quality
+        quoted = covered(idf, s.quoted_terms) if s.more_terms else 0.0
         if s.garbled:
-            scored.append(Scored(s, found, lex, 0.0, unreadable_score=score))
+            scored.append(Scored(s, found, lex, 0.0, unreadable_score=score, quoted_lex=quoted))
         else:
-            scored.append(Scored(s, found, lex, score))
+            scored.append(Scored(s, found, lex, score, quoted_lex=quoted))
     return scored
 
 
@@ -227,7 +236,7 @@ def select(
     home = chunks[anchor.sentence.chunk].doc_id
     cutoff = RELATIVE_CUTOFF * anchor.score
     chosen = [anchor]
-    found = set(anchor.sentence.terms)
+    found = set(anchor.sentence.quoted_terms)
     length = _words(anchor)
     max_units = MAX_STEPS if q.how_to else min(MAX_UNITS, limit)
     if q.comparison:
@@ -238,7 +247,9 @@ def select(
             break
         if any(_overlaps(x, y) or near_duplicate(x.sentence, y.sentence) for y in chosen):
             continue
-        gain = covered(idf, frozenset(found | x.sentence.terms)) - covered(idf, frozenset(found))
+        gain = covered(idf, frozenset(found | x.sentence.quoted_terms)) - covered(
+            idf, frozenset(found)
+        )
         if chunks[x.sentence.chunk].doc_id != home and gain < OTHER_DOCUMENT_GAIN:
             continue  # another document only for what the anchor's does not say
         if x.sentence.row and gain < MIN_GAIN:
@@ -257,7 +268,7 @@ def select(
         if length + size > MAX_WORDS or (length + size > TARGET_WORDS and gain < LARGE_GAIN):
             continue
         chosen.append(x)
-        found |= x.sentence.terms
+        found |= x.sentence.quoted_terms
         length += size
     return chosen
 
@@ -297,7 +308,7 @@ def _add_second_document(
             near_duplicate(x.sentence, y.sentence) for y in chosen
         ):
             chosen.append(x)
-            found |= x.sentence.terms
+            found |= x.sentence.quoted_terms
             return
 
 
@@ -338,8 +349,9 @@ def evidence_score(
     chunks: list[RetrievedChunk],
 ) -> float:
     """How well the selected sentences and the retrieved chunks support an answer, in [0, 1]."""
-    best = max((x.lex for x in selected), default=0.0)
-    union = covered(idf, frozenset().union(*(x.sentence.terms for x in selected)))
+    # What the answer quotes counts, the further sentences of list items too.
+    best = max((x.covers for x in selected), default=0.0)
+    union = covered(idf, frozenset().union(*(x.sentence.quoted_terms for x in selected)))
     coverage = BEST_SENTENCE_SHARE * best + (1 - BEST_SENTENCE_SHARE) * union
     dense_scores = [c.dense_score for c in chunks if c.dense_score is not None]
     if not dense_scores:

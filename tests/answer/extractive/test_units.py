@@ -6,6 +6,7 @@ Passages are made up for the tests (the corpus tests ask the real documents)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.extractive.features import refers_back, sentences_of
@@ -423,3 +424,21 @@ def test_a_long_list_stops_before_it_fills_the_answer() -> None:
     listed = next(u for u in sentences_of(0, chunk(0, text)) if u.items)
     assert 1 <= listed.items < 7
     assert len(listed.text.split()) <= 120 + len(item.split()) + 3
+
+
+def test_what_an_items_further_sentences_say_counts_as_evidence() -> None:
+    """A list is chosen on its items' first sentences, but the evidence for answering is judged
+    on everything it quotes: the question's words in an item's second sentence count there."""
+    from assistant.answer.extractive.question import analyse_question
+    from assistant.answer.extractive.scoring import evidence_score, idf, score_all
+
+    q = analyse_question("How much less than last year must each system spend on agency?")
+    chunks = [chunk(0, GOES_ON)]
+    units = sentences_of(0, chunks[0])
+    weights = idf(q.terms, units)
+    listed = next(x for x in score_all(q, units, chunks, weights) if x.sentence.items)
+    assert "year" in listed.sentence.quoted_terms and "year" not in listed.sentence.terms
+    assert listed.covers > listed.lex  # chosen on less than it quotes ...
+    assert evidence_score(weights, [listed], chunks) > evidence_score(
+        weights, [replace(listed, quoted_lex=0.0)], chunks
+    )  # ... judged on all of it
