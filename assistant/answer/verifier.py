@@ -181,8 +181,24 @@ def _negated(text: str) -> bool:
     return any(w in NEGATIONS for w in words(text.replace("n't", " not")))
 
 
+# A bullet opening a line: ingestion marks every list item with one (``indexed_text``).
+_BULLET = re.compile(r"^[ \t]*[•▪◦●][ \t]+")
+_FINISHED = re.compile(r"[.!?][\"'”’)\]]*\s*$")
+
+
 def _sentences(passage: str) -> list[str]:
-    return [passage[a:b] for a, b in sentence_spans(passage, lists=False)] or [passage]
+    """The passage's sentences, as claims are checked against them. A list reads as its
+    lead-in and items run together ("ICBs and providers must: fully implement ... reduce ..."):
+    a claim names who must act, from the lead-in, and may sum up two items. An item after a
+    finished sentence starts a sentence of its own."""
+    lines: list[str] = []
+    for line in passage.split("\n"):
+        item = _BULLET.sub("", line, count=1)
+        if item != line and lines and _FINISHED.search(lines[-1]):
+            lines.append("")  # a blank line: the splitter ends the sentence before the item
+        lines.append(item)
+    text = "\n".join(lines)
+    return [text[a:b] for a, b in sentence_spans(text, lists=False)] or [passage]
 
 
 class GroundingVerifier:

@@ -76,3 +76,22 @@ def test_the_plan_s_name_is_not_read_as_a_duration(verifier):
         "The 10 Year Health Plan moves care from hospital to community.", [passage]
     )
     assert verdict.supported and not verdict.missing_quantities
+
+
+def test_a_bulleted_item_is_checked_with_its_lead_in_and_not_with_the_sentence_before() -> None:
+    """Chunks mark list items with bullets. A claim naming who must act (said in the lead-in)
+    is supported by an item; an item after a finished sentence is not read with it, so that
+    sentence's "not" does not turn a plain claim into a contradiction."""
+    passage = (
+        "Boards have not resolved these issues before.\n"
+        "• a full analysis of all staff survey comments\n"
+        "Providers must:\n"
+        "• fully implement the rota plan for resident doctors\n"
+        "• reduce agency spend by 30%"
+    )
+    v = GroundingVerifier()
+    assert v.verify(
+        "Providers must fully implement the rota plan for resident doctors.", [passage]
+    ).supported
+    plain = v.verify("The plan asks for a full analysis of all staff survey comments.", [passage])
+    assert plain.supported and not plain.negation_mismatch
