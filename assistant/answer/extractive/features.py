@@ -415,7 +415,19 @@ def _following_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
         if not (is_list_item(raw) or display_text(raw)[:1].islower() or own_line):
             break
         items.append((start, end, end))
+    while len(items) > 1 and _SUB_LEAD_IN.search(text[items[-1][0] : items[-1][1]]):
+        items.pop()  # "Improve urgent care by:" ends the list here: its own items are not in it
     return items
+
+
+# An item that announces items of its own ("... at the front door by:"), perhaps with a stray
+# footnote after the colon: the last item of a list only when its sub-items were cut off.
+# ("Workforce: more staff in the community" is a labelled item, not a lead-in.)
+_SUB_LEAD_IN = re.compile(
+    r"\b(?:by|to|will|must|should|includes?|including|following|are|as follows)\s*:"
+    r"(?:\s+\S+){0,8}\s*$",
+    re.IGNORECASE,
+)
 
 
 def _span_words(text: str, start: int, end: int) -> int:

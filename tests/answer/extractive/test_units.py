@@ -442,3 +442,20 @@ def test_what_an_items_further_sentences_say_counts_as_evidence() -> None:
     assert evidence_score(weights, [listed], chunks) > evidence_score(
         weights, [replace(listed, quoted_lex=0.0)], chunks
     )  # ... judged on all of it
+
+
+def test_a_list_does_not_end_on_an_item_whose_own_items_are_cut_off() -> None:
+    text = (
+        "Systems should cut handover delays by:\n"
+        "• meeting a 15 minute handover target\n"
+        "• improving hear and treat rates\n"
+        "• Improve care at the front door by: 1 excluding agreed cases"
+    )
+    listed = next(u for u in sentences_of(0, chunk(0, text)) if u.items)
+    assert listed.items == 2 and "front door" not in listed.text
+
+
+def test_a_labelled_last_item_stays() -> None:
+    text = "The plan has three parts:\n• Workforce: more staff in the community\n• Estates: fewer sites"
+    listed = next(u for u in sentences_of(0, chunk(0, text)) if u.items)
+    assert listed.items == 2
